@@ -1,0 +1,55 @@
+# snnlab: the two commands a newcomer needs are `make lab` and `make test`.
+# Everything installs into a local virtual environment (.venv); nothing touches the system Python.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# The CPU build of torch is taken when no torch is importable (on the project's machines this pin
+# resolves to a CPU wheel already on disk). Override with `make TORCH_SPEC=torch ...` if you like.
+TORCH_SPEC ?= torch==2.13.0
+STAMP  := $(VENV)/.snnlab-installed
+JOBS   ?= 2
+
+.PHONY: setup lab demo test test-fast lint bench notebooks student clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if $(PYTHON) -c "import torch" 2>/dev/null; then \
+	  echo "[setup] reusing the torch already installed for $(PYTHON)"; \
+	  $(PYTHON) -m venv --system-site-packages $(VENV); \
+	else \
+	  $(PYTHON) -m venv $(VENV); \
+	fi
+	@$(PY) -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+	@$(PY) -c "import torch" 2>/dev/null || { echo "[setup] installing $(TORCH_SPEC)"; \
+	  $(PY) -m pip install -q "$(TORCH_SPEC)" || $(PY) -m pip install -q torch; }
+	@echo "[setup] installing snnlab with its lab, test and dev extras"
+	@$(PY) -m pip install -q -e ".[lab,test,dev]"
+	@touch $(STAMP)
+
+lab: setup
+	$(PY) -m jupyter lab notebooks/
+
+demo: setup
+	$(PY) -m snnlab compare --rules bptt --data digits --epochs 5
+
+test: setup
+	$(PY) -m ruff check snnlab tests benchmarks
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: setup
+	$(PY) -m pytest -q -p no:cacheprovider -m "not notebooks and not slow"
+
+lint: setup
+	$(PY) -m ruff check .
+
+bench: setup
+	$(PY) benchmarks/bench_bptt.py
+
+# Re-execute every notebook in full mode and store the outputs (what Binder and GitHub show).
+notebooks: setup
+	$(PY) -m snnlab notebooks run --jobs $(JOBS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,74 @@
+r"""Encoders: turn a static sample ``x [B, ...]`` (values in [0, 1]) into a time-major
+sequence ``[T, B, ...]`` that a :class:`~snnlab.models.SpikingNet` consumes.
+
+=========  ==========================================================================
+method     what the network sees at step t
+=========  ==========================================================================
+direct     the analogue value itself, every step (the first layer turns it into spikes)
+rate       a Bernoulli spike with probability ``gain * x`` (Poisson-like rate code)
+latency    one spike at :math:`t_i = \mathrm{round}((1 - x_i)(T - 1))`: bright = early
+           (time-to-first-spike); values below ``min_value`` stay silent
+delta      ±1 events where the signal changes by more than ``threshold`` between steps;
+           a static image is a step signal, so it gives a single burst at t = 0
+frames     ``x`` already has time first per sample (``[B, T, ...]``, e.g. N-MNIST frames)
+=========  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._checks import check_choice, check_float, check_int, check_tensor
+
+METHODS = ("direct", "rate", "latency", "delta", "frames")
+
+__all__ = ["encode", "METHODS"]
+
+
+def encode(x: torch.Tensor, T: int, method: str = "direct", *, gain: float = 1.0,
+           min_value: float = 0.0, threshold: float = 0.1, off_spikes: bool = True,
+           generator: torch.Generator | None = None) -> torch.Tensor:
+    """Encode ``x [B, ...]`` into ``[T, B, ...]``; see the module docstring for the methods.
+
+    Args:
+        x: a batch of samples, floating point; rate and latency expect values in [0, 1].
+        T: number of time steps (>= 1).
+        method: one of ``direct``, ``rate``, ``latency``, ``delta``, ``frames``.
+        gain: rate code, spike probability per step is ``clamp(gain * x, 0, 1)``.
+        min_value: latency code, values <= this never spike.
+        threshold: delta code, smallest change that emits an event.
+        off_spikes: delta code, also emit -1 events for decreases.
+        generator: random generator for the rate code (reproducible encodings).
+    """
+    check_int("T", T, low=1)
+    method = check_choice("method", method, METHODS)
+    check_tensor("x", x, min_ndim=1, finite=True)
+    if not torch.is_floating_point(x):
+        raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
+    if method == "direct":
+        return x.unsqueeze(0).expand(T, *x.shape)
+    if method == "frames":
+        if x.ndim < 3:
+            raise ValueError(f"method='frames' needs x [B, T, ...], got shape {tuple(x.shape)}")
+        if x.shape[1] != T:
+            raise ValueError(f"method='frames': x has {x.shape[1]} frames but T={T}")
+        return x.transpose(0, 1)
+    if method == "rate":
+        gain = check_float("gain", gain, low=0.0)
+        p = (gain * x).clamp(0.0, 1.0).unsqueeze(0).expand(T, *x.shape)
+        return torch.bernoulli(p, generator=generator)
+    if method == "latency":
+        min_value = check_float("min_value", min_value)
+        t_spike = torch.round((1.0 - x.clamp(0.0, 1.0)) * (T - 1)).long()
+        steps = torch.arange(T, device=x.device).view(T, *([1] * x.ndim))
+        out = (steps == t_spike.unsqueeze(0)) & (x > min_value).unsqueeze(0)
+        return out.to(x.dtype)
+    # delta: events where the (held) signal changes between consecutive steps
+    threshold = check_float("threshold", threshold, low=0.0, low_open=True)
+    signal = x.unsqueeze(0).expand(T, *x.shape)
+    previous = torch.cat([torch.zeros_like(signal[:1]), signal[:-1]])
+    change = signal - previous
+    events = (change >= threshold).to(x.dtype)
+    if off_spikes:
+        events = events - (change <= -threshold).to(x.dtype)
+    return events

@@ -1,0 +1,108 @@
+"""Build and execute the course notebooks.
+
+Notebooks are written as plain Python in jupytext's percent format (``notebooks/src/NN_name.py``:
+``# %% [markdown]`` cells for prose, ``# %%`` for code, ``# %% tags=["parameters"]`` for the
+papermill parameters cell). ``build`` turns a source into ``notebooks/NN_name.ipynb`` and
+executes it so the committed notebook carries real outputs; ``execute`` runs a notebook with
+papermill in this process (the tests run every notebook with ``FAST=True``).
+
+Running in-process (not through the papermill CLI) matters: it lets :func:`patch_nbclient` fix a
+known hang where a cell writing into an ipywidgets ``Output`` stalls the execute-reply poll
+(jupyter/nbclient#312): the async channel is polled in short slices instead of one long wait.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+SOURCES = NOTEBOOKS / "src"
+_patched = False
+
+
+def patch_nbclient(slice_s: float = 0.25) -> None:
+    """Poll the kernel's async channels in short slices (workaround for nbclient#312)."""
+    global _patched
+    if _patched:
+        return
+    from queue import Empty
+
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    async def get_msg(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = slice_s if deadline is None else max(0.0, min(slice_s, deadline - time.monotonic()))
+            if await self.socket.poll(int(wait * 1000)):
+                return await self._recv()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise Empty
+
+    AsyncZMQSocketChannel.get_msg = get_msg
+    _patched = True
+
+
+def sources() -> list[Path]:
+    return sorted(SOURCES.glob("[0-9][0-9]_*.py"))
+
+
+def notebooks() -> list[Path]:
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def to_notebook(src: Path, dest: Path | None = None) -> Path:
+    """Convert a percent-format source into an (unexecuted) ``.ipynb``."""
+    import jupytext
+
+    nb = jupytext.read(src)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.metadata.pop("jupytext", None)
+    dest = dest or NOTEBOOKS / (src.stem + ".ipynb")
+    jupytext.write(nb, dest, fmt="ipynb")
+    return dest
+
+
+def execute(path: Path, out: Path | None = None, *, fast: bool = True, timeout: int = 600,
+            parameters: dict | None = None, cwd: Path | None = None):
+    """Execute a notebook with papermill in this process; returns the executed notebook."""
+    import papermill as pm
+
+    patch_nbclient()
+    params = {"FAST": fast, **(parameters or {})}
+    env_threads = os.environ.get("OMP_NUM_THREADS")
+    try:
+        return pm.execute_notebook(
+            str(path), str(out) if out else None, parameters=params, kernel_name="python3",
+            cwd=str(cwd or path.parent), execution_timeout=timeout, progress_bar=False,
+            log_output=False, request_save_on_cell_execute=False)
+    finally:
+        if env_threads is not None:
+            os.environ["OMP_NUM_THREADS"] = env_threads
+
+
+def build(src: Path, *, fast: bool = False, timeout: int = 1800) -> Path:
+    """Source -> executed notebook with outputs (full run unless ``fast``)."""
+    dest = to_notebook(Path(src))
+    t0 = time.perf_counter()
+    execute(dest, dest, fast=fast, timeout=timeout)
+    _strip_papermill_metadata(dest)
+    print(f"built {dest.name} in {time.perf_counter() - t0:.1f} s ({'fast' if fast else 'full'})")
+    return dest
+
+
+def _strip_papermill_metadata(path: Path) -> None:
+    """Drop papermill's timing metadata so re-running a notebook gives small diffs."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    # papermill injects a cell with the parameters it was run with; a learner does not need it
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    nbformat.write(nb, path)
