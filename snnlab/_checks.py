@@ -42,7 +42,8 @@ def check_float(
     if not (lo_ok and hi_ok):
         lo = "-inf" if low is None else f"{low}"
         hi = "inf" if high is None else f"{high}"
-        lb, rb = ("(" if low_open or low is None else "["), (")" if high_open or high is None else "]")
+        lb = "(" if low_open or low is None else "["
+        rb = ")" if high_open or high is None else "]"
         raise ValueError(f"{name} must be in {lb}{lo}, {hi}{rb}, got {value}")
     return value
 

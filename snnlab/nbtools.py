@@ -35,7 +35,8 @@ def patch_nbclient(slice_s: float = 0.25) -> None:
     async def get_msg(self, timeout=None):
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            wait = slice_s if deadline is None else max(0.0, min(slice_s, deadline - time.monotonic()))
+            left = slice_s if deadline is None else deadline - time.monotonic()
+            wait = max(0.0, min(slice_s, left))
             if await self.socket.poll(int(wait * 1000)):
                 return await self._recv()
             if deadline is not None and time.monotonic() >= deadline:

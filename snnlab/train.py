@@ -154,16 +154,18 @@ def load_checkpoint(path, model=None):
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # a corrupt or foreign file
-        raise ValueError(f"checkpoint {path} could not be read as an snnlab checkpoint: {e}") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format_version") != CHECKPOINT_FORMAT:
-        raise ValueError(f"checkpoint {path} has format {ckpt.get('format_version') if isinstance(ckpt, dict) else '?'}"
-                         f"; this snnlab reads format {CHECKPOINT_FORMAT}")
+        raise ValueError(f"checkpoint {path} is not a readable snnlab checkpoint: {e}") from None
+    version = ckpt.get("format_version") if isinstance(ckpt, dict) else None
+    if version != CHECKPOINT_FORMAT:
+        raise ValueError(f"checkpoint {path} has format {version!r}; this snnlab reads format "
+                         f"{CHECKPOINT_FORMAT}")
     if model is None:
         model = from_config(ckpt["model_config"])
     try:
         model.load_state_dict(ckpt["model_state"])
     except RuntimeError as e:
-        raise ValueError(f"checkpoint {path} does not fit this model: {str(e).splitlines()[0]}") from None
+        first = str(e).splitlines()[0]
+        raise ValueError(f"checkpoint {path} does not fit this model: {first}") from None
     return model, ckpt
 
 
