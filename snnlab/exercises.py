@@ -1,0 +1,357 @@
+"""Checkers for the notebook exercises.
+
+The pattern every checker here follows (append new ones the same way):
+
+* ``check_<name>(answer) -> bool`` where ``answer`` is the learner's function or value;
+* the checker computes the reference answer itself from :mod:`snnlab`, calls the learner's code
+  through :func:`_call` (so an exception in it, e.g. the stub's ``NotImplementedError``, becomes
+  a failed check, not a traceback), and finishes with :func:`_passed` or :func:`_failed`;
+* it prints exactly one line, ``✅ <name>: passed`` or ``❌ <name>: <what is wrong> — hint:
+  <hint>``, records the result in :data:`PROGRESS` and returns ``True``/``False``;
+* it never raises on a wrong answer; only a wrong *kind* of thing (e.g. a number where a function
+  is expected) raises ``TypeError``.
+
+:func:`progress` summarises what a learner has passed so far in this kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+from . import functional as F
+from . import surrogate as S
+
+__all__ = ["PROGRESS", "progress", "reset_progress",
+           "check_lif_step", "check_firing_rate", "check_if_rate",
+           "check_rate_code", "check_latency_code", "check_spike_count",
+           "check_surrogate_derivative", "check_spike_function", "check_bptt_accuracy"]
+
+#: name -> passed? for every checker run in this process (the latest attempt counts).
+PROGRESS: dict[str, bool] = {}
+
+
+class _LearnerError(Exception):
+    """The learner's code raised; carries a readable one-line description."""
+
+
+# --------------------------------------------------------------------------- shared helpers
+def _passed(name: str, detail: str = "") -> bool:
+    PROGRESS[name] = True
+    print(f"✅ {name}: passed" + (f" ({detail})" if detail else ""))
+    return True
+
+
+def _failed(name: str, problem: str, hint: str) -> bool:
+    PROGRESS[name] = False
+    print(f"❌ {name}: {problem} — hint: {hint}")
+    return False
+
+
+def _need_callable(name: str, fn) -> None:
+    if not callable(fn):
+        raise TypeError(f"{name} expects your function (e.g. {name.removeprefix('check_')}), "
+                        f"got {type(fn).__name__}; pass the function itself, without calling it")
+
+
+def _call(fn: Callable, *args, **kwargs):
+    """Run the learner's function; turn any exception into a :class:`_LearnerError`."""
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise _LearnerError("your function still raises NotImplementedError (not filled in "
+                            "yet)") from None
+    except Exception as e:  # the learner's bug, reported in one line
+        raise _LearnerError(f"your function raised {type(e).__name__}: {e}") from None
+
+
+def _as_tensor(value, like: torch.Tensor | None = None) -> torch.Tensor | None:
+    """Numbers, lists and arrays become tensors; anything else gives ``None``."""
+    try:
+        t = torch.as_tensor(value)
+    except Exception:
+        return None
+    if like is not None:
+        t = t.to(like.dtype)
+    return t
+
+
+def progress(verbose: bool = True) -> dict[str, bool]:
+    """Summary of the exercises checked so far: prints one line each and returns a copy."""
+    if verbose:
+        done = sum(PROGRESS.values())
+        print(f"{done}/{len(PROGRESS)} exercises passed")
+        for name, ok in PROGRESS.items():
+            print(f"  {'✅' if ok else '❌'} {name}")
+    return dict(PROGRESS)
+
+
+def reset_progress() -> None:
+    PROGRESS.clear()
+
+
+# =========================================================================== 01 spiking neurons
+def _lif_reference(v, current, beta, threshold):
+    u = F.charge(v, current, beta)
+    s = (u > threshold).to(u.dtype)
+    return s, F.reset(u, s, threshold, "subtract", detach=True)
+
+
+def check_lif_step(lif_step: Callable) -> bool:
+    """``lif_step(v, current, beta, threshold) -> (s, v_new)``: charge, fire, reset by
+    subtraction (eqs. 1, 2, 3a)."""
+    name = "lif_step"
+    _need_callable("check_lif_step", lif_step)
+    g = torch.Generator().manual_seed(0)
+    v = torch.rand(64, generator=g) * 1.5
+    current = torch.rand(64, generator=g) * 0.8 - 0.1
+    cases = [(0.9, 1.0), (0.5, 0.7), (1.0, 1.2)]
+    try:
+        for beta, thr in cases:
+            out = _call(lif_step, v.clone(), current.clone(), beta, thr)
+            if not isinstance(out, tuple) or len(out) != 2:
+                return _failed(name, f"expected a tuple (s, v_new), got {type(out).__name__}",
+                               "end with `return s, v_new`")
+            s, v_new = (_as_tensor(o, v) for o in out)
+            if s is None or v_new is None or s.shape != v.shape or v_new.shape != v.shape:
+                return _failed(name, "s and v_new must be tensors shaped like v",
+                               "work elementwise on the whole tensor, no loops needed")
+            s_ref, v_ref = _lif_reference(v, current, beta, thr)
+            if not torch.equal(s, s_ref):
+                return _failed(name, f"wrong spikes for beta={beta}, threshold={thr}",
+                               "charge first, u = beta*v + current, then s = (u > threshold)")
+            if not torch.allclose(v_new, v_ref, atol=1e-6):
+                if torch.allclose(v_new, (F.charge(v, current, beta)) * (1 - s_ref), atol=1e-6):
+                    return _failed(name, "you reset to zero", "this exercise asks for reset "
+                                   "by subtraction: v_new = u - threshold * s")
+                return _failed(name, f"wrong new state for beta={beta}, threshold={thr}",
+                               "v_new = u - threshold * s, with u the membrane before reset")
+    except _LearnerError as e:
+        return _failed(name, str(e), "implement the three lines charge, fire, reset")
+    return _passed(name)
+
+
+def _simulated_rate(current: float, beta: float, threshold: float, reset: str,
+                    T: int = 2000) -> float:
+    i_seq = torch.full((T, 1), current, dtype=torch.float64)
+    s, _ = F.lif_sequence(i_seq, beta=beta, threshold=threshold, reset_mode=reset,
+                          surrogate=S.FastSigmoid())
+    return float(s.sum()) / T
+
+
+def lif_rate_closed_form(current: float, beta: float, threshold: float) -> float:
+    r"""Spikes per step of a LIF neuron with reset to zero under a constant current ``I``.
+
+    From rest, :math:`u[n] = I(1-\beta^n)/(1-\beta)` after n steps, so the neuron fires first
+    at the smallest :math:`n` with :math:`u[n] > \vartheta` and then repeats every n steps:
+    rate :math:`= 1/n`, and 0 when :math:`I/(1-\beta) \le \vartheta` (it never gets there).
+    """
+    if current <= 0:
+        return 0.0
+    if beta >= 1.0:
+        n = math.floor(threshold / current) + 1
+    else:
+        if current / (1.0 - beta) <= threshold:
+            return 0.0
+        n, u = 0, 0.0
+        while u <= threshold:  # exact on the discrete grid (the log formula has rounding edges)
+            u = beta * u + current
+            n += 1
+    return 1.0 / n
+
+
+def check_firing_rate(firing_rate: Callable) -> bool:
+    """``firing_rate(current, beta, threshold) -> spikes per step`` of a LIF neuron with reset to
+    zero under a constant current (analytically or by simulating; within 2%)."""
+    name = "firing_rate"
+    _need_callable("check_firing_rate", firing_rate)
+    cases = [(0.3, 0.9, 1.0), (0.15, 0.9, 1.0), (0.05, 0.9, 1.0), (0.6, 0.8, 1.5),
+             (1.5, 0.95, 1.0)]
+    try:
+        for cur, beta, thr in cases:
+            got = _as_tensor(_call(firing_rate, cur, beta, thr))
+            if got is None or got.numel() != 1:
+                return _failed(name, "return one number (spikes per time step)",
+                               "count the spikes and divide by the number of steps")
+            ref = _simulated_rate(cur, beta, thr, "zero")
+            got = float(got)
+            if ref == 0.0 and got != 0.0:
+                return _failed(name, f"I={cur}, beta={beta}: the neuron never fires but you "
+                               f"return {got:.3g}",
+                               "the membrane saturates at I/(1-beta); below threshold no spikes")
+            if ref > 0 and abs(got - ref) > 0.02 * ref:
+                unit = " (looks like Hz: give spikes per step)" if got > 1 else ""
+                return _failed(name, f"I={cur}, beta={beta}, threshold={thr}: expected "
+                               f"{ref:.4f} spikes/step, got {got:.4f}{unit}",
+                               "after a reset to zero the neuron needs the same number of steps "
+                               "n to reach threshold again; the rate is 1/n")
+    except _LearnerError as e:
+        return _failed(name, str(e), "simulate a few hundred steps with your lif step, or use "
+                       "u[n] = I (1 - beta^n) / (1 - beta)")
+    return _passed(name)
+
+
+def check_if_rate(answer) -> bool:
+    """The rate of an IF neuron (beta = 1, reset by subtraction) with current 0.25 and threshold
+    1, in spikes per step (a number)."""
+    name = "if_rate"
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+        raise TypeError(f"check_if_rate expects a number, got {type(answer).__name__}")
+    ref = _simulated_rate(0.25, 1.0, 1.0, "subtract", T=4000)
+    if abs(answer - ref) <= 0.01:
+        return _passed(name, f"{ref:.3f} spikes per step")
+    return _failed(name, f"expected about {ref:.3f}, got {answer:.3g}",
+                   "without leak and with subtractive reset no charge is lost: rate ≈ I/θ "
+                   "(the threshold is crossed strictly above θ)")
+
+
+# =========================================================================== 02 encodings
+def check_rate_code(rate_encode: Callable) -> bool:
+    """``rate_encode(x, T) -> [T, *x.shape]`` of 0/1 spikes with P(spike) = x per step."""
+    name = "rate_code"
+    _need_callable("check_rate_code", rate_encode)
+    torch.manual_seed(0)
+    x = torch.linspace(0.0, 1.0, 11)
+    T = 4000
+    try:
+        seq = _as_tensor(_call(rate_encode, x.clone(), T))
+    except _LearnerError as e:
+        return _failed(name, str(e), "torch.bernoulli(x.expand(T, *x.shape)) draws it at once")
+    if seq is None or tuple(seq.shape) != (T, *x.shape):
+        got = None if seq is None else tuple(seq.shape)
+        return _failed(name, f"expected shape {(T, *x.shape)}, got {got}",
+                       "time goes first: [T, ...]")
+    if not bool(((seq == 0) | (seq == 1)).all()):
+        return _failed(name, "the output must contain only 0 and 1", "a spike is 1, silence 0")
+    mean = seq.float().mean(0)
+    err = float((mean - x).abs().max())
+    if err > 0.04:
+        return _failed(name, f"the spike probability does not match x (worst error {err:.2f})",
+                       "each step spikes independently with probability x")
+    if bool((seq.float().std(0)[1:-1] == 0).any()):
+        return _failed(name, "the spikes are deterministic", "draw random numbers")
+    return _passed(name, f"mean rate within {err:.3f} of x")
+
+
+def check_latency_code(latency_encode: Callable) -> bool:
+    """``latency_encode(x, T) -> [T, *x.shape]``: one spike at ``round((1 - x)(T - 1))``, none
+    where ``x == 0`` (same as ``snnlab.encode(x, T, "latency")``)."""
+    from .encoding import encode
+
+    name = "latency_code"
+    _need_callable("check_latency_code", latency_encode)
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(3, 16, generator=g)
+    x[:, :3] = torch.tensor([0.0, 1.0, 0.5])
+    for T in (5, 16):
+        ref = encode(x, T, "latency")
+        try:
+            got = _as_tensor(_call(latency_encode, x.clone(), T), ref)
+        except _LearnerError as e:
+            return _failed(name, str(e), "build it from t_spike = round((1 - x) * (T - 1))")
+        if got is None or got.shape != ref.shape:
+            return _failed(name, f"expected shape {tuple(ref.shape)}, got "
+                           f"{None if got is None else tuple(got.shape)}", "time goes first")
+        if torch.equal(got, ref):
+            continue
+        if torch.equal(got.flip(0), ref):
+            return _failed(name, "your spike times are reversed",
+                           "bright pixels (x near 1) must fire FIRST, at t = 0")
+        n = got.sum(0)
+        if bool((n[x > 0] != 1).any()):
+            return _failed(name, "every nonzero pixel must spike exactly once",
+                           "compare torch.arange(T) with t_spike to get a one-hot over time")
+        if bool((n[x == 0] != 0).any()):
+            return _failed(name, "pixels with x = 0 must stay silent",
+                           "multiply the one-hot by (x > 0)")
+        return _failed(name, f"spike times differ from round((1 - x)(T - 1)) for T={T}",
+                       "use torch.round, and scale by T - 1 so x = 0+ fires at the last step")
+    return _passed(name)
+
+
+def check_spike_count(answer, *, x: float = 0.3, T: int = 20, gain: float = 1.0) -> bool:
+    """Expected number of spikes of one rate-coded input ``x`` over ``T`` steps (a number)."""
+    name = "spike_count"
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+        raise TypeError(f"check_spike_count expects a number, got {type(answer).__name__}")
+    ref = T * min(max(gain * x, 0.0), 1.0)
+    if abs(answer - ref) <= 1e-6 * max(1.0, ref):
+        return _passed(name, f"{ref:g} spikes on average")
+    return _failed(name, f"expected {ref:g}, got {answer:g}",
+                   "each of the T steps spikes with probability gain·x: the mean is T·gain·x")
+
+
+# =========================================================================== 03 surrogate BPTT
+def check_surrogate_derivative(derivative: Callable, scale: float = 10.0) -> bool:
+    """``derivative(x, scale) -> 1 / (scale*|x| + 1)**2`` (the fast-sigmoid surrogate)."""
+    name = "surrogate_derivative"
+    _need_callable("check_surrogate_derivative", derivative)
+    x = torch.linspace(-2.0, 2.0, 81)
+    ref = S.FastSigmoid(scale).derivative(x)
+    try:
+        got = _as_tensor(_call(derivative, x.clone(), scale), ref)
+    except _LearnerError as e:
+        return _failed(name, str(e), "1 / (scale * x.abs() + 1) ** 2")
+    if got is None or got.shape != x.shape:
+        return _failed(name, "return a tensor shaped like x", "work elementwise")
+    if torch.allclose(got, ref, atol=1e-6):
+        return _passed(name)
+    if torch.allclose(got, 1.0 / (scale * x.abs() + 1.0), atol=1e-6):
+        return _failed(name, "the denominator must be squared", "(scale*|x| + 1) ** 2")
+    if float(got[40]) != 1.0:
+        return _failed(name, f"at x = 0 the derivative must be 1, got {float(got[40]):.3g}",
+                       "the peak sits at the threshold")
+    return _failed(name, "values differ from 1/(scale|x|+1)^2", "use x.abs(), not x")
+
+
+def check_spike_function(spike: Callable, scale: float = 10.0) -> bool:
+    """``spike(x)``: Heaviside ``(x > 0)`` forward, fast-sigmoid derivative (``scale``) backward
+    (e.g. ``MySpike.apply`` of an ``autograd.Function``)."""
+    name = "spike_function"
+    _need_callable("check_spike_function", spike)
+    x = torch.linspace(-1.0, 1.0, 41, dtype=torch.float64).requires_grad_(True)
+    try:
+        out = _call(spike, x)
+        if not isinstance(out, torch.Tensor) or out.shape != x.shape:
+            return _failed(name, "spike(x) must return a tensor shaped like x",
+                           "forward returns (x > 0).to(x.dtype)")
+        if not torch.equal(out.detach(), (x.detach() > 0).to(out.dtype)):
+            return _failed(name, "the forward pass must be the step H(x): 1 where x > 0",
+                           "(x > 0).to(x.dtype)")
+        if not out.requires_grad:
+            return _failed(name, "no gradient flows through your spike",
+                           "wrap it in a torch.autograd.Function with a custom backward")
+        (g,) = _call(torch.autograd.grad, out.sum(), x)
+    except _LearnerError as e:
+        return _failed(name, str(e), "forward: save x, return (x > 0); backward: grad * σ'(x)")
+    ref = S.FastSigmoid(scale).derivative(x.detach())
+    if torch.allclose(g, ref, atol=1e-6):
+        return _passed(name)
+    if float(g.abs().max()) == 0.0:
+        return _failed(name, "the gradient is zero everywhere (the true Heaviside gradient)",
+                       "in backward return grad_output * surrogate derivative, not zero")
+    return _failed(name, "the backward pass is not the fast-sigmoid derivative",
+                   f"grad_output / ({scale:g} * x.abs() + 1) ** 2")
+
+
+def check_bptt_accuracy(model, data, *, T: int = 8, encoding: str = "direct",
+                        target: float = 0.9) -> bool:
+    """The test accuracy of a trained network reaches ``target``."""
+    from .models import SpikingNet
+    from .train import evaluate
+
+    name = "bptt_accuracy"
+    if not isinstance(model, SpikingNet):
+        raise TypeError(f"check_bptt_accuracy expects a SpikingNet, got {type(model).__name__}")
+    dataset = getattr(data, "test", data)
+    try:
+        acc = evaluate(model, dataset, T, encoding=encoding)["acc"]
+    except (TypeError, ValueError) as e:
+        return _failed(name, f"could not evaluate: {e}", "train the model from the cell above "
+                       "on the same data and T")
+    if acc >= target:
+        return _passed(name, f"test accuracy {acc:.3f} ≥ {target:.2f}")
+    return _failed(name, f"test accuracy {acc:.3f} < {target:.2f}",
+                   "train with a surrogate (not the true step), lr ≈ 2e-3, a few more epochs")

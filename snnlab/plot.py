@@ -1,0 +1,334 @@
+"""Figures for spiking networks: rasters, membrane traces, surrogates, encodings, curves.
+
+matplotlib only, imported inside each function so ``import snnlab`` stays light. The pattern
+every function here follows (append new ones the same way):
+
+* signature ``name(data..., *, ax=None, **options)``; validate the inputs first and raise
+  ``TypeError``/``ValueError`` naming the parameter (helpers in :mod:`snnlab._checks`);
+* draw into ``ax`` when given, else create a figure with :func:`_axes`;
+* label every axis with its unit, set a title, use the colour-blind-safe :data:`PALETTE`;
+* no Python loop over spikes or samples: hand whole arrays to matplotlib (``scatter``,
+  ``plot`` with 2-D arrays, ``imshow``), so thousands of neurons draw in milliseconds;
+* return the ``Axes`` (or the ``Figure`` for multi-panel plots).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+
+from ._checks import check_choice, check_float, check_int, check_tensor
+
+__all__ = ["PALETTE", "raster", "membrane", "training_curves", "surrogates", "encodings",
+           "fi_curve"]
+
+#: Okabe & Ito (2008) colour-blind-safe palette; the first colour is used for spikes.
+PALETTE: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+
+TITLE_SIZE = 12
+LABEL_SIZE = 11
+
+
+# --------------------------------------------------------------------------- helpers
+def _axes(ax=None, *, figsize=(6.0, 3.5)):
+    """``ax`` if given (checked), else a new figure's single axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize, constrained_layout=True)
+        return ax
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    return ax
+
+
+def _label(ax, xlabel: str, ylabel: str, title: str | None) -> None:
+    ax.set_xlabel(xlabel, fontsize=LABEL_SIZE)
+    ax.set_ylabel(ylabel, fontsize=LABEL_SIZE)
+    if title:
+        ax.set_title(title, fontsize=TITLE_SIZE)
+
+
+def _as_tensor(name: str, x, *, min_ndim: int = 1) -> torch.Tensor:
+    """Accept a tensor or a numpy array; return a detached CPU float tensor."""
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(x)
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor or numpy array, got {type(x).__name__}")
+    check_tensor(name, x, min_ndim=min_ndim, finite=False)
+    return x.detach().to("cpu", torch.float32)
+
+
+def _select_sample(name: str, x: torch.Tensor, sample: int, *, time_major: bool = True):
+    """``[T, N]`` stays; ``[T, B, ...]`` picks batch element ``sample`` and flattens the rest."""
+    check_int("sample", sample, low=0)
+    if x.ndim == 2:
+        return x
+    if sample >= x.shape[1]:
+        raise ValueError(f"sample must be < batch size {x.shape[1]} of {name}, got {sample}")
+    return x[:, sample].reshape(x.shape[0], -1)
+
+
+# --------------------------------------------------------------------------- rasters
+def raster(spikes, *, ax=None, sample: int = 0, dt_ms: float | None = None,
+           max_neurons: int | None = None, title: str | None = "Spike raster",
+           color: str | None = None, marker_size: float | None = None):
+    """Spike raster: one dot per spike, time on x, neuron index on y.
+
+    Args:
+        spikes: ``[T, N]``, ``[T, B, N]`` or ``[T, B, C, H, W]`` (flattened per sample); values
+            are 0/1 (nonzero counts as a spike; ±1 delta events are drawn in two colours).
+        sample: which batch element to show when there is a batch dimension.
+        dt_ms: step length in ms; the x axis is in ms when given, else in steps.
+        max_neurons: show only the first ``max_neurons`` neurons.
+    """
+    s = _select_sample("spikes", _as_tensor("spikes", spikes, min_ndim=2), sample)
+    if max_neurons is not None:
+        s = s[:, :check_int("max_neurons", max_neurons, low=1)]
+    if dt_ms is not None:
+        check_float("dt_ms", dt_ms, low=0.0, low_open=True)
+    ax = _axes(ax)
+    T, N = s.shape
+    scale = 1.0 if dt_ms is None else dt_ms
+    size = marker_size if marker_size is not None else float(np.clip(4000.0 / max(N * T, 1),
+                                                                      1.0, 30.0))
+    on = torch.nonzero(s > 0).numpy()
+    off = torch.nonzero(s < 0).numpy()
+    ax.scatter(on[:, 0] * scale, on[:, 1], s=size, marker="|" if N <= 200 else ".",
+               color=color or PALETTE[0], linewidths=1.0, label="spike" if len(off) else None)
+    if len(off):
+        ax.scatter(off[:, 0] * scale, off[:, 1], s=size, marker="|" if N <= 200 else ".",
+                   color=PALETTE[3], linewidths=1.0, label="OFF event (-1)")
+        ax.legend(loc="upper right", fontsize=8)
+    ax.set_xlim(-0.5 * scale, (T - 0.5) * scale)
+    ax.set_ylim(-0.5, N - 0.5)
+    _label(ax, "time (ms)" if dt_ms is not None else "time step", "neuron index", title)
+    return ax
+
+
+# --------------------------------------------------------------------------- membranes
+def membrane(u, threshold: float | None = None, spikes=None, *, ax=None, sample: int = 0,
+             neurons: int | Sequence[int] = 3, dt_ms: float | None = None,
+             title: str | None = "Membrane potential"):
+    """Membrane traces (before reset), with a dashed threshold line and spike markers.
+
+    Args:
+        u: ``[T]``, ``[T, N]`` or ``[T, B, ...]`` membrane potentials.
+        threshold: draw a dashed horizontal line at this value.
+        spikes: same shape as ``u``; spike times are marked with a dot on the trace.
+        neurons: how many neurons to draw (the first ones), or a list of indices.
+    """
+    u = _as_tensor("u", u)
+    if u.ndim == 1:
+        u = u[:, None]
+    u = _select_sample("u", u, sample)
+    s = None
+    if spikes is not None:
+        s = _as_tensor("spikes", spikes)
+        s = s[:, None] if s.ndim == 1 else _select_sample("spikes", s, sample)
+        if s.shape != u.shape:
+            raise ValueError(f"spikes must have the same shape as u, got {tuple(s.shape)} "
+                             f"and {tuple(u.shape)}")
+    if isinstance(neurons, int):
+        idx = list(range(min(check_int("neurons", neurons, low=1), u.shape[1])))
+    elif isinstance(neurons, Sequence) and not isinstance(neurons, str):
+        idx = [check_int(f"neurons[{i}]", n, low=0, high=u.shape[1] - 1)
+               for i, n in enumerate(neurons)]
+        if not idx:
+            raise ValueError("neurons must not be empty")
+    else:
+        raise TypeError(f"neurons must be an int or a list of indices, got "
+                        f"{type(neurons).__name__}")
+    if threshold is not None:
+        threshold = check_float("threshold", threshold)
+    if dt_ms is not None:
+        check_float("dt_ms", dt_ms, low=0.0, low_open=True)
+    ax = _axes(ax)
+    T = u.shape[0]
+    t = np.arange(T) * (1.0 if dt_ms is None else dt_ms)
+    colors = [PALETTE[i % len(PALETTE)] for i in range(len(idx))]
+    ax.set_prop_cycle(color=colors)
+    lines = ax.plot(t, u[:, idx].numpy(), lw=1.5)
+    for line, i in zip(lines, idx):
+        line.set_label(f"neuron {i}")
+    if s is not None:
+        sel = s[:, idx]
+        tt, nn = np.nonzero(sel.numpy() > 0)
+        ax.scatter(t[tt], u[:, idx].numpy()[tt, nn], s=18, c=[colors[k] for k in nn],
+                   zorder=3, label="spike")
+    if threshold is not None:
+        ax.axhline(threshold, ls="--", color=PALETTE[7], lw=1.0, label=f"threshold {threshold:g}")
+    if len(idx) <= 6 or threshold is not None:
+        ax.legend(loc="best", fontsize=8)
+    _label(ax, "time (ms)" if dt_ms is not None else "time step", "membrane potential u (a.u.)",
+           title)
+    return ax
+
+
+# --------------------------------------------------------------------------- training curves
+def training_curves(history, *, ax=None, keys: Sequence[str] = ("train_loss", "test_acc"),
+                    title: str | None = "Training curves"):
+    """Plot per-epoch records of one :class:`~snnlab.History` or of several (``{name: History}``).
+
+    With two keys the second goes on a twin y axis (e.g. loss left, accuracy right). Returns the
+    main axes.
+    """
+    from .train import History
+
+    if isinstance(history, History):
+        runs = {history.rule: history}
+    elif isinstance(history, Mapping):
+        runs = dict(history)
+        for name, h in runs.items():
+            if not isinstance(h, History):
+                raise TypeError(f"history[{name!r}] must be a snnlab.History, got "
+                                f"{type(h).__name__}")
+    else:
+        raise TypeError(f"history must be a snnlab.History or a dict name -> History, got "
+                        f"{type(history).__name__}")
+    if not runs:
+        raise ValueError("history is empty: give at least one run")
+    if isinstance(keys, str) or not isinstance(keys, Sequence) or not 1 <= len(keys) <= 2:
+        raise ValueError(f"keys must be a list of one or two record keys, got {keys!r}")
+    ax = _axes(ax)
+    axes = [ax, ax.twinx()] if len(keys) == 2 else [ax]
+    styles = ["-", "--"]
+    for k, (key, a) in enumerate(zip(keys, axes)):
+        for i, (name, h) in enumerate(runs.items()):
+            epochs = [r.get("epoch", j + 1) for j, r in enumerate(h.records)]
+            vals = h.column(key)
+            pts = [(e, v) for e, v in zip(epochs, vals) if v is not None]
+            if not pts:
+                continue
+            e, v = zip(*pts)
+            a.plot(e, v, styles[k], marker="o", ms=3, color=PALETTE[i % len(PALETTE)],
+                   label=f"{name}: {key}")
+        a.set_ylabel(_KEY_LABELS.get(key, key), fontsize=LABEL_SIZE)
+    handles = [h for a in axes for h in a.get_legend_handles_labels()[0]]
+    if handles:
+        ax.legend(handles=handles, loc="center right", fontsize=8)
+    ax.set_xlabel("epoch", fontsize=LABEL_SIZE)
+    if title:
+        ax.set_title(title, fontsize=TITLE_SIZE)
+    return ax
+
+
+_KEY_LABELS = {
+    "train_loss": "train loss (cross-entropy, nats)",
+    "test_loss": "test loss (cross-entropy, nats)",
+    "test_acc": "test accuracy (fraction)",
+    "spikes_per_sample": "spikes per sample",
+    "synops_per_sample": "SynOps per sample",
+    "seconds": "epoch time (s)",
+}
+
+
+# --------------------------------------------------------------------------- surrogates
+def surrogates(*, ax=None, names: Sequence[str] | None = None, x_range: float = 1.5,
+               title: str | None = "Surrogate derivatives"):
+    """The surrogate derivatives :math:`\\sigma'(u-\\vartheta)` of :mod:`snnlab.surrogate`
+    (default scales), next to the true derivative of the step (zero, with a spike at 0)."""
+    from . import surrogate as S
+
+    names = list(names) if names is not None else S.available()
+    for n in names:
+        check_choice("names", n, S.available())
+    check_float("x_range", x_range, low=0.0, low_open=True)
+    ax = _axes(ax)
+    x = torch.linspace(-x_range, x_range, 601)
+    for i, n in enumerate(names):
+        sg = S.get(n)
+        ax.plot(x.numpy(), sg.derivative(x).numpy(), color=PALETTE[i % len(PALETTE)], lw=2,
+                label=repr(sg))
+    ax.axhline(0.0, color=PALETTE[7], lw=1, ls=":", label="true dH/du (0 away from threshold)")
+    _label(ax, "distance to threshold u - θ (a.u.)", "σ'(u - θ) (1/a.u.)", title)
+    ax.legend(fontsize=8)
+    return ax
+
+
+# --------------------------------------------------------------------------- encodings
+def encodings(x, T: int, methods: Sequence[str] = ("direct", "rate", "latency", "delta"), *,
+              sample: int = 0, seed: int = 0, image_shape: Sequence[int] | None = None,
+              **encode_kw):
+    """Encode one sample with several methods and show the input plus one raster per method.
+
+    Args:
+        x: ``[B, ...]`` or a single sample ``[...]``; values in [0, 1].
+        image_shape: draw the input as an image of this shape (e.g. ``(8, 8)``).
+        encode_kw: passed to :func:`snnlab.encoding.encode` (``gain``, ``threshold``...).
+
+    Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from .encoding import METHODS, encode
+
+    x = _as_tensor("x", x)
+    check_int("T", T, low=1)
+    if isinstance(methods, str) or not methods:
+        raise ValueError(f"methods must be a non-empty list of {list(METHODS)}, got {methods!r}")
+    for m in methods:
+        check_choice("methods", m, [m_ for m_ in METHODS if m_ != "frames"])
+    check_int("sample", sample, low=0)
+    if x.ndim >= 2:
+        if sample >= x.shape[0]:
+            raise ValueError(f"sample must be < {x.shape[0]} (the batch size of x), got {sample}")
+        x = x[sample]
+    x = x.reshape(1, -1)
+    gen = torch.Generator().manual_seed(check_int("seed", seed, low=0))
+    fig, axes = plt.subplots(1, len(methods) + 1, figsize=(3.0 * (len(methods) + 1), 3.0),
+                             constrained_layout=True)
+    a0 = axes[0]
+    if image_shape is not None:
+        a0.imshow(x.reshape(*image_shape).numpy(), cmap="gray_r", vmin=0, vmax=1)
+        a0.set_xticks([])
+        a0.set_yticks([])
+        a0.set_title("input", fontsize=TITLE_SIZE)
+    else:
+        a0.bar(np.arange(x.shape[1]), x[0].numpy(), color=PALETTE[1])
+        _label(a0, "input index", "value (0-1)", "input")
+    for a, m in zip(axes[1:], methods):
+        seq = encode(x, T, m, generator=gen, **encode_kw)
+        if m == "direct":
+            a.imshow(seq[:, 0].T.numpy(), aspect="auto", cmap="viridis", origin="lower",
+                     interpolation="nearest")
+            _label(a, "time step", "input index", f"direct (current, T={T})")
+        else:
+            raster(seq, ax=a, title=f"{m}: {int(seq.abs().sum())} spikes")
+            a.set_ylabel("input index", fontsize=LABEL_SIZE)
+    return fig
+
+
+# --------------------------------------------------------------------------- f-I curves
+def fi_curve(currents, rates, *, ax=None, labels: Sequence[str] | None = None,
+             title: str | None = "f-I curve"):
+    """Firing rate against constant input current; ``rates`` is one curve or a list of curves."""
+    cur = _as_tensor("currents", currents).reshape(-1).numpy()
+    r = rates if isinstance(rates, (list, tuple)) else [rates]
+    curves = [_as_tensor(f"rates[{i}]", c).reshape(-1).numpy() for i, c in enumerate(r)]
+    for i, c in enumerate(curves):
+        if c.shape != cur.shape:
+            raise ValueError(f"rates[{i}] has {c.size} values but currents has {cur.size}")
+    if labels is not None and len(labels) != len(curves):
+        raise ValueError(f"labels has {len(labels)} names for {len(curves)} curves")
+    ax = _axes(ax)
+    for i, c in enumerate(curves):
+        ax.plot(cur, c, marker="o", ms=3, color=PALETTE[i % len(PALETTE)],
+                label=None if labels is None else labels[i])
+    if labels is not None:
+        ax.legend(fontsize=8)
+    _label(ax, "input current I (a.u. per step)", "firing rate (spikes per step)", title)
+    return ax

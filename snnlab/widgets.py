@@ -1,0 +1,210 @@
+"""Interactive dashboards: pure update functions plus thin ipywidgets builders.
+
+The pattern every dashboard here follows (append new ones the same way):
+
+* a **pure function** ``simulate_<thing>(**params) -> dict`` that does all the work with
+  :mod:`snnlab` and returns plain tensors and numbers; it is tested in pytest like any function;
+* a **builder** ``<thing>_dashboard(...) -> Dashboard`` that imports ipywidgets *inside* the
+  function (so ``import snnlab.widgets`` works without it), makes the sliders, and redraws into
+  an ``Output`` by calling the pure function and a plot from :mod:`snnlab.plot`.
+
+A :class:`Dashboard` exposes ``controls`` (name -> widget), ``output``, ``result`` (the last
+dict the pure function returned) and ``widget`` (the laid-out box to display). Setting
+``dash.controls["threshold"].value = 1.5`` re-runs the update immediately, also without a kernel,
+so tests can drive a dashboard and check ``dash.result``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from . import functional as F
+from . import surrogate as S
+from ._checks import check_choice, check_float, check_int
+
+__all__ = ["Dashboard", "simulate_lif", "lif_dashboard", "simulate_encoding",
+           "encoding_dashboard"]
+
+
+@dataclass
+class Dashboard:
+    """Widgets of one dashboard; ``update()`` re-runs the pure function and redraws."""
+
+    controls: dict
+    output: object
+    widget: object
+    update: Callable[..., dict]
+    result: dict = field(default_factory=dict)
+
+    def _ipython_display_(self):  # show the laid-out box when a dashboard ends a cell
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def _build(controls: dict, compute: Callable[..., dict], draw: Callable[[dict], None],
+           layout=None) -> Dashboard:
+    """Wire sliders to ``compute(**values)`` and ``draw(result)`` inside an Output."""
+    import ipywidgets as W
+
+    out = W.Output()
+    box = W.VBox([layout or W.HBox(list(controls.values())), out])
+    dash = Dashboard(controls=controls, output=out, widget=box, update=lambda: {})
+
+    def update(_change=None) -> dict:
+        dash.result = compute(**{k: w.value for k, w in controls.items()})
+        with out:
+            out.clear_output(wait=True)
+            draw(dash.result)
+        return dash.result
+
+    dash.update = update
+    for w in controls.values():
+        w.observe(update, names="value")
+    update()
+    return dash
+
+
+def _show(fig_or_ax) -> None:
+    import matplotlib.pyplot as plt
+
+    fig = getattr(fig_or_ax, "figure", fig_or_ax)
+    plt.show()
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- LIF neuron
+def simulate_lif(*, current: float = 1.5, threshold: float = 1.0, reset: str = "subtract",
+                 tau_ms: float | None = 10.0, beta: float | None = None, T: int = 100,
+                 dt_ms: float = 1.0, noise: float = 0.0, seed: int = 0) -> dict:
+    r"""One LIF neuron driven by a constant current (+ optional Gaussian noise).
+
+    Uses :func:`snnlab.functional.lif_sequence`: :math:`u[t] = \beta v[t-1] + I[t]` with
+    :math:`\beta = e^{-dt/\tau}` (give ``tau_ms`` or ``beta``; ``tau_ms=inf`` or ``beta=1``
+    is the non-leaky IF neuron).
+
+    Returns ``dict(t_ms, u, s, v_inf, beta, n_spikes, rate_hz)``: the membrane before reset
+    ``u [T]``, spikes ``s [T]``, the steady state :math:`I/(1-\beta)` the membrane would reach
+    without a threshold, and the firing rate in Hz.
+    """
+    current = check_float("current", current)
+    threshold = check_float("threshold", threshold, low=0.0, low_open=True)
+    reset = check_choice("reset", reset, F.RESETS)
+    T = check_int("T", T, low=1, high=100_000)
+    dt_ms = check_float("dt_ms", dt_ms, low=0.0, low_open=True)
+    noise = check_float("noise", noise, low=0.0)
+    if beta is None:
+        if tau_ms is None:
+            raise ValueError("give tau_ms or beta")
+        if isinstance(tau_ms, (int, float)) and math.isinf(tau_ms) and tau_ms > 0:
+            beta = 1.0
+        else:
+            tau_ms = check_float("tau_ms", tau_ms, low=0.0, low_open=True)
+            beta = math.exp(-dt_ms / tau_ms)
+    else:
+        beta = check_float("beta", beta, low=0.0, high=1.0, low_open=True)
+    gen = torch.Generator().manual_seed(check_int("seed", seed, low=0))
+    i_seq = torch.full((T, 1), current, dtype=torch.float64)
+    if noise > 0:
+        i_seq = i_seq + noise * torch.randn(T, 1, generator=gen, dtype=torch.float64)
+    s, u = F.lif_sequence(i_seq, beta=beta, threshold=threshold, reset_mode=reset,
+                          surrogate=S.FastSigmoid())
+    n = int(s.sum())
+    v_inf = current / (1.0 - beta) if beta < 1.0 else math.inf
+    return {"t_ms": torch.arange(T, dtype=torch.float64) * dt_ms, "u": u[:, 0], "s": s[:, 0],
+            "beta": beta, "v_inf": v_inf, "n_spikes": n, "rate_hz": 1000.0 * n / (T * dt_ms)}
+
+
+def lif_dashboard(*, current: float = 0.3, threshold: float = 1.0, tau_ms: float = 10.0,
+                  reset: str = "subtract", T: int = 100, dt_ms: float = 1.0) -> Dashboard:
+    """Sliders for the membrane time constant, threshold, input current and reset mode."""
+    import ipywidgets as W
+
+    from .plot import membrane
+
+    controls = {
+        "tau_ms": W.FloatSlider(value=tau_ms, min=1.0, max=100.0, step=1.0,
+                                description="τ (ms)", continuous_update=False),
+        "threshold": W.FloatSlider(value=threshold, min=0.1, max=3.0, step=0.1,
+                                   description="threshold", continuous_update=False),
+        "current": W.FloatSlider(value=current, min=0.0, max=1.0, step=0.01,
+                                 description="current I", continuous_update=False),
+        "reset": W.Dropdown(options=list(F.RESETS), value=reset, description="reset"),
+    }
+
+    def compute(**kw):
+        return simulate_lif(T=T, dt_ms=dt_ms, **kw)
+
+    def draw(r):
+        ax = membrane(r["u"], threshold=controls["threshold"].value, spikes=r["s"],
+                      dt_ms=dt_ms, title=f"LIF: {r['n_spikes']} spikes, {r['rate_hz']:.0f} Hz "
+                      f"(β = {r['beta']:.3f})")
+        _show(ax)
+
+    layout = W.VBox([W.HBox([controls["tau_ms"], controls["threshold"]]),
+                     W.HBox([controls["current"], controls["reset"]])])
+    return _build(controls, compute, draw, layout)
+
+
+# --------------------------------------------------------------------------- encodings
+def simulate_encoding(x: torch.Tensor, *, T: int = 16, method: str = "rate", gain: float = 1.0,
+                      seed: int = 0) -> dict:
+    """Encode one sample ``x [...]`` and summarise it.
+
+    Returns ``dict(seq [T, N], n_spikes, spikes_per_step, reconstruction, error)`` where the
+    reconstruction is the time average of the sequence (what a rate decoder sees) and ``error``
+    its mean absolute difference from ``x``.
+    """
+    from .encoding import encode
+
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    T = check_int("T", T, low=1, high=10_000)
+    gen = torch.Generator().manual_seed(check_int("seed", seed, low=0))
+    flat = x.reshape(1, -1).float()
+    seq = encode(flat, T, method, gain=gain, generator=gen)[:, 0]
+    if method == "latency":  # decode the spike time back to an intensity
+        t = torch.arange(T, dtype=seq.dtype)[:, None]
+        t_spike = (seq * t).sum(0)
+        recon = torch.where(seq.sum(0) > 0, 1.0 - t_spike / max(T - 1, 1),
+                            torch.zeros_like(t_spike))
+    elif method == "delta":
+        recon = seq.cumsum(0)[-1]
+    else:
+        recon = seq.mean(0) / (gain if method == "rate" and gain > 0 else 1.0)
+    return {"seq": seq, "n_spikes": int(seq.abs().sum()), "spikes_per_step":
+            float(seq.abs().sum()) / T, "reconstruction": recon,
+            "error": float((recon - flat[0]).abs().mean())}
+
+
+def encoding_dashboard(x: torch.Tensor, *, T: int = 16, method: str = "rate",
+                       gain: float = 1.0) -> Dashboard:
+    """Sliders for the number of steps T and the rate gain; a method dropdown; one raster."""
+    import ipywidgets as W
+
+    from .encoding import METHODS
+    from .plot import raster
+
+    controls = {
+        "method": W.Dropdown(options=[m for m in METHODS if m != "frames"], value=method,
+                             description="method"),
+        "T": W.IntSlider(value=T, min=1, max=64, step=1, description="T (steps)",
+                         continuous_update=False),
+        "gain": W.FloatSlider(value=gain, min=0.0, max=2.0, step=0.05, description="rate gain",
+                              continuous_update=False),
+    }
+
+    def compute(**kw):
+        return simulate_encoding(x, **kw)
+
+    def draw(r):
+        ax = raster(r["seq"], title=f"{r['n_spikes']} spikes; rate-decoding error "
+                    f"{r['error']:.3f}")
+        ax.set_ylabel("input index")
+        _show(ax)
+
+    return _build(controls, compute, draw)
