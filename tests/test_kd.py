@@ -1,0 +1,171 @@
+"""Distillation rules ``kd`` and ``hta_kl``: divergences, head mask, weights, gradients."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from snnlab import rules
+from snnlab.rules.kd import (
+    HTAKL,
+    KD,
+    forward_kl,
+    head_mask,
+    hta_kl_divergence,
+    hta_weights,
+    reverse_kl,
+    soft_targets,
+)
+
+
+def _logits(seed, b=6, c=10, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(b, c, generator=g, dtype=dtype) * 2
+
+
+def test_registered():
+    assert {"kd", "hta_kl"} <= set(rules.available())
+    assert isinstance(rules.get("hta_kl", mu=0.7), HTAKL)
+
+
+def test_forward_kl_matches_torch_kl_div():
+    z, o = _logits(0), _logits(1)
+    ours = forward_kl(z, o, tau=3.0).mean()
+    ref = F.kl_div(F.log_softmax(o / 3, -1), F.softmax(z / 3, -1), reduction="batchmean")
+    torch.testing.assert_close(ours, ref)
+    torch.testing.assert_close(reverse_kl(z, o, 2.0), forward_kl(o, z, 2.0))
+
+
+def test_head_mask_is_smallest_prefix_reaching_mu():
+    p = torch.tensor([[0.1, 0.5, 0.05, 0.35], [0.25, 0.25, 0.25, 0.25]])
+    m = head_mask(p, 0.6)
+    # row 0: 0.5 < 0.6 so the second-ranked class (0.35) joins; then 0.85 >= 0.6 stops
+    assert m[0].tolist() == [False, True, False, True]
+    assert m[1].sum() == 3  # 0.25, 0.5 < 0.6, 0.75 >= 0.6
+    assert head_mask(p, 1.0).all()
+    assert head_mask(p, 1e-6).sum(-1).tolist() == [1, 1]  # the top class is always head
+
+
+def test_weights_sum_to_one_and_follow_the_gaps():
+    z, o = _logits(2), _logits(3)
+    p, q = soft_targets(z, 2.0), soft_targets(o, 2.0)
+    m = head_mask(p, 0.5)
+    wh, wt = hta_weights(p, q, m)
+    torch.testing.assert_close(wh + wt, torch.ones_like(wh))
+    assert ((wh >= 0) & (wt >= 0)).all()
+    gap = (p - q).abs()
+    torch.testing.assert_close(wt, (gap * ~m).sum(-1) / gap.sum(-1))
+    wh0, wt0 = hta_weights(p, p, m)  # no gap: all weight on the (zero) forward KL
+    assert torch.all(wt0 == 0) and torch.all(wh0 == 1)
+
+
+def test_mu_one_reduces_to_forward_kl():
+    z, o = _logits(4), _logits(5)
+    torch.testing.assert_close(hta_kl_divergence(z, o, tau=2.0, mu=1.0), forward_kl(z, o, 2.0))
+
+
+def test_loss_invariant_to_class_permutation():
+    z, o = _logits(6, c=12), _logits(7, c=12)
+    perm = torch.randperm(12, generator=torch.Generator().manual_seed(0))
+    for mu in (0.3, 0.5, 0.9):
+        a = hta_kl_divergence(z, o, tau=1.5, mu=mu)
+        b = hta_kl_divergence(z[:, perm], o[:, perm], tau=1.5, mu=mu)
+        torch.testing.assert_close(a, b)
+
+
+def test_mask_left_in_sorted_order_would_break_permutation_invariance():
+    """The bug the scatter prevents: a sorted-order mask applied to unsorted gaps."""
+    z, o = _logits(8, c=12), _logits(9, c=12)
+    p, q = soft_targets(z, 1.0), soft_targets(o, 1.0)
+    p_sorted, _ = p.sort(-1, descending=True)
+    wrong = (p_sorted.cumsum(-1) - p_sorted) < 0.5
+    right = head_mask(p, 0.5)
+    assert not torch.equal(hta_weights(p, q, wrong)[1], hta_weights(p, q, right)[1])
+
+
+def test_gradcheck_double():
+    """Full gradient (weights differentiated too) against finite differences."""
+    z = _logits(10, b=3, c=5)
+    o = _logits(11, b=3, c=5).requires_grad_(True)
+    f = lambda o_: hta_kl_divergence(z, o_, tau=2.0, mu=0.5, detach_weights=False).sum()  # noqa: E731
+    assert torch.autograd.gradcheck(f, (o,))
+
+
+def test_detached_weights_gradient_is_that_of_the_fixed_mix():
+    """Default: weights are constants, so the gradient is w_H dFKL + w_T dRKL, checked by
+    finite differences of that fixed mixture."""
+    z = _logits(14, b=3, c=5)
+    o = _logits(15, b=3, c=5).requires_grad_(True)
+    _, parts = hta_kl_divergence(z, o, tau=2.0, mu=0.5, return_parts=True)
+    wh, wt = parts["w_head"].detach(), parts["w_tail"].detach()
+    fixed = lambda o_: (wh * forward_kl(z, o_, 2.0) + wt * reverse_kl(z, o_, 2.0)).sum()  # noqa: E731
+    assert torch.autograd.gradcheck(fixed, (o,))
+    g_rule, = torch.autograd.grad(hta_kl_divergence(z, o, tau=2.0, mu=0.5).sum(), o)
+    g_fixed, = torch.autograd.grad(fixed(o), o)
+    torch.testing.assert_close(g_rule, g_fixed)
+
+
+def test_kd_gradient_closed_form():
+    """d/dō of tau^2 KL(p||q) = tau (q - p) per sample (Hinton's tau^2 argument)."""
+    z, o = _logits(12), _logits(13).requires_grad_(True)
+    (4.0 ** 2 * forward_kl(z, o, 4.0)).sum().backward()
+    torch.testing.assert_close(o.grad, 4.0 * (soft_targets(o, 4.0) - soft_targets(z, 4.0)))
+
+
+class _Fixed(torch.nn.Module):
+    """A fixed linear 'teacher' for rule-level tests."""
+
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.lin = torch.nn.Linear(n_in, n_out)
+
+    def forward(self, x):
+        return self.lin(x)
+
+
+def test_rule_loss_and_mu_one_equals_kd():
+    from snnlab.models import mlp
+
+    torch.manual_seed(0)
+    model = mlp(8, [16], 4)
+    teacher = _Fixed(8, 4)
+    x = torch.rand(3, 5, 8)
+    y = torch.tensor([0, 1, 2, 3, 0])
+    kd = KD(teacher=teacher, tau=2.0, alpha=0.7)
+    hta = HTAKL(teacher=teacher, tau=2.0, alpha=0.7, mu=1.0)
+    torch.testing.assert_close(kd.loss(model, x, y), hta.loss(model, x, y))
+    # alpha = 0 is plain cross-entropy
+    ce = F.cross_entropy(model(x), y)
+    torch.testing.assert_close(KD(teacher=teacher, alpha=0.0).loss(model, x, y), ce)
+    # the teacher sees the time average of the encoded batch
+    torch.testing.assert_close(kd.teacher_logits(x), teacher(x.mean(0)))
+    g = hta.gradients(model, x, y)
+    assert all(torch.isfinite(v).all() for v in g.values())
+    assert not any(p.grad is not None for p in teacher.parameters())
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="tau"):
+        KD(tau=0.0)
+    with pytest.raises(ValueError, match="alpha"):
+        KD(alpha=1.5)
+    with pytest.raises(ValueError, match="mu"):
+        HTAKL(mu=0.0)
+    with pytest.raises(ValueError, match="mu"):
+        head_mask(torch.rand(2, 3), 1.2)
+    with pytest.raises(TypeError, match="teacher"):
+        KD(teacher="resnet")
+    with pytest.raises(RuntimeError, match="teacher"):
+        from snnlab.models import mlp
+
+        KD().loss(mlp(4, [4], 2), torch.rand(2, 3, 4), torch.tensor([0, 1, 0]))
+
+
+def test_teacher_sharing_student_weights_is_refused():
+    from snnlab.data import load
+    from snnlab.models import mlp
+
+    data = load("digits")
+    model = mlp(64, [16], 10)
+    rule = KD(teacher=model.ann_twin())
+    with pytest.raises(ValueError, match="shares parameters"):
+        rule.setup(model, data, T=2, encoding="direct", seed=0)
