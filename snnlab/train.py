@@ -202,9 +202,11 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
     check_int("eval_every", eval_every, low=1)
     check_float("weight_decay", weight_decay, low=0.0)
     opt_name = check_choice("optimizer", optimizer, ("adam", "adamw", "sgd"))
-    if tuple(data.input_shape) != tuple(getattr(model, "input_shape", data.input_shape)):
+    # event data carries its own time axis first ([n_bins, C, H, W]); the model sees one frame
+    step_shape = tuple(data.input_shape[1:] if encoding == "frames" else data.input_shape)
+    if step_shape != tuple(getattr(model, "input_shape", step_shape)):
         raise ValueError(f"model expects inputs of shape {model.input_shape} but data "
-                         f"{data.name!r} has samples of shape {tuple(data.input_shape)}")
+                         f"{data.name!r} gives steps of shape {step_shape}")
     device = resolve_device(device)
     model.to(device)
 

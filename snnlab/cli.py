@@ -1,0 +1,251 @@
+"""The ``snnlab`` command.
+
+    snnlab train --rule bptt --data digits --epochs 5 --T 8 --seed 0 --json
+    snnlab compare --rules bptt,ottt --data digits
+    snnlab info
+    snnlab notebooks run [--fast] [NAME ...]
+
+Every option has a per-rule default, so ``snnlab train --rule R --data npz:FILE`` just works.
+Bad arguments print one line (``snnlab: error: ...``) and exit with code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse's own convention)
+        self.exit(EXIT_USAGE, f"snnlab: error: {message}\n")
+
+
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _nonneg_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
+    return v
+
+
+def _positive_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not v > 0 or v != v or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
+    return v
+
+
+def _sizes(text):
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        msg = f"expected sizes like 128 or 256,128; got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"layer sizes must be positive integers, got {text!r}")
+    return sizes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="snnlab", description="Train and compare spiking-network learning rules.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def common(sp):
+        sp.add_argument("--data", required=True,
+                        help="digits, yinyang, mnist1d, mnist, fashion_mnist, cifar10, nmnist or "
+                             "npz:PATH")
+        sp.add_argument("--epochs", type=_nonneg_int, help="default: the rule's own")
+        sp.add_argument("--T", type=_positive_int, help="time steps (default: the rule's own)")
+        sp.add_argument("--seed", type=_nonneg_int, default=0)
+        sp.add_argument("--batch-size", type=_positive_int, default=64)
+        sp.add_argument("--hidden", type=_sizes, default=[128], help="e.g. 128 or 256,128")
+        sp.add_argument("--neuron", default="lif", help="lif, if, lif_syn, ...")
+        sp.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+        sp.add_argument("--json", action="store_true", help="last stdout line is one JSON object")
+        sp.add_argument("--no-progress", action="store_true")
+
+    t = sub.add_parser("train", help="train one rule on one dataset")
+    t.add_argument("--rule", default="bptt")
+    common(t)
+    t.add_argument("--lr", type=_positive_float)
+    t.add_argument("--encoding", help="direct, rate, latency, delta (default: the rule's own)")
+    t.add_argument("--checkpoint", help="save after every epoch to this file")
+    t.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+
+    c = sub.add_parser("compare", help="train several rules side by side and print a table")
+    c.add_argument("--rules", default="bptt", help="comma-separated names, or 'all'")
+    common(c)
+
+    sub.add_parser("info", help="versions, registered rules and the data cache")
+
+    n = sub.add_parser("notebooks", help="build or execute the course notebooks")
+    n.add_argument("action", choices=["run", "list"])
+    n.add_argument("names", nargs="*", help="notebook numbers or names (default: all)")
+    n.add_argument("--fast", action="store_true", help="FAST=True (tiny sizes), outputs not kept")
+    n.add_argument("--jobs", type=_positive_int, default=1)
+    return p
+
+
+def _model_for(data, hidden, neuron):
+    from . import models
+
+    shape = tuple(data.input_shape)
+    if len(shape) == 1:
+        return models.mlp(shape[0], hidden, data.n_classes, neuron=neuron)
+    if len(shape) == 3:
+        return models.convnet(shape, (16, 32), data.n_classes, neuron=neuron)
+    if len(shape) == 4:  # event frames [n_bins, C, H, W]: time comes from the data
+        return models.convnet(shape[1:], (16, 32), data.n_classes, neuron=neuron)
+    raise ValueError(f"no default model for inputs of shape {shape}")
+
+
+def _train(args) -> dict:
+    import torch
+
+    from . import data as D
+    from . import rules as R
+    from .compare import peak_rss_mb
+    from .train import train
+
+    rule = R.get(args.rule)
+    split = D.load(args.data, seed=args.seed)
+    torch.manual_seed(args.seed)
+    model = _model_for(split, args.hidden, args.neuron)
+    kw = {}
+    if len(split.input_shape) == 4:
+        kw = dict(encoding="frames", T=split.input_shape[0])
+    t0 = time.perf_counter()
+    hist = train(model, split, rule, T=args.T or kw.pop("T", None), epochs=args.epochs,
+                 batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                 encoding=args.encoding or kw.pop("encoding", None),
+                 progress=not (args.no_progress or args.json), checkpoint=args.checkpoint,
+                 resume=args.resume, device=args.device)
+    final = hist.final
+    return dict(rule=rule.name, data=split.name, test_acc=final.get("test_acc"),
+                train_seconds=round(time.perf_counter() - t0, 3),
+                spikes_per_sample=final.get("spikes_per_sample"),
+                synops_per_sample=final.get("synops_per_sample"),
+                peak_rss_mb=round(peak_rss_mb(), 1), epochs=hist.config["epochs"],
+                T=hist.config["T"], seed=args.seed)
+
+
+def _compare(args):
+    from . import data as D
+    from .compare import rules
+
+    split = D.load(args.data, seed=args.seed)
+    model = None
+    if len(split.input_shape) != 1:
+        import torch
+
+        torch.manual_seed(args.seed)
+        model = _model_for(split, args.hidden, args.neuron)
+    return rules(args.rules, split, model=model, hidden=args.hidden, epochs=args.epochs,
+                 T=args.T, seed=args.seed, batch_size=args.batch_size,
+                 progress=not (args.no_progress or args.json), device=args.device)
+
+
+def _info() -> str:
+    import numpy
+    import torch
+
+    from . import __version__
+    from . import rules as R
+    from .data import available, cache_dir
+
+    lines = [f"snnlab {__version__}", f"python {platform.python_version()} ({sys.executable})",
+             f"torch {torch.__version__} (cuda available: {torch.cuda.is_available()}, "
+             f"threads: {torch.get_num_threads()})", f"numpy {numpy.__version__}"]
+    try:
+        import snntorch
+
+        lines.append(f"snntorch {snntorch.__version__}")
+    except ImportError:
+        lines.append("snntorch not installed")
+    lines += [f"rules: {', '.join(R.available())}", f"datasets: {', '.join(available())}",
+              f"data cache: {cache_dir()} (set SNNLAB_DATA to move it)"]
+    return "\n".join(lines)
+
+
+def _notebooks(args) -> int:
+    from . import nbtools
+
+    srcs = nbtools.sources()
+    if args.names:
+        srcs = [s for s in srcs if any(s.stem == n or s.stem.startswith(f"{n}_")
+                                       or s.stem.startswith(f"{int(n):02d}_") if n.isdigit()
+                                       else s.stem == n for n in args.names)]
+        if not srcs:
+            raise ValueError(f"no notebook matches {args.names}")
+    if args.action == "list":
+        print("\n".join(s.stem for s in srcs))
+        return 0
+    for src in srcs:
+        if args.fast:
+            import tempfile
+            from pathlib import Path
+
+            nb = nbtools.to_notebook(src, Path(tempfile.mkdtemp()) / f"{src.stem}.ipynb")
+            t0 = time.perf_counter()
+            nbtools.execute(nb, nb, fast=True)
+            print(f"ran {src.stem} (fast) in {time.perf_counter() - t0:.1f} s")
+        else:
+            nbtools.build(src)
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            result = _train(args)
+            if args.json:
+                print(json.dumps(result))
+            else:
+                for k, v in result.items():
+                    print(f"{k:>18}: {v}")
+        elif args.command == "compare":
+            comp = _compare(args)
+            print(comp.table())
+            if args.json:
+                print(json.dumps({"rows": comp.rows}))
+        elif args.command == "info":
+            print(_info())
+        elif args.command == "notebooks":
+            return _notebooks(args)
+    except (ValueError, TypeError, FileNotFoundError, KeyError) as e:
+        msg = str(e).strip("'\"") or type(e).__name__
+        print(f"snnlab: error: {msg}", file=sys.stderr)
+        return EXIT_USAGE
+    except RuntimeError as e:  # data that needs the internet, a diverged run
+        print(f"snnlab: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("snnlab: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
