@@ -1,0 +1,768 @@
+r"""Device non-idealities of a mixed-signal neuromorphic chip, and on-chip calibration.
+
+A trained network is *programmed* onto a chip: every weight becomes the difference of two
+conductances in a crossbar, every neuron an analogue circuit. Real devices are imperfect, so the
+network the chip computes is not the one that was trained. This module
+
+* describes those imperfections with one dataclass, :class:`NoiseModel`;
+* builds a **chip** with :meth:`NoiseModel.program` - the *same* :class:`~snnlab.models.SpikingNet`
+  (a deep copy) whose synapse weights are routed through a frozen, seeded draw of device
+  imperfections by :func:`torch.nn.utils.parametrize.register_parametrization`, plus forward
+  hooks for the per-read noise and the neuron mismatch. No network code is copied, so every
+  learning rule, readout, recording and metric of snnlab works on a chip unchanged;
+* calibrates a chip on-chip with :func:`calibrate` (Local Tandem Learning, Yang et al. 2022, or
+  chip-in-the-loop BPTT as the off-chip baseline);
+* measures robustness with :func:`sweep`.
+
+The device model, in the order the chip applies it to weight :math:`w` of a layer
+(:class:`Crossbar`), with conductances in units of :math:`g_{max}` (:math:`g_{max} = 1`):
+
+1. **Differential-pair mapping** (e.g. Joshi et al. 2020; IBM aihwkit's PCM model): with a
+   per-layer scale :math:`s = w_{max} / (g_{max} - g_{min})`, :math:`w_{max} = \max |W|` at
+   programming time,
+
+   .. math:: G^{+} = g_{min} + \max(w, 0)/s, \qquad G^{-} = g_{min} + \max(-w, 0)/s,
+             \qquad w_{eff} = s\,(G^{+} - G^{-}).                                   \quad (1)
+
+2. **b-bit conductance quantisation**: each device can only be programmed to :math:`2^b`
+   evenly spaced levels in :math:`[g_{min}, g_{max}]`,
+   :math:`Q(G) = g_{min} + \Delta\,\mathrm{round}((G - g_{min})/\Delta)`,
+   :math:`\Delta = (g_{max}-g_{min})/(2^b - 1)` (2). Multi-level RRAM/PCM cells typically hold
+   2-6 bits in practice; far more levels have been shown in the lab (e.g. Rao et al., Nature
+   2023, report thousands of levels).
+3. **Device-to-device variation** (frozen programming error), per device,
+   log-normal :math:`G \leftarrow G\,e^{\sigma \varepsilon}` or Gaussian
+   :math:`G \leftarrow \max(G\,(1 + \sigma \varepsilon), 0)`, :math:`\varepsilon \sim N(0, 1)`
+   (3). Resistive-switching conductances are commonly reported as log-normally distributed
+   (e.g. Ambrogio et al., IEEE TED 2014, for HfO\ :sub:`x` RRAM); a spread of
+   :math:`\sigma \approx 0.1`-:math:`0.5` in log units is a typical range for analogue RRAM,
+   0.6 is a pessimistic corner. Our choice: the log-normal factor is *not* mean-corrected, so
+   it also raises the mean conductance by :math:`e^{\sigma^2/2}` as a real skewed spread would.
+4. **Conductance drift** (PCM), a power law in the time since programming,
+   :math:`G(t) = G(t_0)\,(t/t_0)^{-\nu}` for :math:`t > t_0`, with a per-device exponent
+   :math:`\nu \sim N(\mu_\nu, \sigma_\nu)` clipped at 0 (4). IBM's PCM model (Nandakumar et al.
+   2019; Joshi et al. 2020, as implemented in aihwkit) uses :math:`t_0 = 20` s,
+   :math:`\mu_\nu \approx 0.05`-:math:`0.1` and :math:`\sigma_\nu \approx 0.01`-:math:`0.045`.
+   RRAM drifts much less. Our simplification: :math:`\nu` does not depend on the conductance.
+5. **Stuck-at faults**: a fraction of devices is stuck *on* (:math:`G = g_{max}`, low
+   resistance) or *off* (:math:`G = g_{min}`) whatever is programmed (5). Rates of a few
+   per cent up to ~10 % have been reported for fabricated RRAM arrays (Chen et al., IEEE TC
+   2015, as quoted by Xia et al., DAC 2017: 1.75 % stuck-at-0 and 9.04 % stuck-at-1).
+6. **Cycle-to-cycle read noise**, redrawn at every read, i.e. every time step and sample:
+   each device reads :math:`G\,(1 + \sigma_r \xi)`, :math:`\xi \sim N(0,1)` (6). PCM's
+   1/f read noise is a few per cent of :math:`G` (aihwkit's PCM model:
+   :math:`Q_s \lesssim 0.2`, typically 0.01-0.05).
+
+   Implementation: the synapse is applied to all T steps at once (``models.over_time``), so
+   the weights cannot carry per-step noise. Instead a forward hook on the Linear/Conv adds to
+   its output the *exact* distribution of the summed device noise: for input :math:`x`
+   (one row per step and sample), the noise on output :math:`j` is Gaussian with variance
+   :math:`\sigma_r^2 s^2 \sum_i x_i^2 \,((G^+_{ij})^2 + (G^-_{ij})^2)` (7), computed with the
+   same Linear/Conv applied to :math:`x^2` with weights :math:`(G^+)^2 + (G^-)^2`. The noise is
+   independent across rows, i.e. across time steps and samples, and carries no gradient.
+
+Neuron circuits (analogue CMOS, transistor mismatch; e.g. 10-30 % coefficient of variation on
+DYNAP-SE-class subthreshold circuits, Büchel et al., Sci. Rep. 2021; Zendrikov et al. 2023):
+
+7. **Threshold mismatch** :math:`\vartheta_i = \vartheta\,\max(1 + \sigma_\vartheta
+   \varepsilon_i, 0.05)` (8). Implemented *equivalently* by scaling neuron i's input current by
+   :math:`\vartheta/\vartheta_i`: with :math:`u' = u\,\vartheta/\vartheta_i` the LIF equations
+   :math:`u = \beta v + I`, :math:`s = H(u - \vartheta_i)`, :math:`v = u - \vartheta_i s`
+   (or :math:`u(1-s)`) become exactly :math:`u' = \beta v' + I\vartheta/\vartheta_i`,
+   :math:`s = H(u' - \vartheta)`, :math:`v' = u' - \vartheta s`: identical spikes, membrane in
+   units of the nominal threshold. (Surrogate gradients see the rescaled membrane.)
+8. **Leak mismatch**: the membrane time constant varies, :math:`\tau_i = \tau\,\max(1 +
+   \sigma_\tau \varepsilon_i, 0.05)`, so :math:`\beta_i = e^{-dt/\tau_i} = \beta^{\tau/\tau_i}`
+   (9); IF neurons (:math:`\beta = 1`) are unaffected. Stored as a per-neuron decay on the
+   neuron (the fused LIF loop takes a tensor ``beta``).
+
+What the chip does *not* model: wire resistance / IR drop, sneak paths, ADC/DAC resolution,
+non-linear or asymmetric update pulses, and biases (kept ideal: on a chip they are usually a
+peripheral current source). The readout integrator is ideal too; its crossbar is not.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as TF
+from torch import nn
+from torch.nn.utils import parametrize
+
+from ._checks import check_choice, check_float, check_int
+
+__all__ = ["NoiseModel", "Crossbar", "NeuronMismatch", "VARIATIONS", "PARAMETERS", "is_chip",
+           "crossbars", "programmed_weights", "effective_weights", "reprogram", "calibrate",
+           "SweepResult", "sweep", "ChipView", "chip_view", "copy_teacher_weights"]
+
+VARIATIONS = ("lognormal", "gaussian")
+_CROSSBAR_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d)
+
+
+@dataclass(frozen=True)
+class NoiseModel:
+    r"""The non-idealities of a mixed-signal chip (equations in the module docstring).
+
+    Conductances are in units of :math:`g_{max}` (so ``g_max = 1`` by default).
+
+    Args:
+        sigma: device-to-device variation :math:`\sigma` (eq. 3); 0 = ideal devices.
+        variation: ``"lognormal"`` (:math:`G e^{\sigma\varepsilon}`) or ``"gaussian"``
+            (:math:`G(1 + \sigma\varepsilon)`).
+        read_noise: cycle-to-cycle read noise :math:`\sigma_r`, relative to each device's
+            conductance, redrawn every time step (eqs. 6-7).
+        bits: conductance levels per device :math:`2^b` (eq. 2); ``None`` = analogue.
+        g_min, g_max: the conductance range; ``g_min / g_max`` is the inverse on/off ratio.
+        stuck_on, stuck_off: fractions of devices stuck at ``g_max`` / ``g_min`` (eq. 5).
+        drift_nu, drift_nu_std: mean and spread of the drift exponent (eq. 4).
+        drift_time: seconds since programming at which the chip is read; drift starts after
+            ``drift_t0`` (default 20 s, as IBM's PCM model).
+        threshold_mismatch: relative spread of per-neuron thresholds (eq. 8).
+        leak_mismatch: relative spread of per-neuron membrane time constants (eq. 9).
+
+    ``noise.program(model, seed)`` returns a chip; ``noise.replace(sigma=0.3)`` a modified copy.
+    """
+
+    sigma: float = 0.0
+    variation: str = "lognormal"
+    read_noise: float = 0.0
+    bits: int | None = None
+    g_min: float = 0.0
+    g_max: float = 1.0
+    stuck_on: float = 0.0
+    stuck_off: float = 0.0
+    drift_nu: float = 0.0
+    drift_nu_std: float = 0.0
+    drift_time: float = 0.0
+    drift_t0: float = 20.0
+    threshold_mismatch: float = 0.0
+    leak_mismatch: float = 0.0
+
+    def __post_init__(self):
+        check_float("sigma", self.sigma, low=0.0)
+        check_choice("variation", self.variation, VARIATIONS)
+        check_float("read_noise", self.read_noise, low=0.0)
+        if self.bits is not None:
+            check_int("bits", self.bits, low=1, high=16)
+        check_float("g_max", self.g_max, low=0.0, low_open=True)
+        check_float("g_min", self.g_min, low=0.0, high=self.g_max, high_open=True)
+        check_float("stuck_on", self.stuck_on, low=0.0, high=1.0)
+        check_float("stuck_off", self.stuck_off, low=0.0, high=1.0)
+        if self.stuck_on + self.stuck_off > 1.0:
+            raise ValueError(f"stuck_on + stuck_off must be <= 1, got "
+                             f"{self.stuck_on} + {self.stuck_off}")
+        check_float("drift_nu", self.drift_nu, low=0.0)
+        check_float("drift_nu_std", self.drift_nu_std, low=0.0)
+        check_float("drift_time", self.drift_time, low=0.0)
+        check_float("drift_t0", self.drift_t0, low=0.0, low_open=True)
+        check_float("threshold_mismatch", self.threshold_mismatch, low=0.0)
+        check_float("leak_mismatch", self.leak_mismatch, low=0.0)
+
+    # -- what is switched on ----------------------------------------------------------------
+    @property
+    def drifts(self) -> bool:
+        return (self.drift_nu > 0 or self.drift_nu_std > 0) and self.drift_time > self.drift_t0
+
+    @property
+    def changes_weights(self) -> bool:
+        """Whether the frozen weights differ from the programmed ones (eqs. 2-5)."""
+        return (self.sigma > 0 or self.bits is not None or self.stuck_on > 0
+                or self.stuck_off > 0 or self.drifts)
+
+    @property
+    def ideal(self) -> bool:
+        """No non-ideality at all: a chip of this model computes exactly the model."""
+        return (not self.changes_weights and self.read_noise == 0
+                and self.threshold_mismatch == 0 and self.leak_mismatch == 0)
+
+    def replace(self, **changes) -> NoiseModel:
+        """A copy with some fields changed (``noise.replace(sigma=0.3)``)."""
+        unknown = set(changes) - set(PARAMETERS)
+        if unknown:
+            raise ValueError(f"unknown noise parameter(s) {sorted(unknown)}; "
+                             f"choose from {list(PARAMETERS)}")
+        return dataclasses.replace(self, **changes)
+
+    def program(self, model: nn.Module, seed: int = 0) -> nn.Module:
+        """Program ``model`` onto a chip with this noise model.
+
+        Returns a deep copy of ``model`` (the original is not touched) in which
+
+        * every Linear/Conv weight (hidden layers and readout) is parametrized by a
+          :class:`Crossbar` holding the frozen device draws; ``module.weight`` is the effective
+          weight, ``module.parametrizations.weight.original`` the programmed one (what
+          calibration updates);
+        * with ``read_noise > 0`` a forward hook adds per-read noise to the currents (eq. 7);
+        * with threshold or leak mismatch, each hidden layer gets a
+          :class:`NeuronMismatch` (``layer.mismatch``) and its neuron per-neuron decays.
+
+        The same ``seed`` always gives the same chip. The chip carries ``noise_model`` and
+        ``chip_seed`` attributes.
+        """
+        check_int("seed", seed, low=0)
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a SpikingNet (nn.Module), got {type(model).__name__}")
+        if is_chip(model):
+            raise ValueError("model is already a chip; program the original network instead")
+        chip = copy.deepcopy(model)
+        gen = torch.Generator().manual_seed(seed)
+        shapes = _neuron_shapes(chip) if hasattr(chip, "layers") else []
+        # weights first, in module order, so each device's draw depends only on (seed, layer)
+        targets = [m for m in chip.modules() if isinstance(m, _CROSSBAR_TYPES)]
+        if not targets:
+            raise ValueError("model has no Linear/Conv synapses to program")
+        for m in targets:
+            xbar = Crossbar(m.weight, self, gen)
+            parametrize.register_parametrization(m, "weight", xbar)
+            if self.read_noise > 0:
+                m.register_forward_hook(_ReadNoiseHook(self.read_noise))
+        for layer, shape in zip(getattr(chip, "layers", []), shapes):
+            mm = NeuronMismatch(shape, self, layer.neuron, gen)
+            if self.threshold_mismatch > 0 or self.leak_mismatch > 0:
+                layer.mismatch = mm  # inspectable, saved in the state_dict
+            if self.threshold_mismatch > 0:
+                layer.synapse.register_forward_hook(_ThresholdGain(mm))
+            if self.leak_mismatch > 0:
+                _set_beta(layer.neuron, mm.beta)
+        chip.noise_model = self
+        chip.chip_seed = seed
+        return chip
+
+
+#: names of the :class:`NoiseModel` fields (what :func:`sweep` can vary)
+PARAMETERS = tuple(f.name for f in dataclasses.fields(NoiseModel))
+
+
+# --------------------------------------------------------------------------- devices
+class Crossbar(nn.Module):
+    r"""Parametrization of one weight tensor: programmed weights -> effective weights.
+
+    Holds the frozen per-device draws as buffers (device 0 is :math:`G^+`, device 1
+    :math:`G^-`; shape ``[2, *weight.shape]``): ``gain`` (eq. 3), ``drift`` (eq. 4) and
+    ``stuck`` (0 healthy, 1 stuck off, 2 stuck on; eq. 5), and the layer's ``w_max``.
+    ``forward(w)`` returns the effective weight with a straight-through gradient:
+    :math:`w + \mathrm{sg}(w_{eff}(w) - w)`, so a learning rule's gradient with respect to the
+    effective weight is applied, unchanged, to the programmed weight - what an on-chip learning
+    circuit (or a chip-in-the-loop host) does, since neither knows each device's error.
+    """
+
+    def __init__(self, weight: torch.Tensor, noise: NoiseModel, gen: torch.Generator):
+        super().__init__()
+        self.noise = noise
+        w = weight.detach()
+        w_max = float(w.abs().max()) if w.numel() else 0.0
+        self.register_buffer("w_max", torch.tensor(w_max if w_max > 0 else 1.0,
+                                                   dtype=w.dtype, device=w.device))
+        shape = (2, *w.shape)
+        # every draw is made whatever is switched on, so one non-ideality's draw does not
+        # depend on which others are active (same seed -> same devices in every experiment)
+        eps = torch.randn(shape, generator=gen)
+        u = torch.rand(shape, generator=gen)
+        nu_eps = torch.randn(shape, generator=gen)
+        n = noise
+        if n.variation == "lognormal":
+            gain = torch.exp(n.sigma * eps)
+        else:
+            gain = (1.0 + n.sigma * eps).clamp_min(0.0)
+        nu = (n.drift_nu + n.drift_nu_std * nu_eps).clamp_min(0.0)
+        ratio = max(n.drift_time, n.drift_t0) / n.drift_t0
+        drift = ratio ** (-nu)
+        stuck = torch.zeros(shape, dtype=torch.int8)
+        stuck[u < n.stuck_off] = 1
+        stuck[(u >= n.stuck_off) & (u < n.stuck_off + n.stuck_on)] = 2
+        opts = dict(dtype=w.dtype, device=w.device)
+        self.register_buffer("gain", gain.to(**opts))
+        self.register_buffer("drift", drift.to(**opts))
+        self.register_buffer("stuck", stuck.to(w.device))
+
+    @property
+    def scale(self) -> torch.Tensor:
+        """Weight per unit conductance, :math:`s = w_{max} / (g_{max} - g_{min})`."""
+        return self.w_max / (self.noise.g_max - self.noise.g_min)
+
+    def quantise(self, g: torch.Tensor) -> torch.Tensor:
+        """Eq. (2): nearest of the :math:`2^b` levels in ``[g_min, g_max]``."""
+        n = self.noise
+        if n.bits is None:
+            return g
+        delta = (n.g_max - n.g_min) / (2 ** n.bits - 1)
+        return n.g_min + torch.round((g - n.g_min) / delta) * delta
+
+    def target(self, w: torch.Tensor) -> torch.Tensor:
+        """Eq. (1): the ideal conductances ``[2, *w.shape]`` of a (clipped) weight tensor."""
+        w = torch.minimum(torch.maximum(w, -self.w_max), self.w_max)
+        return self.noise.g_min + torch.stack([w.clamp_min(0), (-w).clamp_min(0)]) / self.scale
+
+    def conductances(self, w: torch.Tensor) -> torch.Tensor:
+        """What the devices hold (eqs. 1-5): ``[2, *w.shape]``, ``[0]`` = G+, ``[1]`` = G-."""
+        n = self.noise
+        g = self.quantise(self.target(w))
+        if n.sigma > 0:
+            g = g * self.gain
+        if n.drifts:
+            g = g * self.drift
+        if n.stuck_on > 0 or n.stuck_off > 0:
+            g = torch.where(self.stuck == 2, torch.full_like(g, n.g_max), g)
+            g = torch.where(self.stuck == 1, torch.full_like(g, n.g_min), g)
+        return g
+
+    def effective(self, w: torch.Tensor) -> torch.Tensor:
+        """The weight the chip computes with, :math:`s (G^+ - G^-)`."""
+        g = self.conductances(w)
+        return (g[0] - g[1]) * self.scale
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        if not self.noise.changes_weights:
+            return w  # bit-identical: the ideal chip is the model
+        return w + (self.effective(w) - w).detach()
+
+    def extra_repr(self) -> str:
+        return f"w_max={float(self.w_max):.4g}"
+
+
+class _ReadNoiseHook:
+    """Forward hook adding eq. (7) to a crossbar's output (a plain object: deep-copies)."""
+
+    def __init__(self, sigma: float):
+        self.sigma = float(sigma)
+
+    def __call__(self, module, inputs, output):
+        x = inputs[0]
+        xbar = module.parametrizations.weight[0]
+        with torch.no_grad():
+            g = xbar.conductances(module.parametrizations.weight.original)
+            g2 = (g[0] ** 2 + g[1] ** 2) * (self.sigma * xbar.scale) ** 2
+            x2 = x * x
+            if isinstance(module, nn.Linear):
+                var = TF.linear(x2, g2)
+            else:
+                var = module._conv_forward(x2, g2, None)
+            noise = var.clamp_min(0).sqrt() * torch.randn_like(output)
+        return output + noise
+
+
+class NeuronMismatch(nn.Module):
+    r"""Frozen per-neuron draws of one layer: ``threshold`` :math:`\vartheta_i` (eq. 8),
+    ``gain`` :math:`\vartheta/\vartheta_i` applied to the input current, and ``beta``
+    :math:`\beta_i` (eq. 9), each of the layer's neuron shape."""
+
+    def __init__(self, shape, noise: NoiseModel, neuron: nn.Module, gen: torch.Generator):
+        super().__init__()
+        eps_th = torch.randn(tuple(shape), generator=gen)
+        eps_tau = torch.randn(tuple(shape), generator=gen)
+        theta = float(getattr(neuron, "threshold", 1.0))
+        rel = (1.0 + noise.threshold_mismatch * eps_th).clamp_min(0.05)
+        self.register_buffer("threshold", theta * rel)
+        self.register_buffer("gain", 1.0 / rel)
+        beta = getattr(neuron, "beta", 1.0)
+        tau_rel = (1.0 + noise.leak_mismatch * eps_tau).clamp_min(0.05)
+        if isinstance(beta, torch.Tensor):
+            beta_i = beta.detach() ** (1.0 / tau_rel)
+        else:
+            beta_i = float(beta) ** (1.0 / tau_rel)
+        self.register_buffer("beta", beta_i)
+
+
+class _ThresholdGain:
+    """Forward hook on a hidden layer's synapse: eq. (8) as a per-neuron current gain."""
+
+    def __init__(self, mismatch: NeuronMismatch):
+        self.mismatch = mismatch
+
+    def __call__(self, module, inputs, output):
+        return output * self.mismatch.gain.to(dtype=output.dtype)
+
+
+def _set_beta(neuron: nn.Module, beta_i: torch.Tensor) -> None:
+    """Give a LIF-type neuron per-neuron fixed decays (eq. 9)."""
+    if not hasattr(neuron, "beta_logit"):
+        raise ValueError(f"leak mismatch needs a LIF-type neuron, got {type(neuron).__name__}")
+    if isinstance(neuron.beta_logit, nn.Parameter):
+        raise ValueError("leak mismatch needs a neuron with a fixed decay; this one learns its "
+                         "beta (learn_beta=True)")
+    if float(getattr(neuron, "beta", 1.0)) >= 1.0:
+        return  # IF: no leak to mismatch
+    # a buffer with the decay's logit is how LIF stores per-neuron decays (sigmoid(logit))
+    neuron.beta_logit = torch.logit(beta_i.clamp(1e-6, 1 - 1e-6).double()).to(beta_i.dtype)
+
+
+@torch.no_grad()
+def _neuron_shapes(net) -> list[tuple[int, ...]]:
+    """The output shape (per sample) of every hidden layer's synapse."""
+    h = torch.zeros(1, 1, *net.input_shape)
+    shapes = []
+    for layer in net.layers:
+        c = layer.current(h)
+        shapes.append(tuple(c.shape[2:]))
+        h = torch.zeros_like(c)
+    return shapes
+
+
+# --------------------------------------------------------------------------- inspection
+def is_chip(model: nn.Module) -> bool:
+    """Whether ``model`` was made by :meth:`NoiseModel.program`."""
+    return isinstance(model, nn.Module) and any(
+        isinstance(m, _CROSSBAR_TYPES) and parametrize.is_parametrized(m, "weight")
+        and isinstance(m.parametrizations.weight[0], Crossbar) for m in model.modules())
+
+
+def crossbars(chip: nn.Module) -> list[tuple[str, nn.Module, Crossbar]]:
+    """``(name, module, crossbar)`` for every programmed Linear/Conv of a chip."""
+    if not is_chip(chip):
+        raise ValueError("not a chip: make one with NoiseModel(...).program(model, seed)")
+    return [(name, m, m.parametrizations.weight[0]) for name, m in chip.named_modules()
+            if isinstance(m, _CROSSBAR_TYPES) and parametrize.is_parametrized(m, "weight")]
+
+
+def programmed_weights(chip: nn.Module) -> dict[str, torch.Tensor]:
+    """What was written to the chip (``original``): the weights calibration updates."""
+    return {name: m.parametrizations.weight.original.detach().clone()
+            for name, m, _ in crossbars(chip)}
+
+
+@torch.no_grad()
+def effective_weights(chip: nn.Module) -> dict[str, torch.Tensor]:
+    """The weights the chip actually computes with (frozen draws; no read noise)."""
+    return {name: xbar.effective(m.parametrizations.weight.original).clone()
+            if xbar.noise.changes_weights else m.parametrizations.weight.original.clone()
+            for name, m, xbar in crossbars(chip)}
+
+
+@torch.no_grad()
+def reprogram(chip: nn.Module, *, rounding: str = "stochastic",
+              generator: torch.Generator | None = None) -> None:
+    """Write updated weights to the devices as the chip can hold them: clip to the programmed
+    range :math:`[-w_{max}, w_{max}]` and, with ``bits``, round to the differential pair's grid
+    :math:`w_{max}\\,k/(2^b-1)`. ``rounding="stochastic"`` rounds up with probability equal
+    to the remainder (unbiased, so updates smaller than a level still count on average;
+    e.g. Gupta et al., ICML 2015), ``"nearest"`` drops them."""
+    check_choice("rounding", rounding, ("stochastic", "nearest"))
+    for _, m, xbar in crossbars(chip):
+        w = m.parametrizations.weight.original
+        w.copy_(torch.minimum(torch.maximum(w, -xbar.w_max), xbar.w_max))
+        if xbar.noise.bits is not None:
+            step = xbar.w_max / (2 ** xbar.noise.bits - 1)
+            k = w / step
+            if rounding == "stochastic":
+                r = torch.rand(k.shape, generator=generator).to(k.device, k.dtype)
+                k = torch.floor(k + r)
+            else:
+                k = torch.round(k)
+            w.copy_(k * step)
+
+
+# --------------------------------------------------------------------------- calibration
+CALIBRATION_RULES = ("ltl", "bptt")
+
+
+def _make_rule(rule: str, teacher, mode: str, hparams: dict):
+    from . import rules as R
+
+    check_choice("rule", rule, CALIBRATION_RULES)
+    if rule == "ltl":
+        if teacher is None:
+            raise ValueError("rule='ltl' needs a teacher ANN (snnlab.teacher.train_teacher)")
+        if "ltl" not in R.available():
+            raise ValueError("the 'ltl' rule is not available in this snnlab "
+                             "(snnlab/rules/ltl.py is missing); use rule='bptt'")
+        return R.get("ltl", teacher=teacher, mode=mode, **hparams)
+    return R.get("bptt", **hparams)
+
+
+def _on_chip(inner, chip, rounding: str, seed: int):
+    """Wrap a rule so every optimizer step is followed by :func:`reprogram`."""
+    from .rules.base import Rule
+
+    gen = torch.Generator().manual_seed(seed + 7919)
+
+    class OnChip(Rule):
+        name = f"{inner.name}@chip"
+        default_T = inner.default_T
+        default_encoding = inner.default_encoding
+        default_lr = inner.default_lr
+        default_epochs = inner.default_epochs
+
+        def loss(self, model, x_seq, y):
+            return inner.loss(model, x_seq, y)
+
+        def step(self, model, x_seq, y, optimizer):
+            out = inner.step(model, x_seq, y, optimizer)
+            reprogram(chip, rounding=rounding, generator=gen)
+            return out
+
+        def gradients(self, model, x_seq, y):
+            return inner.gradients(model, x_seq, y)
+
+        def setup(self, model, data, *, T, encoding, seed):
+            return inner.setup(model, data, T=T, encoding=encoding, seed=seed)
+
+        def on_epoch_end(self, model, epoch):
+            return inner.on_epoch_end(model, epoch)
+
+        def hparams(self):
+            return inner.hparams()
+
+    return OnChip()
+
+
+def calibrate(chip: nn.Module, teacher, data, rule: str = "ltl", *, epochs: int = 1,
+              T: int | None = None, lr: float | None = None, batch_size: int = 64,
+              seed: int = 0, mode: str = "offline", encoding: str | None = None,
+              rounding: str = "stochastic", progress: bool = False, **rule_hparams):
+    r"""Calibrate a chip in place by training *through* its non-idealities.
+
+    The chip's frozen device draws, read noise and neuron mismatch are in every forward pass;
+    the rule's gradients (taken with respect to the effective weights, see :class:`Crossbar`)
+    update the *programmed* weights, which are then clipped and re-quantised as the devices
+    would hold them (:func:`reprogram`) after every step.
+
+    * ``rule="ltl"`` - on-chip calibration as proposed for Local Tandem Learning (Yang et al.,
+      NeurIPS 2022, Fig. 1d): the host streams the inputs and each layer's target (the
+      teacher's normalised activation); every layer learns from its own spikes and its target
+      only, which is what a local on-chip learning circuit can compute. ``mode`` is LTL's
+      ``"offline"`` or ``"online"``.
+    * ``rule="bptt"`` - chip-in-the-loop: the host records the chip's activity and
+      back-propagates through time with surrogate spikes; a baseline needing a global,
+      off-chip backward pass. ``teacher`` is ignored.
+
+    Uses :func:`snnlab.train` (the one training loop). Returns its
+    :class:`~snnlab.train.History`; ``history.config["acc_before"]`` is the test accuracy of
+    the chip before calibration.
+    """
+    from .data import DataSplit, load
+    from .train import evaluate, train
+
+    if not is_chip(chip):
+        raise ValueError("calibrate needs a chip: NoiseModel(...).program(model, seed)")
+    check_int("epochs", epochs, low=0)
+    check_choice("mode", mode, ("offline", "online"))
+    check_choice("rounding", rounding, ("stochastic", "nearest"))
+    check_int("seed", seed, low=0)
+    if isinstance(data, str):
+        data = load(data, seed=seed)
+    if not isinstance(data, DataSplit):
+        raise TypeError(f"data must be a DataSplit or a dataset name, got {type(data).__name__}")
+    inner = _make_rule(rule, teacher, mode, rule_hparams)
+    T = inner.default_T if T is None else T
+    encoding = encoding or inner.default_encoding
+    torch.manual_seed(seed)
+    before = evaluate(chip, data.test, T, encoding=encoding, seed=seed)["acc"]
+    wrapped = _on_chip(inner, chip, rounding, seed)
+    history = train(chip, data, wrapped, T=T, epochs=epochs, lr=lr, batch_size=batch_size,
+                    seed=seed, encoding=encoding, progress=progress)
+    history.config["acc_before"] = before
+    return history
+
+
+# --------------------------------------------------------------------------- robustness
+@dataclass
+class SweepResult:
+    """Accuracy of chips as one noise parameter varies: ``before[i][k]`` (and ``after`` when
+    calibrated) is the test accuracy at ``values[i]`` for ``seeds[k]``."""
+
+    param: str
+    values: list
+    seeds: list[int]
+    before: list[list[float]]
+    after: list[list[float]] | None = None
+    clean_acc: float | None = None
+    config: dict = field(default_factory=dict)
+
+    @staticmethod
+    def _stats(rows):
+        t = torch.tensor(rows, dtype=torch.float64)
+        std = t.std(1, unbiased=True) if t.shape[1] > 1 else torch.zeros(t.shape[0],
+                                                                          dtype=torch.float64)
+        return t.mean(1).tolist(), std.tolist()
+
+    @property
+    def mean_before(self) -> list[float]:
+        return self._stats(self.before)[0]
+
+    @property
+    def std_before(self) -> list[float]:
+        return self._stats(self.before)[1]
+
+    @property
+    def mean_after(self) -> list[float] | None:
+        return None if self.after is None else self._stats(self.after)[0]
+
+    @property
+    def std_after(self) -> list[float] | None:
+        return None if self.after is None else self._stats(self.after)[1]
+
+    def rows(self) -> list[dict]:
+        out = []
+        for i, v in enumerate(self.values):
+            r = {self.param: v, "before_mean": self.mean_before[i],
+                 "before_std": self.std_before[i]}
+            if self.after is not None:
+                r.update(after_mean=self.mean_after[i], after_std=self.std_after[i])
+            out.append(r)
+        return out
+
+    def table(self) -> str:
+        """A plain-text table (accuracies in %)."""
+        head = f"{self.param:>18} | before (mean ± std)"
+        if self.after is not None:
+            head += " | after calibration"
+        lines = [head, "-" * len(head)]
+        for r in self.rows():
+            line = f"{r[self.param]!s:>18} | {100 * r['before_mean']:6.1f} ± " \
+                   f"{100 * r['before_std']:4.1f}      "
+            if self.after is not None:
+                line += f" | {100 * r['after_mean']:6.1f} ± {100 * r['after_std']:4.1f}"
+            lines.append(line)
+        return "\n".join(lines)
+
+    def plot(self, ax=None):
+        from .plot import noise_sweep
+
+        return noise_sweep(self, ax=ax)
+
+
+def sweep(model: nn.Module, data, noise_param: str, values, seeds=(0, 1, 2), *,
+          base: NoiseModel | None = None, T: int = 8, encoding: str = "direct",
+          calibrate_epochs: int = 0, teacher=None, rule: str = "ltl", lr: float | None = None,
+          batch_size: int = 64, progress: bool = False, **rule_hparams) -> SweepResult:
+    """Test accuracy of chips programmed from ``model`` as ``noise_param`` takes ``values``.
+
+    For every value and seed a chip ``base.replace(noise_param=value).program(model, seed)`` is
+    evaluated on ``data.test``; with ``calibrate_epochs > 0`` it is then calibrated
+    (:func:`calibrate` with ``rule`` and ``teacher``) and evaluated again. ``model`` is never
+    modified. Returns a :class:`SweepResult` (mean ± std over seeds; ``.plot()``, ``.table()``).
+    """
+    from .data import DataSplit, load
+    from .train import evaluate
+
+    if isinstance(data, str):
+        data = load(data)
+    if not isinstance(data, DataSplit):
+        raise TypeError(f"data must be a DataSplit or a dataset name, got {type(data).__name__}")
+    check_choice("noise_param", noise_param, PARAMETERS)
+    values = list(values)
+    seeds = [check_int("seeds[i]", s, low=0) for s in seeds]
+    if not values or not seeds:
+        raise ValueError("values and seeds must each hold at least one entry")
+    check_int("calibrate_epochs", calibrate_epochs, low=0)
+    base = base if base is not None else NoiseModel()
+    if not isinstance(base, NoiseModel):
+        raise TypeError(f"base must be a NoiseModel, got {type(base).__name__}")
+    noises = [base.replace(**{noise_param: v}) for v in values]  # validates every value first
+    clean = evaluate(model, data.test, T, encoding=encoding)["acc"]
+    before, after = [], []
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(values) * len(seeds), desc=f"sweep {noise_param}", disable=not progress)
+    for noise in noises:
+        row_b, row_a = [], []
+        for s in seeds:
+            chip = noise.program(model, seed=s)
+            torch.manual_seed(s)  # read noise uses the global generator
+            row_b.append(evaluate(chip, data.test, T, encoding=encoding, seed=s)["acc"])
+            if calibrate_epochs > 0:
+                hist = calibrate(chip, teacher, data, rule, epochs=calibrate_epochs, T=T,
+                                 lr=lr, batch_size=batch_size, seed=s, encoding=encoding,
+                                 **rule_hparams)
+                row_a.append(hist.test_acc)
+            bar.update(1)
+        before.append(row_b)
+        after.append(row_a)
+    bar.close()
+    return SweepResult(noise_param, values, seeds, before,
+                       after if calibrate_epochs > 0 else None, clean,
+                       dict(base=dataclasses.asdict(base), T=T, rule=rule,
+                            calibrate_epochs=calibrate_epochs))
+
+
+# --------------------------------------------------------------------------- one chip, seen
+@dataclass
+class ChipView:
+    """What one chip does, next to the ideal network (for the notebook's widgets)."""
+
+    noise: NoiseModel
+    programmed: torch.Tensor        # layer ``layer``'s programmed weights (flat)
+    effective: torch.Tensor         # the chip's weights, same order
+    spikes_ideal: torch.Tensor      # [T, N] hidden layer ``layer``, one test sample
+    spikes_chip: torch.Tensor
+    acc_ideal: float
+    acc_chip: float
+    rate_ideal: float               # mean firing probability of that layer on the test set
+    rate_chip: float
+    layer: int = 0
+
+
+@torch.no_grad()
+def chip_view(model: nn.Module, data, noise: NoiseModel, *, seed: int = 0, T: int = 8,
+              layer: int = 0, sample: int = 0, encoding: str = "direct") -> ChipView:
+    """Program one chip and compare it with the ideal model: weight distributions of hidden
+    layer ``layer``, its raster for test ``sample``, and test accuracies. Pure (no plotting):
+    the notebook's sliders call it and draw the result with :func:`snnlab.plot.chip_view`."""
+    from .encoding import encode
+    from .train import evaluate
+
+    if not isinstance(noise, NoiseModel):
+        raise TypeError(f"noise must be a NoiseModel, got {type(noise).__name__}")
+    check_int("layer", layer, low=0, high=len(model.layers) - 1)
+    check_int("sample", sample, low=0, high=len(data.test) - 1)
+    chip = noise.program(model, seed=seed)
+    name = _layer_crossbar_name(chip, layer)
+    programmed = programmed_weights(chip)[name].reshape(-1)
+    effective = effective_weights(chip)[name].reshape(-1)
+    x = data.test.tensors[0][sample:sample + 1]
+    x_seq = encode(x, T, encoding)
+    torch.manual_seed(seed)
+    rec_i = model.run(x_seq)
+    rec_c = chip.run(x_seq)
+    ev_i = evaluate(model, data.test, T, encoding=encoding, seed=seed)
+    torch.manual_seed(seed)
+    ev_c = evaluate(chip, data.test, T, encoding=encoding, seed=seed)
+    rate_i = _layer_rate(model, data, T, encoding, layer)
+    torch.manual_seed(seed)
+    rate_c = _layer_rate(chip, data, T, encoding, layer)
+    return ChipView(noise, programmed, effective, rec_i.spikes[layer][:, 0].flatten(1),
+                    rec_c.spikes[layer][:, 0].flatten(1), ev_i["acc"], ev_c["acc"],
+                    rate_i, rate_c, layer)
+
+
+def _layer_crossbar_name(chip, layer: int) -> str:
+    syn = chip.layers[layer].synapse
+    for name, m, _ in crossbars(chip):
+        if any(m is sm for sm in syn.modules()):
+            return name
+    raise ValueError(f"layer {layer} has no programmed synapse")
+
+
+@torch.no_grad()
+def _layer_rate(net, data, T, encoding, layer) -> float:
+    from .encoding import encode
+
+    x = data.test.tensors[0]
+    return float(net.run(encode(x, T, encoding)).spikes[layer].mean())
+
+
+# --------------------------------------------------------------------------- helpers
+@torch.no_grad()
+def copy_teacher_weights(student: nn.Module, teacher: nn.Module) -> nn.Module:
+    """Load an :class:`~snnlab.models.ANNTwin` teacher's weights into a student SNN of the same
+    architecture (its synapses and readout), i.e. plain ANN-to-SNN conversion without
+    normalisation. Returns the student."""
+    syns = [layer.synapse for layer in student.layers]
+    if len(syns) != len(teacher.synapses):
+        raise ValueError(f"student has {len(syns)} hidden layers, teacher "
+                         f"{len(teacher.synapses)}")
+    for s, t in zip(syns, teacher.synapses):
+        s.load_state_dict(t.state_dict())
+    student.readout.synapse.load_state_dict(teacher.readout.state_dict())
+    return student
+
+
+def accuracy_drop(clean: float, noisy: float, calibrated: float) -> dict:
+    """Points lost to the noise and the fraction of them calibration recovered."""
+    lost = clean - noisy
+    recovered = (calibrated - noisy) / lost if lost > 0 else math.nan
+    return {"lost": lost, "recovered_fraction": recovered}
