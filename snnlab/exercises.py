@@ -56,6 +56,16 @@ def _need_callable(name: str, fn) -> None:
                         f"got {type(fn).__name__}; pass the function itself, without calling it")
 
 
+def _unanswered(answer) -> bool:
+    """``None`` or ``...`` (the stub's placeholder) means "not answered yet"."""
+    return answer is None or answer is Ellipsis
+
+
+def _need_number(checker: str, answer) -> None:
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+        raise TypeError(f"{checker} expects a number, got {type(answer).__name__}")
+
+
 def _call(fn: Callable, *args, **kwargs):
     """Run the learner's function; turn any exception into a :class:`_LearnerError`."""
     try:
@@ -194,17 +204,18 @@ def check_firing_rate(firing_rate: Callable) -> bool:
 
 
 def check_if_rate(answer) -> bool:
-    """The rate of an IF neuron (beta = 1, reset by subtraction) with current 0.25 and threshold
-    1, in spikes per step (a number)."""
+    """The long-run rate of an IF neuron (beta = 1, reset by subtraction) with current 0.25 and
+    threshold 1, in spikes per step (a number; ``None`` or ``...`` means "not answered yet")."""
     name = "if_rate"
-    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
-        raise TypeError(f"check_if_rate expects a number, got {type(answer).__name__}")
+    if _unanswered(answer):
+        return _failed(name, "no answer yet", "replace ... by a number")
+    _need_number("check_if_rate", answer)
     ref = _simulated_rate(0.25, 1.0, 1.0, "subtract", T=4000)
     if abs(answer - ref) <= 0.01:
         return _passed(name, f"{ref:.3f} spikes per step")
     return _failed(name, f"expected about {ref:.3f}, got {answer:.3g}",
-                   "without leak and with subtractive reset no charge is lost: rate ≈ I/θ "
-                   "(the threshold is crossed strictly above θ)")
+                   "without leak and with reset by subtraction no charge is ever lost, so in "
+                   "the long run the rate is I/θ")
 
 
 # =========================================================================== 02 encodings
@@ -274,8 +285,9 @@ def check_latency_code(latency_encode: Callable) -> bool:
 def check_spike_count(answer, *, x: float = 0.3, T: int = 20, gain: float = 1.0) -> bool:
     """Expected number of spikes of one rate-coded input ``x`` over ``T`` steps (a number)."""
     name = "spike_count"
-    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
-        raise TypeError(f"check_spike_count expects a number, got {type(answer).__name__}")
+    if _unanswered(answer):
+        return _failed(name, "no answer yet", "replace ... by a number")
+    _need_number("check_spike_count", answer)
     ref = T * min(max(gain * x, 0.0), 1.0)
     if abs(answer - ref) <= 1e-6 * max(1.0, ref):
         return _passed(name, f"{ref:g} spikes on average")
@@ -336,21 +348,36 @@ def check_spike_function(spike: Callable, scale: float = 10.0) -> bool:
                    f"grad_output / ({scale:g} * x.abs() + 1) ** 2")
 
 
-def check_bptt_accuracy(model, data, *, T: int = 8, encoding: str = "direct",
+def check_bptt_accuracy(model_or_train_fn, data, *, T: int = 8, encoding: str = "direct",
                         target: float = 0.9) -> bool:
-    """The test accuracy of a trained network reaches ``target``."""
+    """The test accuracy of a trained network reaches ``target``.
+
+    Pass the trained :class:`~snnlab.models.SpikingNet`, or your function
+    ``train_fn(data) -> SpikingNet`` (it is called once here).
+    """
     from .models import SpikingNet
     from .train import evaluate
 
     name = "bptt_accuracy"
+    model = model_or_train_fn
     if not isinstance(model, SpikingNet):
-        raise TypeError(f"check_bptt_accuracy expects a SpikingNet, got {type(model).__name__}")
+        if not callable(model):
+            raise TypeError("check_bptt_accuracy expects a SpikingNet or a function "
+                            f"train_fn(data) -> SpikingNet, got {type(model).__name__}")
+        try:
+            model = _call(model_or_train_fn, data)
+        except _LearnerError as e:
+            return _failed(name, str(e), "build snnlab.models.mlp(...) and snnlab.train it "
+                           "with rule='bptt', then return the model")
+        if not isinstance(model, SpikingNet):
+            return _failed(name, f"your function returned {type(model).__name__}, not a "
+                           "SpikingNet", "return the trained model itself")
     dataset = getattr(data, "test", data)
     try:
         acc = evaluate(model, dataset, T, encoding=encoding)["acc"]
     except (TypeError, ValueError) as e:
-        return _failed(name, f"could not evaluate: {e}", "train the model from the cell above "
-                       "on the same data and T")
+        return _failed(name, f"could not evaluate: {e}", "train the model on the same data "
+                       "and T")
     if acc >= target:
         return _passed(name, f"test accuracy {acc:.3f} ≥ {target:.2f}")
     return _failed(name, f"test accuracy {acc:.3f} < {target:.2f}",

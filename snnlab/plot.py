@@ -103,8 +103,8 @@ def raster(spikes, *, ax=None, sample: int = 0, dt_ms: float | None = None,
     ax = _axes(ax)
     T, N = s.shape
     scale = 1.0 if dt_ms is None else dt_ms
-    size = marker_size if marker_size is not None else float(np.clip(4000.0 / max(N * T, 1),
-                                                                      1.0, 30.0))
+    # marker area in pt^2: roughly one row of the axes per neuron, readable from 5 to 5000 rows
+    size = marker_size if marker_size is not None else float(np.clip((300.0 / N) ** 2, 1.0, 40.0))
     on = torch.nonzero(s > 0).numpy()
     off = torch.nonzero(s < 0).numpy()
     ax.scatter(on[:, 0] * scale, on[:, 1], s=size, marker="|" if N <= 200 else ".",
@@ -167,8 +167,9 @@ def membrane(u, threshold: float | None = None, spikes=None, *, ax=None, sample:
     if s is not None:
         sel = s[:, idx]
         tt, nn = np.nonzero(sel.numpy() > 0)
-        ax.scatter(t[tt], u[:, idx].numpy()[tt, nn], s=18, c=[colors[k] for k in nn],
-                   zorder=3, label="spike")
+        if len(tt):
+            ax.scatter(t[tt], u[:, idx].numpy()[tt, nn], s=18, c=[colors[k] for k in nn],
+                       zorder=3, label="spike")
     if threshold is not None:
         ax.axhline(threshold, ls="--", color=PALETTE[7], lw=1.0, label=f"threshold {threshold:g}")
     if len(idx) <= 6 or threshold is not None:
@@ -331,4 +332,59 @@ def fi_curve(currents, rates, *, ax=None, labels: Sequence[str] | None = None,
     if labels is not None:
         ax.legend(fontsize=8)
     _label(ax, "input current I (a.u. per step)", "firing rate (spikes per step)", title)
+    return ax
+
+
+# --------------------------------------------------------------------------- hardware
+def chip_view(view, *, fig=None):
+    """Three panels for one :class:`~snnlab.hardware.ChipView`: the programmed and effective
+    weight histograms, and the raster of the ideal network next to the chip's (one sample).
+    Returns the ``Figure``."""
+    import matplotlib.pyplot as plt
+
+    if not all(hasattr(view, k) for k in ("programmed", "effective", "spikes_chip")):
+        raise TypeError(f"view must be a snnlab.hardware.ChipView, got {type(view).__name__}")
+    if fig is None:
+        fig = plt.figure(figsize=(11.0, 3.2), constrained_layout=True)
+    axes = fig.subplots(1, 3)
+    w_p = view.programmed.detach().cpu().numpy()
+    w_e = view.effective.detach().cpu().numpy()
+    lim = float(max(np.abs(w_p).max(), np.abs(w_e).max(), 1e-12))
+    bins = np.linspace(-lim, lim, 61)
+    axes[0].hist(w_p, bins=bins, color=PALETTE[0], alpha=0.6, label="programmed")
+    axes[0].hist(w_e, bins=bins, color=PALETTE[1], alpha=0.6, label="on chip")
+    axes[0].set_yscale("log")
+    axes[0].legend(fontsize=8)
+    _label(axes[0], "weight", "count", f"layer {view.layer + 1} weights")
+    raster(view.spikes_ideal, ax=axes[1],
+           title=f"ideal: acc {100 * view.acc_ideal:.1f}%, rate {view.rate_ideal:.2f}")
+    raster(view.spikes_chip, ax=axes[2], color=PALETTE[3],
+           title=f"chip: acc {100 * view.acc_chip:.1f}%, rate {view.rate_chip:.2f}")
+    return fig
+
+
+def noise_sweep(result, *, ax=None, title: str | None = None):
+    """Accuracy (mean ± std over chips) against one noise parameter, before and, when the sweep
+    calibrated, after calibration; the ideal network's accuracy as a dashed line. ``result`` is
+    a :class:`~snnlab.hardware.SweepResult`."""
+    if not all(hasattr(result, k) for k in ("param", "values", "mean_before", "std_before")):
+        raise TypeError(f"result must be a snnlab.hardware.SweepResult, got "
+                        f"{type(result).__name__}")
+    ax = _axes(ax)
+    numeric = all(isinstance(v, (int, float)) for v in result.values)
+    x = np.asarray(result.values, dtype=float) if numeric else np.arange(len(result.values))
+    m, s = 100 * np.asarray(result.mean_before), 100 * np.asarray(result.std_before)
+    ax.errorbar(x, m, yerr=s, marker="o", capsize=3, color=PALETTE[3], label="chip")
+    if result.after is not None:
+        m2, s2 = 100 * np.asarray(result.mean_after), 100 * np.asarray(result.std_after)
+        ax.errorbar(x, m2, yerr=s2, marker="s", capsize=3, color=PALETTE[2],
+                    label="after calibration")
+    if result.clean_acc is not None:
+        ax.axhline(100 * result.clean_acc, ls="--", color=PALETTE[7], lw=1, label="ideal")
+    if not numeric:
+        ax.set_xticks(x, [str(v) for v in result.values])
+    ax.legend(fontsize=8)
+    _label(ax, result.param, "test accuracy (%)",
+           title if title is not None else f"accuracy vs {result.param} "
+                                           f"({len(result.seeds)} chips per point)")
     return ax

@@ -27,7 +27,7 @@ from . import surrogate as S
 from ._checks import check_choice, check_float, check_int
 
 __all__ = ["Dashboard", "simulate_lif", "lif_dashboard", "simulate_encoding",
-           "encoding_dashboard"]
+           "encoding_dashboard", "simulate_surrogate", "surrogate_dashboard", "LiveCurve"]
 
 
 @dataclass
@@ -208,3 +208,115 @@ def encoding_dashboard(x: torch.Tensor, *, T: int = 16, method: str = "rate",
         _show(ax)
 
     return _build(controls, compute, draw)
+
+
+# --------------------------------------------------------------------------- surrogates
+def simulate_surrogate(*, name: str = "fast_sigmoid", scale: float | None = None,
+                       distances: torch.Tensor | None = None, x_range: float = 1.5,
+                       rel: float = 0.01) -> dict:
+    r"""A surrogate's derivative :math:`\sigma'(x)` on a grid, and how much of a network it
+    reaches.
+
+    Args:
+        name, scale: the surrogate (:func:`snnlab.surrogate.get`).
+        distances: optional membrane distances to threshold :math:`u - \vartheta` recorded from a
+            network; the result then says which fraction of them gets a gradient larger than
+            ``rel`` times the peak (a very sharp surrogate reaches few neurons).
+
+    Returns ``dict(x, derivative, peak, area, reach)`` (``reach`` is None without distances).
+    """
+    sg = S.get(check_choice("name", name, S.available()), scale)
+    x_range = check_float("x_range", x_range, low=0.0, low_open=True)
+    rel = check_float("rel", rel, low=0.0, high=1.0)
+    x = torch.linspace(-x_range, x_range, 601, dtype=torch.float64)
+    d = sg.derivative(x)
+    peak = float(sg.derivative(torch.zeros(1, dtype=torch.float64)))
+    reach = None
+    if distances is not None:
+        if not isinstance(distances, torch.Tensor):
+            raise TypeError(f"distances must be a torch.Tensor, got {type(distances).__name__}")
+        reach = float((sg.derivative(distances.detach().double()) > rel * peak).double().mean())
+    area = float(torch.trapezoid(d, x))
+    return {"x": x, "derivative": d, "peak": peak, "area": area, "reach": reach,
+            "surrogate": repr(sg)}
+
+
+def surrogate_dashboard(distances: torch.Tensor | None = None, *, name: str = "fast_sigmoid",
+                        scale: float = 25.0) -> Dashboard:
+    """Dropdown for the surrogate and a slider for its sharpness; with ``distances`` (recorded
+    ``u - θ``) the plot overlays their histogram and reports the fraction of neuron-steps the
+    gradient reaches."""
+    import ipywidgets as W
+
+    from .plot import LABEL_SIZE, PALETTE, _axes, _label
+
+    controls = {
+        "name": W.Dropdown(options=S.available(), value=name, description="surrogate"),
+        "scale": W.FloatLogSlider(value=scale, base=10, min=-0.5, max=2.5, step=0.05,
+                                  description="scale k", continuous_update=False),
+    }
+
+    def compute(**kw):
+        return simulate_surrogate(distances=distances, **kw)
+
+    def draw(r):
+        ax = _axes()
+        ax.plot(r["x"].numpy(), r["derivative"].numpy(), color=PALETTE[0], lw=2,
+                label=r["surrogate"])
+        title = f"{r['surrogate']}: peak {r['peak']:.2f}, area {r['area']:.2f}"
+        if distances is not None:
+            ax2 = ax.twinx()
+            d = distances.detach().reshape(-1).double().clamp(r["x"][0], r["x"][-1])
+            ax2.hist(d.numpy(), bins=80, color=PALETTE[1], alpha=0.4)
+            ax2.set_ylabel("recorded neuron-steps", fontsize=LABEL_SIZE)
+            title += f"; reaches {100 * r['reach']:.0f}% of neuron-steps"
+        _label(ax, "distance to threshold u - θ (a.u.)", "σ'(u - θ)", title)
+        _show(ax)
+
+    return _build(controls, compute, draw)
+
+
+# --------------------------------------------------------------------------- live curves
+class LiveCurve:
+    """A ``snnlab.train(..., callback=LiveCurve())`` callback: prints one line per epoch and, in
+    a notebook, redraws one training-curve figure in place (headless runs just print).
+
+    ``records`` keeps everything it was given, so it also works as a simple logger.
+    """
+
+    def __init__(self, keys=("train_loss", "test_acc"), *, plot: bool = True, name="run"):
+        self.keys = tuple(keys)
+        self.plot = bool(plot)
+        self.name = name
+        self.records: list[dict] = []
+        self._handle = None
+
+    def __call__(self, record: dict) -> None:
+        self.records.append(dict(record))
+        parts = [f"epoch {record.get('epoch', len(self.records)):>3}"]
+        parts += [f"{k} {record[k]:.4f}" for k in self.keys if record.get(k) is not None]
+        print("  ".join(parts))
+        if self.plot:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:  # pragma: no cover - IPython ships with the [lab] extra
+            return
+        if get_ipython() is None:  # not in a kernel: printing is enough
+            return
+        import matplotlib.pyplot as plt
+
+        from .plot import training_curves
+        from .train import History
+
+        ax = training_curves({self.name: History(self.name, self.records)}, keys=self.keys,
+                             title=f"Training {self.name} (live)")
+        fig = ax.figure
+        if self._handle is None:
+            self._handle = display(fig, display_id=True)
+        else:
+            self._handle.update(fig)
+        plt.close(fig)
