@@ -81,8 +81,11 @@ def check_tensor(
         raise ValueError(f"{name} must have at least {min_ndim} dimensions, got {tuple(x.shape)}")
     if x.numel() == 0:
         raise ValueError(f"{name} is empty (shape {tuple(x.shape)})")
-    if finite and torch.is_floating_point(x) and not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} contains NaN or inf values")
+    if finite and torch.is_floating_point(x) and not math.isfinite(float(x.sum())):
+        # one reduction pass; a sum can only be non-finite if some value is (or it overflows,
+        # which the exact elementwise check below then tells apart)
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"{name} contains NaN or inf values")
     return x
 
 

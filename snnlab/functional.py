@@ -127,20 +127,21 @@ class _LIFSequence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, current, beta_t, v0, beta, threshold, reset_mode, detach_reset, surrogate):
-        T = current.shape[0]
         u = torch.empty_like(current)
         s = torch.empty_like(current)
         v = torch.zeros_like(current[0]) if v0 is None else v0.clone()
         b = beta if beta_t is None else beta_t
-        for t in range(T):
-            u_t = torch.add(current[t], v, alpha=b) if beta_t is None else current[t] + b * v
-            u[t] = u_t
-            s_t = s[t]
-            s_t.copy_(u_t > threshold)
+        # unbind once: indexing a time-major tensor inside the loop costs more than the maths
+        for i_t, u_t, s_t in zip(current.unbind(0), u.unbind(0), s.unbind(0)):
+            if beta_t is None:
+                torch.add(i_t, v, alpha=b, out=u_t)            # eq. (1)
+            else:
+                torch.addcmul(i_t, b, v, out=u_t)
+            s_t.copy_(u_t > threshold)                          # eq. (2)
             if reset_mode == "subtract":
-                v = torch.sub(u_t, s_t, alpha=threshold)
+                v = torch.sub(u_t, s_t, alpha=threshold)        # eq. (3a)
             elif reset_mode == "zero":
-                v = torch.addcmul(u_t, u_t, s_t, value=-1.0)
+                v = torch.addcmul(u_t, u_t, s_t, value=-1.0)    # eq. (3b)
             else:
                 v = u_t
         ctx.save_for_backward(u, s, beta_t, v0)
@@ -152,24 +153,31 @@ class _LIFSequence(torch.autograd.Function):
     def backward(ctx, grad_s, _grad_u):
         u, s, beta_t, v0 = ctx.saved_tensors
         beta, threshold, reset_mode, detach_reset, surrogate = ctx.cfg
-        T = u.shape[0]
-        sg = surrogate.derivative(u - threshold)
-        g = grad_s * sg  # becomes g_u in place, eq. (5)
-        # dv/du for each step; None means "1" (the common, fastest case)
-        if reset_mode == "subtract":
-            k = None if detach_reset else 1.0 - threshold * sg
-        elif reset_mode == "zero":
-            k = 1.0 - s if detach_reset else 1.0 - s - u * sg
-        else:
-            k = None
         b = beta if beta_t is None else beta_t
-        if beta_t is None and k is None:
-            for t in range(T - 2, -1, -1):
-                g[t].add_(g[t + 1], alpha=b)
-        else:
-            for t in range(T - 2, -1, -1):
-                gv = b * g[t + 1]
-                g[t].add_(gv if k is None else k[t] * gv)
+        g = torch.empty_like(u)  # g_u[t] of eq. (5), also the gradient of the input current
+        # Walk backwards one step at a time: the per-step temporaries are small and stay in
+        # cache, where whole-sequence temporaries cost a page-faulting allocation each.
+        sg = torch.empty_like(u[0])
+        g_next = None
+        for u_t, s_t, gs_t, g_t in zip(reversed(u.unbind(0)), reversed(s.unbind(0)),
+                                       reversed(grad_s.unbind(0)), reversed(g.unbind(0))):
+            torch.sub(u_t, threshold, out=sg)
+            surrogate.derivative_(sg)                           # sigma'(u[t] - theta)
+            torch.mul(gs_t, sg, out=g_t)                        # g_s[t] sigma'
+            if g_next is None:
+                g_next = g_t
+                continue
+            gv = g_next if beta_t is None else b * g_next       # g_v[t] / beta, or g_v[t]
+            alpha = b if beta_t is None else 1.0
+            if reset_mode == "none" or (reset_mode == "subtract" and detach_reset):
+                g_t.add_(gv, alpha=alpha)                       # dv/du = 1
+            elif reset_mode == "subtract":
+                g_t.add_(gv * (1.0 - threshold * sg), alpha=alpha)
+            elif detach_reset:
+                g_t.add_(gv * (1.0 - s_t), alpha=alpha)
+            else:
+                g_t.add_(gv * (1.0 - s_t - u_t * sg), alpha=alpha)
+            g_next = g_t
         grad_beta = grad_v0 = None
         if beta_t is not None and ctx.needs_input_grad[1]:
             if reset_mode == "subtract":
@@ -206,12 +214,13 @@ class _LeakyIntegrate(torch.autograd.Function):
     def forward(ctx, x, alpha_t, alpha):
         y = torch.empty_like(x)
         a = alpha if alpha_t is None else alpha_t
-        y[0] = x[0]
+        xs, ys = x.unbind(0), y.unbind(0)
+        ys[0].copy_(xs[0])
         for t in range(1, x.shape[0]):
             if alpha_t is None:
-                torch.add(x[t], y[t - 1], alpha=a, out=y[t])
+                torch.add(xs[t], ys[t - 1], alpha=a, out=ys[t])
             else:
-                y[t] = x[t] + a * y[t - 1]
+                torch.addcmul(xs[t], a, ys[t - 1], out=ys[t])
         ctx.save_for_backward(y if alpha_t is not None else None, alpha_t)
         ctx.alpha = alpha
         return y
@@ -221,11 +230,12 @@ class _LeakyIntegrate(torch.autograd.Function):
         y, alpha_t = ctx.saved_tensors
         a = ctx.alpha if alpha_t is None else alpha_t
         g = gy.clone()
+        gs = g.unbind(0)
         for t in range(g.shape[0] - 2, -1, -1):
             if alpha_t is None:
-                g[t].add_(g[t + 1], alpha=a)
+                gs[t].add_(gs[t + 1], alpha=a)
             else:
-                g[t].add_(a * g[t + 1])
+                gs[t].addcmul_(a, gs[t + 1])
         grad_alpha = None
         if alpha_t is not None and ctx.needs_input_grad[1]:
             y_prev = torch.cat([torch.zeros_like(y[:1]), y[:-1]])

@@ -71,20 +71,32 @@ class Readout(nn.Module):
         if mode != "membrane" and neuron is None:
             raise ValueError(f"readout {mode!r} needs a spiking neuron")
 
-    def simulate(self, x_seq: torch.Tensor):
-        """Returns ``(logits, spikes or None, membrane)``."""
+    def simulate(self, x_seq: torch.Tensor, membrane: bool = True):
+        """Returns ``(logits, spikes or None, membrane or None)``."""
         current = over_time(self.synapse, x_seq)
         if self.mode == "membrane":
-            u = F.leaky_integrate(current, self.beta)
-            return u.mean(0), None, u
+            if membrane:
+                u = F.leaky_integrate(current, self.beta)
+                return u.mean(0), None, u
+            # mean_t u[t] = sum_k c_k I[k] with c_k = (1 + b + ... + b^(T-1-k)) / T: one
+            # weighted sum instead of a loop over time
+            return torch.einsum("t,t...->...", self.time_weights(current), current), None, None
         s, u = self.neuron.simulate(current)
         if self.mode == "count":
             return s.sum(0), s, u
         not_yet = torch.cumprod(1.0 - s, dim=0)  # 1 until the first spike
         return -not_yet.sum(0), s, u
 
+    def time_weights(self, current: torch.Tensor) -> torch.Tensor:
+        T = current.shape[0]
+        k = torch.arange(T, dtype=current.dtype, device=current.device)
+        steps = T - k  # how many readout steps the input at time k still contributes to
+        if self.beta == 1.0:
+            return steps / T
+        return (1 - self.beta ** steps) / ((1 - self.beta) * T)
+
     def forward(self, x_seq):
-        return self.simulate(x_seq)[0]
+        return self.simulate(x_seq, membrane=False)[0]
 
 
 @dataclass

@@ -18,6 +18,7 @@ Conventions follow snnTorch where it has the same surrogate, so gradients can be
 
 from __future__ import annotations
 
+import abc
 import math
 
 import torch
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 
-class Surrogate:
+class Surrogate(abc.ABC):
     """Base class: ``surrogate(x)`` is ``H(x)`` forward and ``derivative(x)`` backward."""
 
     name = "base"
@@ -44,8 +45,13 @@ class Surrogate:
     def __init__(self, scale: float):
         self.scale = check_float("scale", scale, low=0.0, low_open=True)
 
-    def derivative(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def derivative(self, x: torch.Tensor) -> torch.Tensor:
+        """The surrogate's derivative at ``x`` (a new tensor)."""
+
+    def derivative_(self, x: torch.Tensor) -> torch.Tensor:
+        """Same, overwriting ``x`` (saves an allocation in the fused backward pass)."""
+        return x.copy_(self.derivative(x))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return SpikeFunction.apply(x, self)
@@ -65,6 +71,9 @@ class FastSigmoid(Surrogate):
     def derivative(self, x):
         return 1.0 / (self.scale * x.abs() + 1.0) ** 2
 
+    def derivative_(self, x):
+        return x.abs_().mul_(self.scale).add_(1.0).pow_(-2)
+
 
 class ATan(Surrogate):
     r""":math:`\sigma'(x) = (k/2) / (1 + (\pi k x / 2)^2)`, the derivative of
@@ -78,6 +87,10 @@ class ATan(Surrogate):
     def derivative(self, x):
         return (self.scale / 2.0) / (1.0 + (math.pi / 2.0 * self.scale * x) ** 2)
 
+    def derivative_(self, x):
+        return x.mul_(math.pi / 2.0 * self.scale).square_().add_(1.0).reciprocal_().mul_(
+            self.scale / 2.0)
+
 
 class Triangle(Surrogate):
     r""":math:`\sigma'(x) = k\,\max(0, 1 - k|x|)`: a triangle of half-width 1/k and area 1
@@ -90,6 +103,9 @@ class Triangle(Surrogate):
 
     def derivative(self, x):
         return self.scale * torch.clamp(1.0 - self.scale * x.abs(), min=0.0)
+
+    def derivative_(self, x):
+        return x.abs_().mul_(-self.scale).add_(1.0).clamp_(min=0.0).mul_(self.scale)
 
 
 class Rectangle(Surrogate):
