@@ -29,9 +29,21 @@ __all__ = ["SpikingLayer", "Readout", "SpikingNet", "ANNTwin", "Recording", "mlp
            "from_config", "over_time", "READOUTS"]
 
 
+def _has_hooks(module: nn.Module) -> bool:
+    return any(m._forward_hooks or m._forward_pre_hooks for m in module.modules())
+
+
 def over_time(module: nn.Module, x_seq: torch.Tensor) -> torch.Tensor:
-    """Apply a stateless module to every step at once: ``[T, B, ...] -> [T, B, ...]``."""
+    """Apply a stateless module to every step at once: ``[T, B, ...] -> [T, B, ...]``.
+
+    An input that is the same at every step (direct encoding makes it with ``expand``, stride 0
+    in time) is sent through the module once, unless the module has hooks that may differ per
+    step (a chip's read noise, say).
+    """
     T, B = x_seq.shape[:2]
+    if T > 1 and x_seq.stride(0) == 0 and not _has_hooks(module):
+        y = module(x_seq[0])
+        return y.unsqueeze(0).expand(T, *y.shape)
     y = module(x_seq.reshape(T * B, *x_seq.shape[2:]))
     return y.reshape(T, B, *y.shape[1:])
 
