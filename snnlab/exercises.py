@@ -27,7 +27,8 @@ from . import surrogate as S
 __all__ = ["PROGRESS", "progress", "reset_progress",
            "check_lif_step", "check_firing_rate", "check_if_rate",
            "check_rate_code", "check_latency_code", "check_spike_count",
-           "check_surrogate_derivative", "check_spike_function", "check_bptt_accuracy"]
+           "check_surrogate_derivative", "check_spike_function", "check_bptt_accuracy",
+           "check_quantise", "check_read_noise_std"]
 
 #: name -> passed? for every checker run in this process (the latest attempt counts).
 PROGRESS: dict[str, bool] = {}
@@ -382,3 +383,65 @@ def check_bptt_accuracy(model_or_train_fn, data, *, T: int = 8, encoding: str = 
         return _passed(name, f"test accuracy {acc:.3f} ≥ {target:.2f}")
     return _failed(name, f"test accuracy {acc:.3f} < {target:.2f}",
                    "train with a surrogate (not the true step), lr ≈ 2e-3, a few more epochs")
+
+
+# --------------------------------------------------------------------------- hardware (nb 13)
+def check_quantise(quantise: Callable) -> bool:
+    """Your ``quantise(g, bits, g_min, g_max)`` rounds conductances to the nearest of the
+    ``2**bits`` evenly spaced levels in ``[g_min, g_max]`` (eq. 2 of :mod:`snnlab.hardware`)."""
+    from .hardware import Crossbar, NoiseModel
+
+    name = "quantise"
+    _need_callable("check_quantise", quantise)
+    gen = torch.Generator().manual_seed(0)
+    for bits, g_min in ((1, 0.0), (2, 0.1), (3, 0.0), (4, 0.25)):
+        g = g_min + (1.0 - g_min) * torch.rand(200, generator=gen)
+        xbar = Crossbar(torch.ones(1), NoiseModel(bits=bits, g_min=g_min), gen)
+        want = xbar.quantise(g)
+        try:
+            got = _as_tensor(_call(quantise, g.clone(), bits, g_min, 1.0), want)
+        except _LearnerError as e:
+            return _failed(name, str(e), "delta = (g_max - g_min) / (2**bits - 1); "
+                           "g_min + torch.round((g - g_min) / delta) * delta")
+        if got is None or got.shape != want.shape:
+            return _failed(name, f"expected a tensor of shape {tuple(want.shape)}",
+                           "return one quantised value per input conductance")
+        if not torch.allclose(got, want, atol=1e-5):
+            n_levels = int(got.unique().numel())
+            hint = ("there are 2**bits levels, so 2**bits - 1 steps between g_min and g_max"
+                    if n_levels != 2 ** bits else "measure the levels from g_min, not from 0")
+            return _failed(name, f"wrong levels for bits={bits}, g_min={g_min} "
+                           f"({n_levels} distinct values)", hint)
+    return _passed(name, "at most 2**bits levels, nearest level chosen")
+
+
+def check_read_noise_std(read_noise_std: Callable) -> bool:
+    """Your ``read_noise_std(x, g_pos, g_neg, sigma_r, scale)`` gives the standard deviation of
+    each output current when every device reads ``G (1 + sigma_r * xi)`` independently
+    (eq. 7 of :mod:`snnlab.hardware`): ``x [B, n_in]``, ``g_pos, g_neg [n_out, n_in]``."""
+    name = "read_noise_std"
+    _need_callable("check_read_noise_std", read_noise_std)
+    gen = torch.Generator().manual_seed(1)
+    x = torch.rand(3, 5, generator=gen)
+    g_pos, g_neg = torch.rand(4, 5, generator=gen), torch.rand(4, 5, generator=gen)
+    sigma_r, scale = 0.05, 0.3
+    want = sigma_r * scale * torch.sqrt((x * x) @ (g_pos ** 2 + g_neg ** 2).T)
+    try:
+        got = _as_tensor(_call(read_noise_std, x.clone(), g_pos.clone(), g_neg.clone(),
+                               sigma_r, scale), want)
+    except _LearnerError as e:
+        return _failed(name, str(e), "variances of independent devices add: "
+                       "var_j = sum_i x_i^2 (sigma_r * scale)^2 (G+_ji^2 + G-_ji^2)")
+    if got is None or got.shape != want.shape:
+        return _failed(name, f"expected shape {tuple(want.shape)} ([B, n_out])",
+                       "one standard deviation per sample and output neuron")
+    if torch.allclose(got, want, rtol=1e-4, atol=1e-7):
+        return _passed(name, "variances of independent device reads add up")
+    if torch.allclose(got, want ** 2, rtol=1e-4, atol=1e-9):
+        return _failed(name, "you returned the variance", "take the square root at the end")
+    lin = sigma_r * scale * (x @ (g_pos + g_neg).T)
+    if torch.allclose(got, lin, rtol=1e-4):
+        return _failed(name, "you added standard deviations", "add variances (squares), "
+                       "then take one square root")
+    return _failed(name, "the values differ from the reference",
+                   "std_j = sigma_r * scale * sqrt(sum_i x_i^2 (G+_ji^2 + G-_ji^2))")

@@ -365,7 +365,7 @@ def test_one_ltl_epoch_recovers_half_the_lognormal_loss(digits_setup):
         pytest.skip("snnlab/rules/ltl.py has not landed yet")
     data, student, teacher, clean = digits_setup
     chip = H.NoiseModel(sigma=0.6).program(student, seed=0)
-    hist = H.calibrate(chip, teacher, data, rule="ltl", epochs=1, T=8, lr=2e-3, seed=0)
+    hist = H.calibrate(chip, teacher, data, rule="ltl", epochs=1, T=8, lr=1e-3, seed=0)
     before, after = hist.config["acc_before"], hist.test_acc
     assert clean - before >= 0.05
     assert after - before >= 0.5 * (clean - before)
@@ -408,3 +408,34 @@ def test_chip_view_compares_chip_and_ideal(digits_setup):
     from snnlab import plot
 
     assert plot.chip_view(v) is not None
+
+
+# --------------------------------------------------------------------------- exercise checkers
+def test_hardware_exercise_checkers(capsys):
+    from snnlab import exercises as E
+
+    def quantise(g, bits, g_min, g_max):
+        d = (g_max - g_min) / (2 ** bits - 1)
+        return g_min + torch.round((g - g_min) / d) * d
+
+    def quantise_wrong(g, bits, g_min, g_max):
+        d = (g_max - g_min) / 2 ** bits
+        return g_min + torch.round((g - g_min) / d) * d
+
+    def std(x, gp, gn, s, sc):
+        return s * sc * torch.sqrt((x * x) @ (gp ** 2 + gn ** 2).T)
+
+    def std_summed(x, gp, gn, s, sc):
+        return s * sc * (x @ (gp + gn).T)
+
+    def stub(*args):
+        raise NotImplementedError
+
+    assert E.check_quantise(quantise) and not E.check_quantise(quantise_wrong)
+    assert not E.check_quantise(stub)
+    assert E.check_read_noise_std(std) and not E.check_read_noise_std(std_summed)
+    assert not E.check_read_noise_std(stub)
+    out = capsys.readouterr().out
+    assert "added standard deviations" in out and "NotImplementedError" in out
+    with pytest.raises(TypeError):
+        E.check_quantise(3)
