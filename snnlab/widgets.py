@@ -27,7 +27,8 @@ from . import surrogate as S
 from ._checks import check_choice, check_float, check_int
 
 __all__ = ["Dashboard", "simulate_lif", "lif_dashboard", "simulate_encoding",
-           "encoding_dashboard", "simulate_surrogate", "surrogate_dashboard", "LiveCurve"]
+           "encoding_dashboard", "simulate_surrogate", "surrogate_dashboard", "LiveCurve",
+           "simulate_chip", "chip_dashboard"]
 
 
 @dataclass
@@ -320,3 +321,74 @@ class LiveCurve:
         else:
             self._handle.update(fig)
         plt.close(fig)
+
+
+# --------------------------------------------------------------------------- hardware chip
+def simulate_chip(model, data, *, sigma: float = 0.0, variation: str = "lognormal",
+                  bits: int = 0, stuck: float = 0.0, log10_drift_s: float = 0.0,
+                  read_noise: float = 0.0, threshold_mismatch: float = 0.0, seed: int = 0,
+                  T: int = 8, layer: int = 0, drift_nu: float = 0.06,
+                  drift_nu_std: float = 0.02) -> dict:
+    """Program ``model`` onto one chip and compare it with the ideal network.
+
+    ``bits=0`` means analogue devices; ``stuck`` is the total fault rate, split evenly between
+    stuck-on and stuck-off; the chip is read ``10**log10_drift_s`` seconds after programming
+    (PCM-like drift exponent ``drift_nu ± drift_nu_std``; nothing drifts before 20 s).
+    Returns ``dict(view, noise, acc_ideal, acc_chip)`` where ``view`` is a
+    :class:`snnlab.hardware.ChipView`.
+    """
+    from .hardware import NoiseModel, chip_view
+
+    stuck = check_float("stuck", stuck, low=0.0, high=1.0)
+    bits = check_int("bits", bits, low=0, high=16)
+    drift_s = 10.0 ** check_float("log10_drift_s", log10_drift_s, low=0.0, high=12.0)
+    noise = NoiseModel(sigma=sigma, variation=variation, bits=bits or None,
+                       stuck_on=stuck / 2, stuck_off=stuck / 2, drift_nu=drift_nu,
+                       drift_nu_std=drift_nu_std, drift_time=drift_s, read_noise=read_noise,
+                       threshold_mismatch=threshold_mismatch)
+    view = chip_view(model, data, noise, seed=seed, T=T, layer=layer)
+    return {"view": view, "noise": noise, "acc_ideal": view.acc_ideal, "acc_chip": view.acc_chip}
+
+
+def chip_dashboard(model, data, *, T: int = 8, layer: int = 0, **start) -> Dashboard:
+    """Sliders for every non-ideality of :class:`snnlab.hardware.NoiseModel` (σ, bits, fault
+    rate, drift time, read noise, threshold mismatch) and the chip's seed; redraws the weight
+    histograms, the ideal and chip rasters and both accuracies (:func:`snnlab.plot.chip_view`).
+    Leave all but one at zero to see each non-ideality alone."""
+    import ipywidgets as W
+
+    from .plot import chip_view
+
+    def slider(cls, key, value, **kw):
+        return cls(value=start.get(key, value), continuous_update=False,
+                   style={"description_width": "initial"}, **kw)
+
+    controls = {
+        "sigma": slider(W.FloatSlider, "sigma", 0.0, min=0.0, max=1.0, step=0.05,
+                        description="variation σ"),
+        "variation": W.Dropdown(options=["lognormal", "gaussian"],
+                                value=start.get("variation", "lognormal"),
+                                description="distribution"),
+        "bits": slider(W.IntSlider, "bits", 0, min=0, max=8, description="bits (0 = analogue)"),
+        "stuck": slider(W.FloatSlider, "stuck", 0.0, min=0.0, max=0.4, step=0.01,
+                        description="stuck-at rate"),
+        "log10_drift_s": slider(W.FloatSlider, "log10_drift_s", 0.0, min=0.0, max=8.0,
+                                step=0.5, description="log10 drift time (s)"),
+        "read_noise": slider(W.FloatSlider, "read_noise", 0.0, min=0.0, max=0.5, step=0.01,
+                             description="read noise σ_r"),
+        "threshold_mismatch": slider(W.FloatSlider, "threshold_mismatch", 0.0, min=0.0,
+                                     max=0.5, step=0.05, description="threshold mismatch"),
+        "seed": slider(W.IntSlider, "seed", 0, min=0, max=9, description="chip seed"),
+    }
+
+    def compute(**kw):
+        return simulate_chip(model, data, T=T, layer=layer, **kw)
+
+    def draw(r):
+        _show(chip_view(r["view"]))
+
+    c = controls
+    layout = W.VBox([W.HBox([c["sigma"], c["variation"], c["bits"]]),
+                     W.HBox([c["stuck"], c["log10_drift_s"], c["read_noise"]]),
+                     W.HBox([c["threshold_mismatch"], c["seed"]])])
+    return _build(controls, compute, draw, layout)

@@ -439,3 +439,21 @@ def test_hardware_exercise_checkers(capsys):
     assert "added standard deviations" in out and "NotImplementedError" in out
     with pytest.raises(TypeError):
         E.check_quantise(3)
+
+
+def test_chip_dashboard_pure_function_and_sliders(digits_setup):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from snnlab import widgets
+
+    data, student, _, clean = digits_setup
+    r = widgets.simulate_chip(student, data, bits=1, T=8)
+    assert r["noise"].bits == 1 and r["acc_ideal"] == clean and r["acc_chip"] < clean
+    r = widgets.simulate_chip(student, data, log10_drift_s=1.0, T=8)  # 10 s < t0: no drift
+    assert r["acc_chip"] == clean
+    dash = widgets.chip_dashboard(student, data, T=8)
+    assert dash.result["acc_chip"] == clean  # everything at zero: the ideal chip
+    dash.controls["stuck"].value = 0.3
+    assert dash.result["noise"].stuck_on == pytest.approx(0.15)
+    assert dash.result["acc_chip"] < clean
