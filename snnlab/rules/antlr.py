@@ -1,0 +1,530 @@
+r"""Activation- and timing-based gradients on one network: ``timing`` and ``antlr``.
+
+Reference: Kim, Kim & Kim, "Unifying Activation- and Timing-based Learning Rules for Spiking
+Neural Networks", NeurIPS 2020 (ANTLR); official code github.com/KyungsuKim42/ANTLR.
+
+**The neuron** (:class:`AntlrLIF`, registered as ``"antlr_lif"``) is the paper's discrete LIF
+with a decaying synaptic current; after a spike *both* the current and the voltage are zeroed:
+
+.. math::
+
+    I[t] &= \alpha\,(1 - s[t-1])\,I[t-1] + c[t]                 && (1) \\
+    V[t] &= \beta\,(1 - s[t-1])\,V[t-1] + \beta_V\,I[t]         && (2) \\
+    s[t] &= H(V[t] - \vartheta)                                 && (3)
+
+with ``c[t]`` the synaptic input ``W x[t] (+ b)``. Between resets this is a spike-response model
+with the double-exponential PSP :math:`\epsilon[k] = \beta_V\sum_{j\le k}\alpha^j\beta^{k-j}`;
+``beta_v="auto"`` picks :math:`\beta_V = 1/\max_k \epsilon[k]` so one unit-weight input spike
+peaks at exactly 1 (the code's ``beta_auto``).
+
+**The backward pass** runs the paper's SRM recursion, in which the reset only *gates* (the spike
+in :math:`1 - s` is treated as a constant, a detached reset):
+
+.. math::
+
+    \delta V[t] &= \lambda_{act}\,\sigma'(V[t]-\vartheta)\,\frac{\partial L}{\partial s[t]}
+                 + \lambda_{tim}\,s[t]\,\Big(-\frac{\partial L/\partial t_s}{\dot V[t]}\Big)  (4) \\
+    g_V[t] &= \delta V[t] + \beta\,(1 - s[t])\,g_V[t+1]                                     (5) \\
+    g_I[t] &= \beta_V\,g_V[t] + \alpha\,(1 - s[t])\,g_I[t+1],\qquad
+    \partial L/\partial c[t] = g_I[t]                                                        (6)
+
+The first term of (4) is the *activation* route (surrogate derivative
+:math:`\sigma'(x) = e^{-3|x|}`, the paper's choice); the second is the *timing* route: at a step
+where the neuron spiked, a later crossing means a smaller voltage, :math:`\partial t_s/\partial V
+= -1/\dot V`. With :math:`\lambda_{tim} = 0` this is exactly BPTT through (1)-(3) with a detached
+reset, which is what ``bptt`` computes on the same network (tested to 1e-6).
+
+*How* :math:`\dot V` *is estimated in discrete time.* The slope at the crossing is the backward
+difference of the voltage across the last step, taking the reset into account:
+:math:`\dot V[t] = V[t] - (1 - s[t-1])\,V[t-1]` (at t = 0 just :math:`V[0]`), clamped to
+:math:`\ge` ``vdot_min`` = 0.01 (per step, threshold 1) as in the released code. A spike that
+only grazes the threshold has a tiny slope, so its timing gradient is large: the clamp plus the
+element-wise gradient clip (``grad_clip``, ±1 as in the code) keep it finite.
+
+*Where* :math:`\partial L/\partial t_s` *comes from.* At the output, from the loss: the latency
+loss is cross-entropy on logits :math:`z_k = -\beta_{sm}\,t_k` (first-spike step, T if silent),
+so :math:`\partial L/\partial t_k = -\beta_{sm}\,\partial L/\partial z_k` at the first spike;
+the count loss (logits = spike counts) gives none. In a hidden layer, a presynaptic spike at
+step :math:`t_j` reaches neuron i through the PSP, so moving it changes every later
+:math:`V_i`; the released code sums :math:`\delta V_i[t']\,w_{ij}\,\epsilon'(t'-t_j)` with the
+central-difference kernel derivative and reset-gated traces. We compute the same quantity more
+simply: the activation-route error of the presynaptic spike train, :math:`A[t] =
+\partial L/\partial x_j[t] = (W^\top g_I)[t]` (what autograd hands the layer below), already
+contains the reset-gated kernel, so the central difference of it in *time* is the timing error,
+
+.. math::  \frac{\partial L}{\partial t_j} = \tfrac12\,(A[t_j+1] - A[t_j-1])  \qquad (7)
+
+(reconstruction: (7) is the exact linearisation of moving the spike one step either way; it also
+counts the :math:`t' = t_j-1` term of the symmetric difference, which the code's causal sum
+leaves out). Both routes into the layer below use the *combined* :math:`\delta V` of (4), as in
+the paper. Gradients w.r.t. W then follow from autograd through the synapse.
+
+*Silent neurons.* The timing route is zero where a neuron never fires (no spike, no spike time)
+and it cannot create spikes; a purely timing-based rule therefore needs a fallback. The released
+code raises the input weights of never-firing neurons by ``timing_penalty / fan_in`` times the
+fraction of samples in which they stayed silent; ``silent_penalty`` does the same here (default
+on for ``timing``, off for ``antlr``, whose activation route already reaches silent neurons).
+
+**Deviation from the released code** (needed so that the three rules optimise *one* loss and
+``antlr(lam_tim=0)`` equals ``bptt``): the activation route of the latency loss is the surrogate
+derivative of the first-spike readout :math:`t_k = \sum_t \prod_{k'\le t}(1 - s_{k'})` (what
+:class:`~snnlab.models.Readout` ``first_spike`` computes). The released code instead gives the
+activation route only a no-spike penalty on a silent target neuron; our smooth version plays that
+role and also acts on neurons that do fire.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as TF
+from torch import nn
+
+from .. import neurons as N
+from .._checks import check_choice, check_float, check_int
+from ..models import over_time
+from ..surrogate import Surrogate
+from .base import Rule, register
+
+__all__ = ["AntlrLIF", "ExpSurrogate", "ANTLR", "Timing", "psp_kernel", "make_model",
+           "latency_dataset", "spike_times", "first_spike_times", "interpolated_spike_time",
+           "input_timing_gradient", "decision_stats", "forward_antlr"]
+
+
+class ExpSurrogate(Surrogate):
+    r""":math:`\sigma'(x) = e^{-k|x|}` with k = 3: the ANTLR paper's surrogate (a = 1, b = 3)."""
+
+    name = "exp"
+
+    def __init__(self, scale: float = 3.0):
+        super().__init__(scale)
+
+    def derivative(self, x):
+        return torch.exp(-self.scale * x.abs())
+
+
+def psp_kernel(alpha: float, beta: float, n: int, v_scale: float = 1.0) -> torch.Tensor:
+    r"""The PSP of one unit input spike, :math:`\epsilon[k] = \beta_V\sum_{j\le k}\alpha^j
+    \beta^{k-j}`, for k = 0..n-1."""
+    k = torch.arange(n, dtype=torch.float64)
+    eps = torch.zeros(n, dtype=torch.float64)
+    for j in range(n):
+        eps[j:] += alpha ** j * beta ** (k[j:] - j)
+    return (v_scale * eps).float()
+
+
+def _auto_v_scale(alpha: float, beta: float) -> float:
+    n = 2000 if max(alpha, beta) > 0.99 else 400
+    return 1.0 / float(psp_kernel(alpha, beta, n).max())
+
+
+# --------------------------------------------------------------------------- the neuron
+class _AntlrSequence(torch.autograd.Function):
+    """Eqs. (1)-(3) forward over all T; eqs. (4)-(7) backward (see the module docstring).
+
+    Inputs: ``current [T, ...]`` and the config. Outputs: spikes ``s``, spike-time handle ``tau``
+    (value ``t * s``; its gradient is dL/dt_s at spike steps) and the membrane ``V``.
+    """
+
+    @staticmethod
+    def forward(ctx, current, alpha, beta, v_scale, threshold, surrogate, lam_act, lam_tim,
+                timing_from_grad_s, vdot_min):
+        T = current.shape[0]
+        s = torch.empty_like(current)
+        v = torch.empty_like(current)
+        vdot = torch.empty_like(current)
+        i_t = torch.zeros_like(current[0])
+        v_t = torch.zeros_like(current[0])
+        keep = torch.ones_like(current[0])  # 1 - s[t-1]
+        for t in range(T):
+            i_t = alpha * keep * i_t + current[t]                 # (1)
+            v_prev = keep * v_t
+            v_t = beta * v_prev + v_scale * i_t                   # (2)
+            v[t] = v_t
+            vdot[t] = v_t - v_prev                                # dV/dt, backward difference
+            s[t] = (v_t > threshold).to(current.dtype)            # (3)
+            keep = 1.0 - s[t]
+        vdot.clamp_(min=vdot_min)
+        steps = torch.arange(T, dtype=current.dtype, device=current.device)
+        tau = s * steps.view(T, *([1] * (current.ndim - 1)))
+        ctx.save_for_backward(s, v, vdot)
+        ctx.cfg = (alpha, beta, v_scale, threshold, surrogate, lam_act, lam_tim,
+                   timing_from_grad_s)
+        ctx.mark_non_differentiable(v)
+        return s, tau, v
+
+    @staticmethod
+    def backward(ctx, grad_s, grad_tau, _grad_v):
+        s, v, vdot = ctx.saved_tensors
+        alpha, beta, v_scale, threshold, surrogate, lam_act, lam_tim, from_grad_s = ctx.cfg
+        T = s.shape[0]
+        if grad_s is None:
+            grad_s = torch.zeros_like(s)
+        dv = lam_act * surrogate.derivative(v - threshold) * grad_s if lam_act else \
+            torch.zeros_like(s)                                       # activation term of (4)
+        if lam_tim:
+            g_t = torch.zeros_like(s) if grad_tau is None else grad_tau.clone()
+            if from_grad_s:  # eq. (7): central difference in time of the activation error
+                nxt = torch.cat([grad_s[1:], torch.zeros_like(grad_s[:1])])
+                prv = torch.cat([grad_s[:1], grad_s[:-1]])
+                g_t = g_t + 0.5 * (nxt - prv)
+            dv = dv + lam_tim * s * (-g_t / vdot)                     # timing term of (4)
+        keep = 1.0 - s
+        g_v = torch.zeros_like(s[0])
+        g_i = torch.zeros_like(s[0])
+        grad_c = torch.empty_like(s)
+        for t in range(T - 1, -1, -1):
+            g_v = dv[t] + beta * keep[t] * g_v                        # (5)
+            g_i = v_scale * g_v + alpha * keep[t] * g_i               # (6)
+            grad_c[t] = g_i
+        return grad_c, None, None, None, None, None, None, None, None, None
+
+
+class AntlrLIF(nn.Module):
+    r"""The ANTLR paper's neuron: LIF with a synaptic current, both reset to zero after a spike.
+
+    Args:
+        alpha: synaptic-current decay per step, :math:`e^{-dt/\tau_s}`, in [0, 1).
+        beta: membrane decay per step, :math:`e^{-dt/\tau_m}`, in [0, 1).
+        threshold: firing threshold (the paper uses 1).
+        beta_v: input scale :math:`\beta_V` of eq. (2); ``"auto"`` makes one unit input spike
+            peak at 1.
+        surrogate: ``"exp"`` (the paper's :math:`e^{-3|x|}`), another name from
+            :mod:`snnlab.surrogate`, or a :class:`~snnlab.surrogate.Surrogate`.
+        vdot_min: lower clamp of the estimated slope :math:`\dot V` (timing route only).
+
+    ``simulate`` runs the activation route only (plain BPTT); the ANTLR rules call
+    :func:`forward_antlr` to get the timing route too.
+    """
+
+    kind = "antlr_lif"
+
+    def __init__(self, alpha: float = 0.9, beta: float = 0.9, threshold: float = 1.0,
+                 beta_v="auto", surrogate="exp", surrogate_scale: float | None = None,
+                 vdot_min: float = 0.01, **ignored):
+        super().__init__()
+        unknown = set(ignored) - {"reset", "detach_reset"}
+        if unknown:
+            raise TypeError(f"AntlrLIF got unexpected arguments {sorted(unknown)}")
+        self.alpha = check_float("alpha", alpha, low=0.0, high=1.0, high_open=True)
+        self.beta = check_float("beta", beta, low=0.0, high=1.0, high_open=True)
+        self.threshold = check_float("threshold", threshold, low=0.0, low_open=True)
+        if isinstance(beta_v, str):
+            check_choice("beta_v", beta_v, ("auto",))
+            self.v_scale = _auto_v_scale(self.alpha, self.beta)
+        else:
+            self.v_scale = check_float("beta_v", beta_v, low=0.0, low_open=True)
+        if isinstance(surrogate, str) and surrogate == "exp":
+            self.surrogate = ExpSurrogate(3.0 if surrogate_scale is None else surrogate_scale)
+        else:
+            from .. import surrogate as S
+            self.surrogate = S.get(surrogate, surrogate_scale)
+        self.vdot_min = check_float("vdot_min", vdot_min, low=0.0, low_open=True)
+        self.fused = True
+
+    def run(self, current, lam_act=1.0, lam_tim=0.0, timing_from_grad_s=False):
+        """``(spikes, tau, membrane)`` with the given mix of routes in the backward pass."""
+        return _AntlrSequence.apply(current, self.alpha, self.beta, self.v_scale, self.threshold,
+                                    self.surrogate, float(lam_act), float(lam_tim),
+                                    bool(timing_from_grad_s), self.vdot_min)
+
+    def simulate(self, current: torch.Tensor, v0=None):
+        """``(spikes, membrane)`` over ``current [T, B, ...]``, membrane before the reset."""
+        if v0 is not None:
+            raise ValueError("AntlrLIF starts from rest; v0 is not supported")
+        if self.fused:
+            s, _, v = self.run(current)
+            return s, v
+        state = self.init_state(current[0])
+        spikes, membrane = [], []
+        for c_t in current.unbind(0):
+            s, state = self.step(c_t, state)
+            spikes.append(s)
+            membrane.append(state[1])
+        return torch.stack(spikes), torch.stack(membrane)
+
+    def forward(self, current):
+        return self.simulate(current)[0]
+
+    def init_state(self, like):
+        z = torch.zeros_like(like)
+        return (z, z.clone(), z.clone())
+
+    def step(self, current, state):
+        """One step of (1)-(3), plain autograd with the reset gate detached.
+        ``state = (I, V, s_prev)``; returns ``(spikes, new_state)``."""
+        i, v, s_prev = state
+        keep = 1.0 - s_prev.detach()
+        i = self.alpha * keep * i + current
+        v = self.beta * keep * v + self.v_scale * i
+        s = self.surrogate(v - self.threshold)
+        return s, (i, v, s)
+
+    def extra_repr(self) -> str:
+        return (f"alpha={self.alpha:g}, beta={self.beta:g}, beta_v={self.v_scale:.4g}, "
+                f"threshold={self.threshold:g}, surrogate={self.surrogate}")
+
+
+N.register(AntlrLIF.kind, AntlrLIF)
+
+
+# --------------------------------------------------------------------------- forward with routes
+def _check_model(model, rule_name="antlr"):
+    bad = [i for i, layer in enumerate(model.layers) if not isinstance(layer.neuron, AntlrLIF)]
+    ro = model.readout
+    if bad or ro.mode == "membrane" or not isinstance(ro.neuron, AntlrLIF):
+        raise ValueError(
+            f"rule {rule_name!r} needs spike times everywhere: every layer and the readout must "
+            "use the ANTLR neuron and the readout must spike. Build the model with "
+            "snnlab.models.mlp(n_in, hidden, n_out, neuron='antlr_lif', readout='first_spike') "
+            "(or readout='count'), or snnlab.rules.antlr.make_model(...)")
+
+
+def forward_antlr(model, x_seq, lam_act=1.0, lam_tim=1.0):
+    """Run ``model`` on ``x_seq`` with both gradient routes wired in.
+
+    Returns ``(hidden_spikes, out_spikes, out_tau, out_membrane)``; ``out_tau`` carries the
+    timing route of the output layer (give it a gradient dL/dt at spike steps).
+    """
+    _check_model(model)
+    h = x_seq
+    hidden = []
+    for layer in model.layers:
+        h, _, _ = layer.neuron.run(layer.current(h), lam_act, lam_tim, timing_from_grad_s=True)
+        hidden.append(h)
+    cur = over_time(model.readout.synapse, h)
+    s, tau, v = model.readout.neuron.run(cur, lam_act, lam_tim, timing_from_grad_s=False)
+    return hidden, s, tau, v
+
+
+def first_spike_times(spikes: torch.Tensor) -> torch.Tensor:
+    """First spike step per neuron of ``spikes [T, B, ...]``; T where it never fired."""
+    T = spikes.shape[0]
+    not_yet = torch.cumprod(1.0 - spikes.detach(), dim=0)
+    return not_yet.sum(0).clamp(max=T)
+
+
+def spike_times(spikes: torch.Tensor) -> list[torch.Tensor]:
+    """Step indices of the spikes of a 1-D train ``spikes [T]``."""
+    return torch.nonzero(spikes.detach() > 0).flatten()
+
+
+def _latency_logits(s, tau):
+    """Logits ``-t_first`` whose value is the readout's and whose gradient takes both routes:
+    the activation route through ``sum_t prod_k (1 - s_k)`` and the timing route through
+    ``tau`` at each output neuron's first spike."""
+    not_yet = torch.cumprod(1.0 - s, dim=0)
+    t_hat = not_yet.sum(0)  # activation route (same graph as Readout 'first_spike')
+    before = torch.cat([torch.ones_like(not_yet[:1]), not_yet[:-1]]).detach()
+    first = s.detach() * before
+    t_tau = (first * tau).sum(0)  # timing route: d t_first / d tau = 1 at the first spike
+    return -(t_hat + (t_tau - t_tau.detach()))
+
+
+# --------------------------------------------------------------------------- the rules
+@register("antlr")
+class ANTLR(Rule):
+    r"""ANTLR: :math:`\delta V = \lambda_{act}\cdot` surrogate term :math:`+ \lambda_{tim}\cdot`
+    timing term (module docstring, eq. 4). ``lam_tim=0`` is BPTT; ``lam_act=0`` is ``timing``.
+
+    Args:
+        lam_act, lam_tim: weights of the two routes (the paper fixes both to 1).
+        loss: ``"latency"`` (cross-entropy on minus the first-spike steps), ``"count"``
+            (cross-entropy on spike counts; no timing signal at the output) or ``"auto"`` (follow
+            the model's readout: ``first_spike`` -> latency, ``count`` -> count).
+        beta_sm: softmax scale of the latency logits (1 keeps them equal to the readout's).
+        grad_clip: element-wise clip of every parameter gradient in :meth:`step` (the code's
+            ``grad_clip`` = 1); 0 disables it. :meth:`gradients` returns unclipped values.
+        silent_penalty: weight raise for never-firing neurons (the code's ``timing_penalty``).
+    """
+
+    default_T = 40
+    default_encoding = "latency"
+    default_lr = 2e-3
+    default_epochs = 30
+
+    def __init__(self, lam_act: float = 1.0, lam_tim: float = 1.0, loss: str = "auto",
+                 beta_sm: float = 1.0, grad_clip: float = 1.0, silent_penalty: float = 0.0):
+        self.lam_act = check_float("lam_act", lam_act, low=0.0)
+        self.lam_tim = check_float("lam_tim", lam_tim, low=0.0)
+        if self.lam_act == 0.0 and self.lam_tim == 0.0:
+            raise ValueError("lam_act and lam_tim cannot both be 0 (no gradient at all)")
+        self.loss_kind = check_choice("loss", loss, ("auto", "latency", "count"))
+        self.beta_sm = check_float("beta_sm", beta_sm, low=0.0, low_open=True)
+        self.grad_clip = check_float("grad_clip", grad_clip, low=0.0)
+        self.silent_penalty = check_float("silent_penalty", silent_penalty, low=0.0)
+        self._last_spikes = None
+
+    def _kind(self, model):
+        if self.loss_kind != "auto":
+            return self.loss_kind
+        return "count" if model.readout.mode == "count" else "latency"
+
+    def logits(self, model, x_seq):
+        """Logits with both gradient routes attached (value = the model's own logits)."""
+        _check_model(model, self.name)
+        hidden, s, tau, _ = forward_antlr(model, x_seq, self.lam_act, self.lam_tim)
+        self._last_spikes = [h.detach() for h in hidden] + [s.detach()]
+        if self._kind(model) == "count":
+            return s.sum(0)
+        return _latency_logits(s, tau)
+
+    def loss(self, model, x_seq, y):
+        return TF.cross_entropy(self.beta_sm * self.logits(model, x_seq), y)
+
+    def _silent_bump(self, model, y):
+        """Raise the input weights of neurons that never fired (the paper's fallback): hidden
+        neurons by the fraction of samples they were silent for; output neurons only for the
+        samples where they were the (silent) target, since a silent wrong class is fine."""
+        layers = [layer.synapse for layer in model.layers] + [model.readout.synapse]
+        for k, (syn, s) in enumerate(zip(layers, self._last_spikes)):
+            lin = [m for m in syn.modules() if isinstance(m, nn.Linear)]
+            if not lin or lin[-1].weight.grad is None:
+                continue
+            w = lin[-1].weight
+            silent = (s.sum(0) == 0).float().reshape(s.shape[1], -1)  # [B, n_out]
+            if k == len(layers) - 1:
+                silent = silent * TF.one_hot(y, silent.shape[1]).to(silent.dtype)
+            w.grad.sub_(self.silent_penalty / w.shape[1] * silent.mean(0)[:, None])
+
+    def step(self, model, x_seq, y, optimizer):
+        optimizer.zero_grad(set_to_none=True)
+        loss = self.loss(model, x_seq, y)
+        loss.backward()
+        if self.silent_penalty > 0:
+            self._silent_bump(model, y)
+        if self.grad_clip > 0:
+            for p in model.parameters():
+                if p.grad is not None:
+                    p.grad.clamp_(-self.grad_clip, self.grad_clip)
+        optimizer.step()
+        return {"loss": float(loss.detach())}
+
+
+@register("timing")
+class Timing(ANTLR):
+    r"""Timing-based learning only: :math:`\delta V[t] = -s[t]\,(\partial L/\partial t_s) /
+    \dot V[t]` (ANTLR with ``lam_act = 0``). Silent neurons get no gradient, hence the
+    ``silent_penalty`` fallback (on by default)."""
+
+    def __init__(self, loss: str = "auto", beta_sm: float = 1.0, grad_clip: float = 1.0,
+                 silent_penalty: float = 100.0, lam_tim: float = 1.0):
+        super().__init__(lam_act=0.0, lam_tim=lam_tim, loss=loss, beta_sm=beta_sm,
+                         grad_clip=grad_clip, silent_penalty=silent_penalty)
+
+
+# --------------------------------------------------------------------------- models and data
+def make_model(n_in: int = 5, hidden=(60,), n_out: int = 3, *, readout: str = "first_spike",
+               alpha: float = 0.9, beta: float = 0.9, weight_mean: float = 0.2,
+               weight_std: float = 0.5, seed: int | None = None, **neuron_kw):
+    """The paper-style network: ``mlp(..., neuron="antlr_lif")``, no synaptic bias (use a bias
+    spike instead), weights drawn from N(mean, std) scaled by 1/sqrt(fan_in)·2 so that a few
+    coincident input spikes reach threshold."""
+    from ..models import mlp
+
+    if seed is not None:
+        torch.manual_seed(check_int("seed", seed, low=0))
+    net = mlp(n_in, list(hidden), n_out, neuron="antlr_lif", readout=readout, bias=False,
+              alpha=alpha, beta=beta, **neuron_kw)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.Linear):
+                scale = 2.0 / math.sqrt(m.in_features)
+                m.weight.normal_(weight_mean * scale, weight_std * scale)
+    return net
+
+
+def latency_dataset(name="yinyang", *, window: float = 0.5, bias: bool = True,
+                    bias_value: float = 0.8, silent_zero: bool | None = None, seed: int = 0):
+    r"""A dataset prepared for ``encode(x, T, "latency")`` as in the papers' small experiments.
+
+    Each feature :math:`v\in[0,1]` becomes :math:`v' = 1 - w\,(1 - v)`, so its spike falls at
+    step :math:`\mathrm{round}(w\,(1-v)(T-1))`: the whole input arrives in the first fraction
+    ``window`` = w of the simulation and the network has the rest to answer. ``bias`` appends
+    a constant feature ``bias_value`` (a bias spike at a fixed time, input shape +1).
+    ``silent_zero`` keeps exact zeros silent (default: on for images, off for Yin-Yang).
+
+    Args:
+        name: ``"yinyang"``, ``"digits"`` or a :class:`~snnlab.data.DataSplit`.
+    """
+    from ..data import DataSplit, load
+    from ..data.base import tensor_dataset
+
+    split = name if isinstance(name, DataSplit) else load(name, seed=seed)
+    if len(split.input_shape) != 1:
+        raise ValueError(f"latency_dataset needs flat samples, got shape {split.input_shape}")
+    window = check_float("window", window, low=0.0, high=1.0, low_open=True)
+    bias_value = check_float("bias_value", bias_value, low=0.0, high=1.0, low_open=True)
+    if silent_zero is None:
+        silent_zero = split.name != "yinyang"
+
+    def convert(ds):
+        if ds is None:
+            return None
+        x, y = ds.tensors
+        xv = 1.0 - window * (1.0 - x.clamp(0, 1))
+        if silent_zero:
+            xv = torch.where(x > 0, xv, torch.zeros_like(xv))
+        if bias:
+            xv = torch.cat([xv, torch.full_like(xv[:, :1], bias_value)], dim=1)
+        return tensor_dataset(xv.numpy(), y.numpy())
+
+    n_in = split.input_shape[0] + int(bias)
+    return DataSplit(train=convert(split.train), test=convert(split.test),
+                     n_classes=split.n_classes,
+                     input_shape=(n_in,), name=f"{split.name}_latency", val=convert(split.val),
+                     info=f"{split.info}; latency-coded in the first {window:g} of T"
+                          + (f", bias spike at value {bias_value:g}" if bias else ""))
+
+
+# --------------------------------------------------------------------------- timing tools
+def interpolated_spike_time(v: torch.Tensor, threshold: float = 1.0) -> float:
+    r"""Sub-step first threshold crossing of a voltage trace ``v [T]`` (linear interpolation
+    between the last step below and the first step above), or ``nan`` if it never crosses.
+    Used as the continuous spike time for finite differences."""
+    above = torch.nonzero(v > threshold).flatten()
+    if above.numel() == 0:
+        return float("nan")
+    t = int(above[0])
+    if t == 0:
+        return 0.0
+    v0, v1 = float(v[t - 1]), float(v[t])
+    return t - (v1 - threshold) / (v1 - v0)
+
+
+def input_timing_gradient(x_seq: torch.Tensor, grad_x: torch.Tensor) -> torch.Tensor:
+    """Eq. (7) at the input: dL/dt of each input spike from the activation error ``grad_x``
+    (``x_seq.grad``), zero where there is no spike."""
+    nxt = torch.cat([grad_x[1:], torch.zeros_like(grad_x[:1])])
+    prv = torch.cat([grad_x[:1], grad_x[:-1]])
+    return (x_seq != 0).to(grad_x.dtype) * 0.5 * (nxt - prv)
+
+
+@torch.no_grad()
+def decision_stats(model, dataset, T: int, *, batch_size: int = 500) -> dict:
+    """Accuracy by first spike, mean decision step (first output spike of any neuron), and
+    hidden+output spikes per sample in total and up to the decision (the paper's "spikes
+    needed")."""
+    from ..encoding import encode
+
+    n = correct = 0
+    t_dec = spikes = spikes_needed = 0.0
+    x_all, y_all = dataset.tensors
+    for i in range(0, len(y_all), batch_size):
+        x, y = x_all[i:i + batch_size], y_all[i:i + batch_size]
+        rec = model.run(encode(x, T, "latency"))
+        out = rec.readout_spikes
+        t_first = first_spike_times(out)  # [B, K]
+        correct += int((rec.logits.argmax(1) == y).sum())
+        decision = t_first.min(1).values  # [B]
+        t_dec += float(decision.sum())
+        steps = torch.arange(T).view(T, 1)
+        upto = (steps <= decision.view(1, -1)).float()  # [T, B]
+        for s in [*rec.spikes, out]:
+            per_t = s.reshape(T, s.shape[1], -1).sum(2)
+            spikes += float(per_t.sum())
+            spikes_needed += float((per_t * upto).sum())
+        n += len(y)
+    return {"acc": correct / n, "decision_step": t_dec / n, "spikes_per_sample": spikes / n,
+            "spikes_to_decision": spikes_needed / n}

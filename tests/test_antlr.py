@@ -1,0 +1,269 @@
+"""ANTLR / timing rules: reference checks (bptt equality, finite differences of spike times),
+learning on latency-coded Yin-Yang, and bad-input errors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import snnlab
+from snnlab import rules as R
+from snnlab.encoding import encode
+from snnlab.rules import antlr as A
+
+
+def _batch(n=32, T=30, hidden=(12,), readout="first_spike", seed=0):
+    data = A.latency_dataset("yinyang")
+    x, y = data.train.tensors
+    net = A.make_model(5, hidden, 3, readout=readout, seed=seed, weight_mean=0.5)
+    return net, encode(x[:n], T, "latency"), y[:n]
+
+
+# --------------------------------------------------------------------------- the neuron
+def test_neuron_registered_and_builds_with_mlp():
+    assert "antlr_lif" in snnlab.neurons.available()
+    net = snnlab.models.mlp(5, [7], 3, neuron="antlr_lif", readout="count", alpha=0.8, beta=0.9)
+    assert isinstance(net.layers[0].neuron, A.AntlrLIF)
+    assert isinstance(net.readout.neuron, A.AntlrLIF)
+    out = net(torch.rand(10, 4, 5))
+    assert out.shape == (4, 3)
+
+
+def test_psp_peaks_at_one_with_auto_scale():
+    n = A.AntlrLIF(alpha=0.9, beta=0.8, threshold=10.0)
+    c = torch.zeros(60, 1, 1)
+    c[0] = 1.0
+    _, v = n.simulate(c)
+    assert abs(float(v.max()) - 1.0) < 1e-5
+    assert torch.allclose(v.flatten(), A.psp_kernel(0.9, 0.8, 60, n.v_scale), atol=1e-6)
+
+
+def test_both_current_and_voltage_reset_after_a_spike():
+    n = A.AntlrLIF(alpha=0.9, beta=0.9, threshold=0.5)
+    c = torch.zeros(8, 1, 1)
+    c[0] = 3.0  # fires at t = 0, then silence: I and V both start again from zero
+    s, v = n.simulate(c)
+    assert s[0].item() == 1.0
+    assert torch.all(v[1:] == 0) and torch.all(s[1:] == 0)
+
+
+def test_fused_equals_stepwise_autograd():
+    net, x_seq, y = _batch(hidden=(10, 8))
+    g_fused = R.get("bptt").gradients(net, x_seq, y)
+    net.set_fused(False)
+    calls = []
+    orig = A.AntlrLIF.step
+    A.AntlrLIF.step = lambda self, c, st: calls.append(1) or orig(self, c, st)
+    try:
+        g_ref = R.get("bptt").gradients(net, x_seq, y)
+    finally:
+        A.AntlrLIF.step = orig
+        net.set_fused(True)
+    assert calls, "the unrolled reference path was not used"
+    for k in g_fused:
+        assert torch.allclose(g_fused[k], g_ref[k], atol=1e-5, rtol=1e-5), k
+
+
+# --------------------------------------------------------------------------- reference checks
+@pytest.mark.parametrize("readout", ["first_spike", "count"])
+def test_lam_tim_zero_equals_bptt(readout):
+    net, x_seq, y = _batch(hidden=(16, 10), readout=readout)
+    g_bptt = R.get("bptt").gradients(net, x_seq, y)
+    g_act = R.get("antlr", lam_act=1.0, lam_tim=0.0).gradients(net, x_seq, y)
+    assert any(float(g.abs().max()) > 0 for g in g_bptt.values())
+    for k in g_bptt:
+        assert torch.allclose(g_act[k], g_bptt[k], atol=1e-6, rtol=0), k
+
+
+def test_routes_add_linearly_at_the_output():
+    # dV = lam_act * act + lam_tim * tim: the output layer's gradient is linear in the lambdas
+    # (deeper layers are not: both routes into them carry the combined error of the layer above)
+    net, x_seq, y = _batch()
+    g_act = R.get("antlr", lam_act=1.0, lam_tim=0.0).gradients(net, x_seq, y)
+    g_tim = R.get("antlr", lam_act=0.0, lam_tim=1.0).gradients(net, x_seq, y)
+    g_mix = R.get("antlr", lam_act=0.5, lam_tim=2.0).gradients(net, x_seq, y)
+    g_timing = R.get("timing").gradients(net, x_seq, y)
+    k = "readout.synapse.weight"
+    assert float(g_tim[k].abs().max()) > 0 and float(g_act[k].abs().max()) > 0
+    assert torch.allclose(g_mix[k], 0.5 * g_act[k] + 2.0 * g_tim[k], atol=1e-5, rtol=1e-4)
+    for name in g_tim:
+        assert torch.equal(g_timing[name], g_tim[name])
+    assert float(g_tim["layers.0.synapse.weight"].abs().max()) > 0
+
+
+def _toy(dt=0.01, T=700, seed=3):
+    """One ANTLR neuron on a fine time grid (tau_s = tau_m = 1): 10 input spikes, fires once."""
+    g = torch.Generator().manual_seed(seed)
+    a = math.exp(-dt)
+    neuron = A.AntlrLIF(alpha=a, beta=a, threshold=1.0, vdot_min=1e-6)  # slope per step ~ dt
+    x = torch.zeros(T, 1, 10)
+    t_in = torch.randint(0, 200, (10,), generator=g)
+    x[t_in, 0, torch.arange(10)] = 1.0
+    w = 0.25 + 0.2 * torch.rand(10, generator=g)
+    return neuron, x, w, t_in
+
+
+def _toy_time(neuron, x, w):
+    c = (x * w).sum(-1, keepdim=True)
+    s, v = neuron.simulate(c)
+    return A.interpolated_spike_time(v[:, 0, 0], neuron.threshold), s
+
+
+def _toy_timing_grads(neuron, x, w):
+    """dt_out/dw and dt_out/dt_in (steps) from the timing route alone, loss = t_first."""
+    x = x.clone().requires_grad_(True)
+    w = w.clone().requires_grad_(True)
+    c = (x * w).sum(-1, keepdim=True)
+    s, tau, _ = neuron.run(c, lam_act=0.0, lam_tim=1.0)
+    t_first = -A._latency_logits(s, tau)
+    t_first.sum().backward()
+    return w.grad, A.input_timing_gradient(x.detach(), x.grad).sum(0)[0]
+
+
+def test_timing_term_matches_finite_difference_of_spike_time_wrt_weights():
+    neuron, x, w, _ = _toy()
+    t0, s = _toy_time(neuron, x, w)
+    assert int(s.sum()) >= 1 and math.isfinite(t0)
+    dw, _ = _toy_timing_grads(neuron, x, w)
+    h = 1e-3
+    fd = torch.zeros(10)
+    for i in range(10):
+        e = torch.zeros(10)
+        e[i] = h
+        fd[i] = (_toy_time(neuron, x, w + e)[0] - _toy_time(neuron, x, w - e)[0]) / (2 * h)
+    assert fd.abs().max() > 1.0  # the spike time really depends on the weights
+    assert torch.allclose(dw, fd, rtol=0.03, atol=0.03 * float(fd.abs().max()))
+
+
+def test_timing_error_to_presynaptic_spikes_matches_finite_difference():
+    # eq. (7): dL/dt_j from the central difference of the activation error, vs. moving the
+    # input spike by +-k steps and measuring the output's (interpolated) spike time
+    neuron, x, w, t_in = _toy()
+    t0, _ = _toy_time(neuron, x, w)
+    _, dtin = _toy_timing_grads(neuron, x, w)
+    k = 5
+    checked = 0
+    for i in range(10):
+        if int(t_in[i]) < k or int(t_in[i]) + k >= t0:
+            continue
+        times = []
+        for shift in (k, -k):
+            xs = x.clone()
+            xs[:, 0, i] = 0
+            xs[int(t_in[i]) + shift, 0, i] = 1.0
+            times.append(_toy_time(neuron, xs, w)[0])
+        fd = (times[0] - times[1]) / (2 * k)
+        assert abs(float(dtin[i]) - fd) < 0.03 * abs(fd) + 2e-3, (i, float(dtin[i]), fd)
+        checked += 1
+    assert checked >= 3
+
+
+def test_timing_route_is_zero_for_silent_network():
+    net, x_seq, y = _batch()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.fill_(-1.0)  # nothing can fire
+    g = R.get("timing").gradients(net, x_seq, y)
+    assert all(float(v.abs().max()) == 0 for v in g.values())
+    g_act = R.get("antlr").gradients(net, x_seq, y)
+    assert any(float(v.abs().max()) > 0 for v in g_act.values())
+
+
+def test_silent_penalty_raises_weights_of_silent_neurons():
+    net, x_seq, y = _batch()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.fill_(-0.01)
+    before = [p.detach().clone() for p in net.parameters()]
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    R.get("timing", silent_penalty=10.0).step(net, x_seq, y, opt)
+    after = list(net.parameters())
+    assert all(bool((a > b).all()) for a, b in zip(after, before[:1]))
+
+
+# --------------------------------------------------------------------------- data and tools
+def test_latency_dataset_shapes_and_window():
+    d = A.latency_dataset("yinyang", window=0.5)
+    assert d.input_shape == (5,)
+    x, _ = d.train.tensors
+    assert float(x[:, :4].min()) >= 0.5 - 1e-6 and torch.all(x[:, 4] == x[0, 4])
+    spikes = encode(x[:50], 40, "latency")
+    assert torch.all(spikes.sum(0) == 1)  # one spike per input
+    t = spikes.argmax(0)
+    assert int(t.max()) <= 20
+    dg = A.latency_dataset("digits", bias=False)
+    assert dg.input_shape == (64,)
+    xd, _ = dg.train.tensors
+    raw, _ = snnlab.data.load("digits").train.tensors
+    assert torch.equal(xd == 0, raw == 0)  # blank pixels stay silent
+
+
+def test_decision_stats_keys():
+    net, _, _ = _batch()
+    d = A.latency_dataset("yinyang")
+    st = A.decision_stats(net, d.test, 30)
+    assert set(st) == {"acc", "decision_step", "spikes_per_sample", "spikes_to_decision"}
+    assert st["spikes_to_decision"] <= st["spikes_per_sample"] + 1e-9
+    assert 0 <= st["decision_step"] <= 30
+
+
+# --------------------------------------------------------------------------- errors
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="lam_act"):
+        R.get("antlr", lam_act=-1.0)
+    with pytest.raises(ValueError, match="both be 0"):
+        R.get("antlr", lam_act=0.0, lam_tim=0.0)
+    with pytest.raises(ValueError, match="loss"):
+        R.get("antlr", loss="mse")
+    with pytest.raises(ValueError, match="alpha"):
+        A.AntlrLIF(alpha=1.5)
+    with pytest.raises(ValueError, match="beta_v"):
+        A.AntlrLIF(beta_v="fast")
+    with pytest.raises(ValueError, match="window"):
+        A.latency_dataset("yinyang", window=0.0)
+    lif_net = snnlab.models.mlp(5, [8], 3)
+    x = torch.rand(10, 4, 5)
+    with pytest.raises(ValueError, match="antlr_lif"):
+        R.get("antlr").loss(lif_net, x, torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match="antlr_lif"):
+        R.get("timing").gradients(lif_net, x, torch.zeros(4, dtype=torch.long))
+
+
+# --------------------------------------------------------------------------- learning
+T_LEARN = 40
+
+
+@pytest.fixture(scope="module")
+def yinyang():
+    return A.latency_dataset("yinyang")
+
+
+def _learn(rule, data, epochs, **kw):
+    torch.set_num_threads(1)
+    net = A.make_model(5, [60], 3, seed=0)
+    snnlab.train(net, data, rule, T=T_LEARN, epochs=epochs, lr=2e-3, batch_size=64, seed=0,
+                 encoding="latency", progress=False, **kw)
+    return A.decision_stats(net, data.test, T_LEARN)
+
+
+@pytest.fixture(scope="module")
+def learned(yinyang):
+    return {r: _learn(r, yinyang, 6) for r in ("bptt", "antlr", "timing")}
+
+
+@pytest.mark.parametrize("rule", ["bptt", "antlr", "timing"])
+def test_learns_yinyang_above_linear_baseline(learned, rule):
+    # linear baseline 63.8 %; calibrated runs (seed 0, 6 epochs): see the rule's notebook/note
+    assert learned[rule]["acc"] > 0.78, learned[rule]
+
+
+def test_antlr_spikes_comparable_to_bptt(learned):
+    # The paper's "fewer spikes" claim is for 800 hidden neurons and T=300. Here every neuron
+    # resets I and V after a spike and the 5 inputs spike once, so a hidden neuron fires about
+    # once per sample under any rule; measured (seed 0, 6 epochs): bptt 90.5 % / 34.9 spikes,
+    # antlr 88.9 % / 35.5, timing 90.1 % / 63.6 (its silent-neuron bump adds activity).
+    a, b = learned["antlr"], learned["bptt"]
+    assert a["acc"] > b["acc"] - 0.05
+    assert a["spikes_per_sample"] < 1.15 * b["spikes_per_sample"], (a, b)
