@@ -166,3 +166,22 @@ def test_ltl_bad_input():
     with pytest.raises(ValueError, match="readout"):
         snnlab.rules.get("ltl", teacher=teacher).loss(mlp(8, [12, 10], 3, readout="count"),
                                                       encode(x, 2), y)
+
+
+def test_online_memory_is_flat_in_T_and_offline_grows():
+    from snnlab.rules.ltl import memory_vs_T
+
+    student, teacher, x, y = _toy(5)
+    mem = memory_vs_T(student, teacher, x, y, Ts=(8, 64))
+    assert mem["online"][64] <= 1.15 * mem["online"][8]
+    assert mem["offline"][64] > 4 * mem["offline"][8]
+
+
+def test_saved_bytes_meter_counts_a_known_graph():
+    from snnlab.rules.ltl import peak_saved_bytes
+
+    w = torch.randn(100, requires_grad=True)
+    v = torch.randn(100, requires_grad=True)
+    peak, out = peak_saved_bytes(lambda: (w * v).sum())
+    assert peak == 2 * 100 * 4  # mul saves both operands
+    out.backward()
