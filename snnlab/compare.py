@@ -18,7 +18,8 @@ import torch
 
 from . import rules as R
 
-__all__ = ["Comparison", "rules", "peak_rss_mb"]
+__all__ = ["Comparison", "rules", "peak_rss_mb", "GradientComparison", "gradients",
+           "gradient_metrics", "smoothed_fd_gradient"]
 
 
 def peak_rss_mb() -> float:
@@ -103,3 +104,149 @@ def rules(names, data, *, model=None, hidden=(128,), epochs: int | None = None,
                                 train_seconds=seconds, T=cfg["T"], epochs=cfg["epochs"],
                                 peak_rss_mb=peak_rss_mb()))
     return result
+
+
+# --------------------------------------------------------------------------- gradient comparison
+@dataclass
+class GradientComparison:
+    """Gradients of several rules on one batch and one set of weights, against a reference.
+
+    ``grads[rule][param]`` holds each gradient (the reference under its own name); ``rows`` has
+    one dict per (rule, parameter): ``cosine`` (direction), ``sign_agreement`` (fraction of
+    entries whose sign matches the reference's, over entries where either is non-zero) and
+    ``norm_ratio`` (``|g| / |g_ref|``, the scale a learning rate would see).
+    """
+
+    reference: str
+    grads: dict = field(default_factory=dict)
+    rows: list[dict] = field(default_factory=list)
+
+    def value(self, rule: str, param: str, metric: str = "cosine") -> float:
+        for r in self.rows:
+            if r["rule"] == rule and r["param"] == param:
+                return r[metric]
+        raise KeyError(f"no row for rule {rule!r} and parameter {param!r}")
+
+    def params(self) -> list[str]:
+        return list(dict.fromkeys(r["param"] for r in self.rows))
+
+    def rules(self) -> list[str]:
+        return list(dict.fromkeys(r["rule"] for r in self.rows))
+
+    def table(self) -> str:
+        heads = ["rule", "param", "cosine", "sign_agree", "norm_ratio"]
+        cells = [[r["rule"], r["param"], f"{r['cosine']:+.3f}", f"{r['sign_agreement']:.3f}",
+                  f"{r['norm_ratio']:.3g}"] for r in self.rows]
+        widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(heads)]
+        out = [f"reference: {self.reference}",
+               "  ".join(h.ljust(w) for h, w in zip(heads, widths)),
+               "  ".join("-" * w for w in widths)]
+        out += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def plot(self, param: str | None = None):
+        from .plot import gradient_comparison
+
+        return gradient_comparison(self, param=param)
+
+
+def gradient_metrics(g: torch.Tensor, ref: torch.Tensor) -> dict:
+    """Cosine similarity, sign agreement and norm ratio of ``g`` against ``ref``."""
+    g, ref = g.detach().flatten().double(), ref.detach().flatten().double()
+    if g.shape != ref.shape:
+        raise ValueError(f"gradients differ in size: {tuple(g.shape)} vs {tuple(ref.shape)}")
+    ng, nr = float(g.norm()), float(ref.norm())
+    cosine = float(g @ ref) / (ng * nr) if ng > 0 and nr > 0 else float("nan")
+    active = (g != 0) | (ref != 0)
+    sign = float((torch.sign(g[active]) == torch.sign(ref[active])).double().mean()) \
+        if bool(active.any()) else 1.0
+    ratio = ng / nr if nr > 0 else (float("nan") if ng == 0 else float("inf"))
+    return {"cosine": cosine, "sign_agreement": sign, "norm_ratio": ratio}
+
+
+def smoothed_fd_gradient(model, x_seq, y, *, loss=None, sigma: float = 0.05,
+                         samples: int = 500, seed: int = 0) -> dict:
+    r"""Finite-difference estimate of the gradient of the *smoothed* loss
+    :math:`\mathbb{E}_\epsilon[L(\theta + \sigma\epsilon)]`, :math:`\epsilon\sim\mathcal N(0, I)`:
+
+    .. math:: \hat g = \frac{1}{2\sigma n}\sum_{k=1}^{n}
+              \big(L(\theta+\sigma\epsilon_k) - L(\theta-\sigma\epsilon_k)\big)\,\epsilon_k
+
+    (antithetic pairs, common random numbers). A spiking loss is piecewise constant in the
+    weights, so its true gradient is zero almost everywhere; smoothing gives the slope a
+    learning rule should follow. Needs only forward passes, so it is an independent reference,
+    but its noise grows with the parameter count: use it on tiny networks. ``loss`` defaults to
+    cross-entropy on the model's logits.
+    """
+    import torch.nn.functional as TF
+
+    from ._checks import check_float, check_int
+
+    check_float("sigma", sigma, low=0.0, low_open=True)
+    check_int("samples", samples, low=1)
+    loss = loss or (lambda m: TF.cross_entropy(m(x_seq), y))
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    base = [p.detach().clone() for _, p in params]
+    gen = torch.Generator().manual_seed(seed)
+    acc = [torch.zeros_like(b) for b in base]
+    try:
+        with torch.no_grad():
+            for _ in range(samples):
+                eps = [torch.randn(b.shape, generator=gen) for b in base]
+                for (_, p), b, e in zip(params, base, eps):
+                    p.copy_(b + sigma * e)
+                lp = float(loss(model))
+                for (_, p), b, e in zip(params, base, eps):
+                    p.copy_(b - sigma * e)
+                lm = float(loss(model))
+                for a, e in zip(acc, eps):
+                    a.add_(e, alpha=(lp - lm) / (2 * sigma * samples))
+    finally:
+        with torch.no_grad():
+            for (_, p), b in zip(params, base):
+                p.copy_(b)
+    return {n: a for (n, _), a in zip(params, acc)}
+
+
+def gradients(model, x_seq, y, rules=("bptt",), reference="bptt", *, fd_sigma: float = 0.05,
+              fd_samples: int = 500, seed: int = 0) -> GradientComparison:
+    """Gradients of ``rules`` on one batch with the same weights, compared with ``reference``.
+
+    Args:
+        model: the network (left unchanged: weights and ``.grad`` are restored).
+        x_seq, y: one encoded batch ``[T, B, ...]`` and its labels.
+        rules: rule names or :class:`~snnlab.rules.Rule` instances.
+        reference: a rule (name or instance), or ``"fd"`` for
+            :func:`smoothed_fd_gradient` of cross-entropy on the model's logits (tiny nets).
+
+    Example: ``compare.gradients(net, x_seq, y, ["timing", "antlr"], reference="bptt")``.
+    """
+    from ._checks import check_labels, check_sequence
+
+    check_sequence("x_seq", x_seq)
+    check_labels("y", y, x_seq.shape[1])
+    if isinstance(rules, (str, R.Rule)):
+        rules = [rules]
+    rules = [R.get(r) for r in rules]
+    if not rules:
+        raise ValueError("rules must list at least one rule")
+    if isinstance(reference, str) and reference == "fd":
+        ref_name = "fd"
+        ref = smoothed_fd_gradient(model, x_seq, y, sigma=fd_sigma, samples=fd_samples,
+                                   seed=seed)
+    else:
+        ref_rule = R.get(reference)
+        ref_name = ref_rule.name
+        ref = ref_rule.gradients(model, x_seq, y)
+    out = GradientComparison(reference=ref_name)
+    out.grads[ref_name] = ref
+    for rule in rules:
+        g = rule.gradients(model, x_seq, y)
+        label = rule.name if rule.name not in out.grads else repr(rule)
+        out.grads[label] = g
+        for name, ref_g in ref.items():
+            out.rows.append({"rule": label, "param": name, **gradient_metrics(g[name], ref_g)})
+    return out

@@ -22,7 +22,7 @@ import torch
 from ._checks import check_choice, check_float, check_int, check_tensor
 
 __all__ = ["PALETTE", "raster", "membrane", "training_curves", "surrogates", "encodings",
-           "fi_curve"]
+           "fi_curve", "gradient_comparison"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette; the first colour is used for spikes.
 PALETTE: tuple[str, ...] = (
@@ -387,4 +387,146 @@ def noise_sweep(result, *, ax=None, title: str | None = None):
     _label(ax, result.param, "test accuracy (%)",
            title if title is not None else f"accuracy vs {result.param} "
                                            f"({len(result.seeds)} chips per point)")
+    return ax
+
+
+# --------------------------------------------------------------------------- gradient comparison
+def gradient_comparison(comparison, *, param: str | None = None, metric: str = "cosine",
+                        figsize=(11.0, 3.6)):
+    """How several rules' gradients differ on one batch (a
+    :class:`~snnlab.compare.GradientComparison`): per-layer bars of ``metric`` (cosine, sign
+    agreement or norm ratio) against the reference, then the weight-gradient heatmaps of layer
+    ``param`` (default: the first weight) side by side, reference first, each on a symmetric
+    colour scale of its own (so directions compare; magnitudes are in the titles)."""
+    import matplotlib.pyplot as plt
+
+    if not all(hasattr(comparison, k) for k in ("grads", "rows", "reference")):
+        raise TypeError(f"comparison must be a snnlab.compare.GradientComparison, got "
+                        f"{type(comparison).__name__}")
+    metric = check_choice("metric", metric, ("cosine", "sign_agreement", "norm_ratio"))
+    params, rules = comparison.params(), comparison.rules()
+    weights = [p for p in params if comparison.grads[comparison.reference][p].ndim >= 2]
+    if param is None:
+        param = weights[0] if weights else params[0]
+    param = check_choice("param", param, params)
+    names = [comparison.reference, *rules]
+    fig, axes = plt.subplots(1, 1 + len(names), figsize=figsize, constrained_layout=True,
+                             gridspec_kw={"width_ratios": [1.6] + [1] * len(names)})
+    ax = axes[0]
+    x = np.arange(len(params))
+    width = 0.8 / max(len(rules), 1)
+    for k, rule in enumerate(rules):
+        vals = [comparison.value(rule, p, metric) for p in params]
+        ax.bar(x + (k - (len(rules) - 1) / 2) * width, vals, width,
+               color=PALETTE[k % len(PALETTE)], label=rule)
+    short = [p.replace(".synapse", "").replace(".weight", ".W").replace(".bias", ".b")
+             for p in params]
+    ax.set_xticks(x, short, rotation=30, ha="right", fontsize=8)
+    if metric != "norm_ratio":
+        ax.set_ylim(-1.05 if metric == "cosine" else 0, 1.05)
+    ax.axhline(0, color=PALETTE[7], lw=0.8)
+    ax.legend(fontsize=8)
+    _label(ax, "parameter", metric.replace("_", " "), f"vs {comparison.reference}")
+    for ax, name in zip(axes[1:], names):
+        g = comparison.grads[name][param].detach()
+        g = g.reshape(g.shape[0], -1) if g.ndim >= 2 else g.reshape(1, -1)
+        lim = float(g.abs().max()) or 1.0
+        im = ax.imshow(g.numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto",
+                       interpolation="nearest")
+        ax.set_title(f"{name}\n|g|={float(g.norm()):.3g}", fontsize=9)
+        ax.set_xlabel("input", fontsize=9)
+        ax.set_ylabel("output", fontsize=9)
+    fig.colorbar(im, ax=axes[-1], shrink=0.8)
+    fig.suptitle(f"gradients of {param}", fontsize=TITLE_SIZE)
+    return fig
+
+
+# --------------------------------------------------------------------------- ANN-guided learning
+# (conversion, tandem learning, local tandem learning: notebooks 06-08)
+_ERROR_TERMS = ("clipping", "quantisation", "unevenness", "accumulated")
+
+
+def conversion_errors(rows, *, ax=None, terms: Sequence[str] = _ERROR_TERMS,
+                      title: str | None = None):
+    """Grouped bars: mean |error| per hidden layer for each term of
+    :func:`snnlab.conversion.errors` (clipping, quantisation, unevenness, and the error
+    accumulated up to that layer)."""
+    if not isinstance(rows, Sequence) or not rows or not all(isinstance(r, Mapping) for r in rows):
+        raise TypeError("rows must be the list of dicts snnlab.conversion.errors returns")
+    for t in terms:
+        if t not in rows[0]:
+            raise ValueError(f"unknown error term {t!r}; rows have {sorted(rows[0])}")
+    ax = _axes(ax)
+    n, k = len(rows), len(terms)
+    width = 0.8 / k
+    x = np.arange(n)
+    for j, t in enumerate(terms):
+        ax.bar(x + (j - (k - 1) / 2) * width, [r[t] for r in rows], width,
+               color=PALETTE[j % len(PALETTE)], label=t)
+    ax.set_xticks(x, [f"layer {r.get('layer', i + 1)}" for i, r in enumerate(rows)])
+    ax.legend(fontsize=8)
+    _label(ax, "hidden layer", "mean |error| (ANN units)",
+           title if title is not None else "Conversion error per layer")
+    return ax
+
+
+def accuracy_vs_T(curves, *, reference=None, ax=None, title: str | None = None):
+    """Accuracy against simulation length T (log scale) for several methods
+    (``{label: {T: acc}}``), with optional horizontal reference lines (``{label: acc}``)."""
+    if not isinstance(curves, Mapping) or not curves:
+        raise TypeError("curves must be a non-empty dict label -> {T: accuracy}")
+    ax = _axes(ax)
+    for i, (name, c) in enumerate(curves.items()):
+        if not isinstance(c, Mapping) or not c:
+            raise TypeError(f"curves[{name!r}] must be a non-empty dict T -> accuracy")
+        Ts = sorted(c)
+        ax.plot(Ts, [100 * c[t] for t in Ts], marker="o", ms=4, color=PALETTE[i % len(PALETTE)],
+                label=name)
+    for j, (name, acc) in enumerate((reference or {}).items()):
+        ax.axhline(100 * acc, ls="--", lw=1, color=PALETTE[(len(curves) + j) % len(PALETTE)],
+                   label=name)
+    ax.set_xscale("log", base=2)
+    ax.legend(fontsize=8)
+    _label(ax, "time steps T", "test accuracy (%)",
+           title if title is not None else "Accuracy vs simulation length")
+    return ax
+
+
+def compare_scatter(x, y, *, ax=None, xlabel: str = "x", ylabel: str = "y",
+                    title: str | None = None, identity: bool = True, max_points: int = 5000,
+                    seed: int = 0):
+    """Scatter of two same-shaped tensors element by element (e.g. SNN spike counts against the
+    ANN activations on them, or LTL targets against firing rates) with the identity line."""
+    x = _as_tensor("x", x).detach().reshape(-1).cpu().numpy()
+    y = _as_tensor("y", y).detach().reshape(-1).cpu().numpy()
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same number of elements, got {x.size} and "
+                         f"{y.size}")
+    check_int("max_points", max_points, low=1)
+    if x.size > max_points:
+        idx = np.random.default_rng(seed).choice(x.size, max_points, replace=False)
+        x, y = x[idx], y[idx]
+    ax = _axes(ax, figsize=(4.0, 4.0))
+    ax.scatter(x, y, s=6, alpha=0.3, color=PALETTE[0], edgecolors="none")
+    if identity:
+        lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
+        ax.plot([lo, hi], [lo, hi], "--", color=PALETTE[7], lw=1)
+    _label(ax, xlabel, ylabel, title)
+    return ax
+
+
+def memory_vs_T(mem, *, ax=None, title: str | None = None):
+    """Peak training memory (MiB) against T for several methods (``{label: {T: bytes}}``), as
+    :func:`snnlab.rules.ltl.memory_vs_T` returns it."""
+    if not isinstance(mem, Mapping) or not mem:
+        raise TypeError("mem must be a non-empty dict label -> {T: bytes}")
+    ax = _axes(ax)
+    for i, (name, c) in enumerate(mem.items()):
+        Ts = sorted(c)
+        ax.plot(Ts, [c[t] / 2 ** 20 for t in Ts], marker="o", ms=4,
+                color=PALETTE[i % len(PALETTE)], label=name)
+    ax.set_xscale("log", base=2)
+    ax.legend(fontsize=8)
+    _label(ax, "time steps T", "peak memory held for backward (MiB)",
+           title if title is not None else "Training memory vs T")
     return ax
