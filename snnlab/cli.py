@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--encoding", help="direct, rate, latency, delta (default: the rule's own)")
     t.add_argument("--checkpoint", help="save after every epoch to this file")
     t.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the processes started by torchrun")
 
     c = sub.add_parser("compare", help="train several rules side by side and print a table")
     c.add_argument("--rules", default="bptt", help="comma-separated names, or 'all'")
@@ -139,7 +141,7 @@ def _train(args) -> dict:
                  batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                  encoding=args.encoding or kw.pop("encoding", None),
                  progress=not (args.no_progress or args.json), checkpoint=args.checkpoint,
-                 resume=args.resume, device=args.device)
+                 resume=args.resume, device=args.device, distributed=args.distributed)
     final = hist.final
     return dict(rule=rule.name, data=split.name, test_acc=final.get("test_acc"),
                 train_seconds=round(time.perf_counter() - t0, 3),

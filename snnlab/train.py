@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as TF
 from torch.utils.data import DataLoader, TensorDataset
 
+from . import distributed as DIST
 from . import rules as R
 from ._checks import check_choice, check_float, check_int
 from .encoding import METHODS, encode
@@ -173,7 +174,8 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
           batch_size: int = 64, lr: float | None = None, seed: int = 0,
           encoding: str | None = None, optimizer: str = "adam", weight_decay: float = 0.0,
           progress: bool = True, checkpoint=None, resume: bool = False, device="cpu",
-          eval_every: int = 1, callback=None, **rule_hparams) -> History:
+          eval_every: int = 1, callback=None, distributed: bool = False,
+          **rule_hparams) -> History:
     """Train ``model`` on ``data`` with a learning rule and return its :class:`History`.
 
     Args:
@@ -184,6 +186,8 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
         seed: fixes initial RNG, data order and encoding noise (bit-identical CPU reruns).
         checkpoint: a path; saved after every epoch. ``resume=True`` continues from it.
         callback: called as ``callback(record)`` after every epoch (live plots in notebooks).
+        distributed: data-parallel over the processes ``torchrun`` started (see
+            :mod:`snnlab.distributed`); each global batch of ``batch_size`` is split among them.
         rule_hparams: passed to the rule's constructor.
     """
     from .data import DataSplit, load
@@ -210,14 +214,21 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
     device = resolve_device(device)
     model.to(device)
 
+    if distributed:
+        DIST.init(device)
+    main = DIST.is_main()
     torch.manual_seed(seed)
     rule.setup(model, data, T=T, encoding=encoding, seed=seed)
+    if distributed:
+        DIST.broadcast_parameters(model)
     params = [p for p in model.parameters() if p.requires_grad]
     if opt_name == "sgd":
         opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
     else:
         cls = torch.optim.Adam if opt_name == "adam" else torch.optim.AdamW
         opt = cls(params, lr=lr, weight_decay=weight_decay)
+    if distributed:
+        opt = DIST.AveragedOptimizer(opt)
 
     config = dict(rule=rule.name, hparams=rule.hparams(), T=T, epochs=epochs,
                   batch_size=batch_size, lr=lr, seed=seed, encoding=encoding, optimizer=opt_name,
@@ -234,7 +245,7 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(range(start_epoch, epochs), desc=f"{rule.name}", disable=not progress,
+    bar = tqdm(range(start_epoch, epochs), desc=f"{rule.name}", disable=not (progress and main),
                unit="epoch", leave=True)
     for epoch in bar:
         gen = _epoch_generator(seed, epoch)
@@ -245,6 +256,12 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
         for batch, (xb, yb) in enumerate(_loader(data.train, batch_size, True, gen)):
             xb, yb = xb.to(device), yb.to(device)
             x_seq = encode(xb, T, encoding, generator=gen if device.type == "cpu" else None)
+            if distributed:  # every process encodes the global batch alike, then takes its shard
+                if yb.shape[0] < DIST.world_size():
+                    continue  # too few rows to give every process one (all skip alike)
+                rows = DIST.shard(yb.shape[0])
+                opt.set_shard(rows.stop - rows.start, yb.shape[0])
+                x_seq, yb = x_seq[:, rows], yb[rows]
             out = rule.step(model, x_seq, yb, opt)
             loss = out["loss"]
             if not math.isfinite(loss):
@@ -265,10 +282,10 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
         history.records.append(record)
         bar.set_postfix(loss=f"{record['train_loss']:.3f}",
                         acc=f"{record.get('test_acc', float('nan')):.3f}")
-        if checkpoint is not None:
+        if checkpoint is not None and main:
             save_checkpoint(checkpoint, model, opt, epoch=epoch + 1, history=history,
                             extra={"rule": rule.name, "config": config})
-        if callback is not None:
+        if callback is not None and main:
             callback(record)
     bar.close()
     return history
