@@ -445,3 +445,282 @@ def check_read_noise_std(read_noise_std: Callable) -> bool:
                        "then take one square root")
     return _failed(name, "the values differ from the reference",
                    "std_j = sigma_r * scale * sqrt(sum_i x_i^2 (G+_ji^2 + G-_ji^2))")
+
+
+# --------------------------------------------------------------------------- ANN-guided learning
+# notebooks 06 (conversion), 07 (tandem learning), 08 (local tandem learning)
+def check_staircase(staircase: Callable) -> bool:
+    """Your ``staircase(z, lam, T, v0)``: what an IF neuron (threshold ``lam``, reset by
+    subtraction, initial membrane ``v0 * lam``) outputs in ANN units after T steps of constant
+    input ``z``: ``lam / T * clip(floor(T z / lam + v0), 0, T)``."""
+    from .conversion import staircase as ref
+
+    name = "staircase"
+    _need_callable("check_staircase", staircase)
+    z = torch.linspace(-0.5, 3.0, 301, dtype=torch.float64) + 1e-4
+    for lam, T, v0 in ((1.0, 4, 0.0), (2.0, 8, 0.5), (1.5, 3, 0.5)):
+        want = ref(z, lam, T, v0)
+        try:
+            got = _as_tensor(_call(staircase, z.clone(), lam, T, v0), want)
+        except _LearnerError as e:
+            return _failed(name, str(e), "(lam / T) * torch.clamp(torch.floor(T * z / lam + v0),"
+                           " 0, T)")
+        if got is None or got.shape != want.shape:
+            return _failed(name, f"expected a tensor of shape {tuple(want.shape)}",
+                           "return one value per input current")
+        if not torch.allclose(got, want, atol=1e-6):
+            if float(got.max()) > lam + 1e-6:
+                return _failed(name, "values above lam", "at most one spike per step: clip the "
+                               "count to [0, T]")
+            if v0 and torch.allclose(got, ref(z, lam, T, 0.0), atol=1e-6):
+                return _failed(name, f"wrong for v0={v0}", "the initial membrane adds v0 "
+                               "(in units of the threshold) before the floor")
+            return _failed(name, f"wrong for lam={lam}, T={T}, v0={v0}",
+                           "count = floor(T z / lam + v0) spikes, each worth lam / T")
+    return _passed(name, "the IF neuron's even-input staircase")
+
+
+def check_weight_normalisation(normalise: Callable) -> bool:
+    """Your ``normalise(W, b, lam_prev, lam)`` returns ``(W * lam_prev / lam, b / lam)``
+    (Diehl et al. 2015), so that a layer whose activations reach ``lam`` fires at rate 1."""
+    name = "weight_normalisation"
+    _need_callable("check_weight_normalisation", normalise)
+    gen = torch.Generator().manual_seed(0)
+    W, b = torch.randn(4, 3, generator=gen), torch.randn(4, generator=gen)
+    for lam_prev, lam in ((1.0, 2.0), (3.0, 0.5)):
+        try:
+            out = _call(normalise, W.clone(), b.clone(), lam_prev, lam)
+        except _LearnerError as e:
+            return _failed(name, str(e), "return (W * lam_prev / lam, b / lam)")
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            return _failed(name, "return a pair (W_new, b_new)", "return W_new, b_new")
+        w2, b2 = _as_tensor(out[0], W), _as_tensor(out[1], b)
+        if w2 is None or b2 is None or w2.shape != W.shape or b2.shape != b.shape:
+            return _failed(name, "wrong shapes", "keep the shapes of W and b")
+        if not torch.allclose(b2, b / lam, atol=1e-6):
+            return _failed(name, "the bias is wrong", "the bias only divides by this layer's "
+                           "lam: it does not see the previous layer's spikes")
+        if not torch.allclose(w2, W * lam_prev / lam, atol=1e-6):
+            return _failed(name, "the weights are wrong", "a spike of the previous layer stands "
+                           "for lam_prev, so multiply by lam_prev and divide by lam")
+    return _passed(name, "rates in [0, 1] now mean activations in [0, lam]")
+
+
+def check_tandem_count(tandem_count: Callable) -> bool:
+    """Your ``tandem_count(W, b, x, T)``: the spike counts of an IF layer (threshold 1, reset
+    by subtraction) that receives ``W x + b / T`` at each of T steps (Wu et al. 2021):
+    ``clip(floor(T W x + b), 0, T)``."""
+    from . import functional as Fn
+
+    name = "tandem_count"
+    _need_callable("check_tandem_count", tandem_count)
+    gen = torch.Generator().manual_seed(2)
+    W, b, x = torch.randn(30, 6, generator=gen), torch.randn(30, generator=gen), \
+        torch.rand(5, 6, generator=gen)
+    for T in (1, 4, 9):
+        charge = T * x @ W.T + b
+        s, _ = Fn.lif_sequence((x @ W.T + b / T).expand(T, -1, -1), beta=1.0,
+                               surrogate=S.FastSigmoid())
+        want = s.sum(0)
+        ok = (charge - charge.round()).abs() > 1e-4  # ignore exact-integer boundaries
+        try:
+            got = _as_tensor(_call(tandem_count, W, b, x, T), want)
+        except _LearnerError as e:
+            return _failed(name, str(e), "torch.clamp(torch.floor(T * x @ W.T + b), 0, T)")
+        if got is None or got.shape != want.shape:
+            return _failed(name, f"expected shape {tuple(want.shape)}", "one count per sample "
+                           "and neuron")
+        if not torch.equal(got[ok], want[ok]):
+            if torch.equal(got[ok].clamp(0, T), want[ok]):
+                return _failed(name, "counts outside [0, T]", "a neuron fires at most once per "
+                               "step and never below zero: clip")
+            return _failed(name, f"wrong counts for T={T}", "the whole window integrates "
+                           "T (W x) + b; each spike removes 1")
+    return _passed(name, "your closed form equals the simulated IF counts")
+
+
+def check_straight_through(straight_through: Callable) -> bool:
+    """Your ``straight_through(c, a)`` returns a tensor whose *value* is ``c`` (the SNN's
+    counts) and whose *gradient* flows to ``a`` (the ANN's activations) unchanged."""
+    name = "straight_through"
+    _need_callable("check_straight_through", straight_through)
+    c = torch.tensor([0.0, 2.0, 3.0, 1.0])
+    a = torch.tensor([0.4, 1.7, 3.2, 0.0], requires_grad=True)
+    g = torch.tensor([1.0, -2.0, 0.5, 3.0])
+    try:
+        out = _call(straight_through, c, a)
+    except _LearnerError as e:
+        return _failed(name, str(e), "return a + (c - a).detach()")
+    if not isinstance(out, torch.Tensor) or out.shape != c.shape:
+        return _failed(name, "return a tensor shaped like c", "return a + (c - a).detach()")
+    if not torch.allclose(out.detach(), c):
+        return _failed(name, "the value is not the count c", "the forward value must be c")
+    if out.grad_fn is None:
+        return _failed(name, "no gradient reaches a", "do not detach a itself, only (c - a)")
+    (grad,) = torch.autograd.grad(out, a, g)
+    if not torch.allclose(grad, g):
+        return _failed(name, "the gradient reaching a is changed", "d out / d a must be 1: "
+                       "a + (c - a).detach()")
+    return _passed(name, "count forward, ANN gradient backward")
+
+
+def check_ltl_target(ltl_target: Callable) -> bool:
+    """Your ``ltl_target(a, p)`` divides a teacher activation tensor by its ``p``-th percentile
+    (nearest rank, over the whole tensor) and clips to [0, 1] (eq. 1 of the LTL rule)."""
+    from .conversion import percentile
+
+    name = "ltl_target"
+    _need_callable("check_ltl_target", ltl_target)
+    gen = torch.Generator().manual_seed(3)
+    a = (torch.randn(32, 20, generator=gen) * 0.8).clamp(0, 2)
+    for p in (99.9, 99.0, 90.0):
+        want = (a / percentile(a, p)).clamp(0, 1)
+        try:
+            got = _as_tensor(_call(ltl_target, a.clone(), p), want)
+        except _LearnerError as e:
+            return _failed(name, str(e), "(a / scale).clamp(0, 1) with scale from kthvalue")
+        if got is None or got.shape != want.shape:
+            return _failed(name, f"expected shape {tuple(want.shape)}", "one target per unit")
+        if not torch.allclose(got, want, atol=1e-3):
+            if float(got.max()) > 1 + 1e-6:
+                return _failed(name, "targets above 1", "clip to [0, 1]: a rate cannot exceed 1")
+            return _failed(name, f"wrong for p={p}", "scale = the k-th smallest of all elements "
+                           "with k = 1 + round(p / 100 * (n - 1))")
+    return _passed(name, "teacher activations as firing-rate targets")
+
+
+def check_rate_mse(rate_mse: Callable) -> bool:
+    """Your ``rate_mse(spikes, target)``: mean squared error between a layer's firing rate
+    (``spikes [T, B, n]`` averaged over time) and its target ``[B, n]``, differentiable in the
+    spikes."""
+    name = "rate_mse"
+    _need_callable("check_rate_mse", rate_mse)
+    gen = torch.Generator().manual_seed(4)
+    s = (torch.rand(6, 3, 5, generator=gen) < 0.4).float().requires_grad_()
+    target = torch.rand(3, 5, generator=gen)
+    want = ((s.detach().mean(0) - target) ** 2).mean()
+    try:
+        got = _call(rate_mse, s, target)
+    except _LearnerError as e:
+        return _failed(name, str(e), "torch.nn.functional.mse_loss(spikes.mean(0), target)")
+    if not isinstance(got, torch.Tensor) or got.numel() != 1:
+        return _failed(name, "return a scalar tensor", "mse_loss(...) returns one")
+    if not torch.allclose(got.detach().reshape(()), want, atol=1e-6):
+        if torch.allclose(got.detach().reshape(()), ((s.detach().sum(0) - target) ** 2).mean()):
+            return _failed(name, "you compared the count, not the rate", "divide by T: "
+                           "spikes.mean(0)")
+        return _failed(name, "wrong value", "mse_loss(spikes.mean(0), target)")
+    if got.grad_fn is None:
+        return _failed(name, "no gradient reaches the spikes", "do not detach the spikes")
+    return _passed(name, "the local loss of one LTL layer")
+
+
+# =========================================================================== 04-05 timing / ANTLR
+def _ref_vdot(v, s, vdot_min):
+    prev = torch.cat([torch.zeros_like(v[:1]), v[:-1]])
+    s_prev = torch.cat([torch.zeros_like(s[:1]), s[:-1]])
+    return (v - (1.0 - s_prev) * prev).clamp(min=vdot_min)
+
+
+def check_vdot_estimate(vdot: Callable, vdot_min: float = 0.01) -> bool:
+    """``vdot(v, s, vdot_min) -> V[t] - (1 - s[t-1]) V[t-1]`` clamped below at ``vdot_min``
+    (``v``, ``s`` are ``[T, ...]``; before t = 0 the neuron is at rest)."""
+    name = "vdot_estimate"
+    _need_callable("check_vdot_estimate", vdot)
+    g = torch.Generator().manual_seed(4)
+    v = torch.rand(12, 3, generator=g) * 1.4
+    s = (v > 1.0).float()
+    ref = _ref_vdot(v, s, vdot_min)
+    try:
+        got = _as_tensor(_call(vdot, v.clone(), s.clone(), vdot_min), ref)
+    except _LearnerError as e:
+        return _failed(name, str(e), "prev = torch.cat([zeros_like(v[:1]), v[:-1]])")
+    if got is None or got.shape != v.shape:
+        return _failed(name, "return a tensor shaped like v", "work on whole [T, ...] tensors")
+    if torch.allclose(got, ref, atol=1e-6):
+        return _passed(name)
+    if torch.allclose(got, (v - torch.cat([torch.zeros_like(v[:1]), v[:-1]])).clamp(min=vdot_min),
+                      atol=1e-6):
+        return _failed(name, "after a spike the voltage restarts from 0",
+                       "multiply V[t-1] by (1 - s[t-1])")
+    if torch.allclose(got, _ref_vdot(v, s, -math.inf), atol=1e-6):
+        return _failed(name, "the slope must be clamped from below", ".clamp(min=vdot_min)")
+    return _failed(name, "values differ from V[t] - (1 - s[t-1]) V[t-1]",
+                   "a backward difference over one step, V[-1] = 0")
+
+
+def check_timing_dv(timing_dv: Callable) -> bool:
+    """``timing_dv(grad_t, s, vdot) -> -s * grad_t / vdot``: the timing route's dL/dV."""
+    name = "timing_dv"
+    _need_callable("check_timing_dv", timing_dv)
+    g = torch.Generator().manual_seed(5)
+    grad_t = torch.randn(10, 4, generator=g)
+    s = (torch.rand(10, 4, generator=g) > 0.7).float()
+    vdot = 0.05 + torch.rand(10, 4, generator=g)
+    ref = -s * grad_t / vdot
+    try:
+        got = _as_tensor(_call(timing_dv, grad_t.clone(), s.clone(), vdot.clone()), ref)
+    except _LearnerError as e:
+        return _failed(name, str(e), "return -s * grad_t / vdot")
+    if got is None or got.shape != ref.shape:
+        return _failed(name, "return a tensor shaped like s", "elementwise")
+    if torch.allclose(got, ref, atol=1e-6):
+        return _passed(name)
+    if torch.allclose(got, -ref, atol=1e-6):
+        return _failed(name, "wrong sign", "a higher V crosses earlier: dt/dV = -1/Vdot")
+    if torch.allclose(got, -grad_t / vdot, atol=1e-6):
+        return _failed(name, "non-zero at steps without a spike",
+                       "a spike time exists only where s = 1: multiply by s")
+    return _failed(name, "values differ from -s·grad_t/vdot", "divide by the slope")
+
+
+def check_timing_error(timing_error: Callable) -> bool:
+    """``timing_error(A, s) -> s * (A[t+1] - A[t-1]) / 2`` with ``A[T] = 0`` and ``A[-1] = A[0]``:
+    eq. (7) of :mod:`snnlab.rules.antlr`, the spike-time error from the activation error."""
+    from .rules.antlr import input_timing_gradient
+
+    name = "timing_error"
+    _need_callable("check_timing_error", timing_error)
+    g = torch.Generator().manual_seed(6)
+    A = torch.randn(15, 3, generator=g)
+    s = (torch.rand(15, 3, generator=g) > 0.6).float()
+    s[0, 0] = s[-1, 1] = 1.0
+    ref = input_timing_gradient(s, A)
+    try:
+        got = _as_tensor(_call(timing_error, A.clone(), s.clone()), ref)
+    except _LearnerError as e:
+        return _failed(name, str(e), "nxt = torch.cat([A[1:], zeros]), prv = torch.cat([A[:1], "
+                                     "A[:-1]])")
+    if got is None or got.shape != ref.shape:
+        return _failed(name, "return a tensor shaped like A", "whole-tensor shifts, no loop")
+    if torch.allclose(got, ref, atol=1e-6):
+        return _passed(name)
+    if torch.allclose(got, -ref, atol=1e-6):
+        return _failed(name, "wrong sign", "moving the spike later means reading A at t+1")
+    inner = slice(1, -1)
+    if torch.allclose(got[inner], ref[inner], atol=1e-6):
+        return _failed(name, "the first or last step is wrong",
+                       "use A[T] = 0 (nothing after the end) and A[-1] = A[0]")
+    return _failed(name, "values differ from s·(A[t+1] - A[t-1])/2",
+                   "a central difference in time, masked by the spikes")
+
+
+def check_cosine(cosine: Callable) -> bool:
+    """``cosine(a, b) -> float``: the cosine similarity of two gradient tensors of any shape."""
+    name = "cosine"
+    _need_callable("check_cosine", cosine)
+    g = torch.Generator().manual_seed(7)
+    a, b = torch.randn(5, 4, generator=g), torch.randn(5, 4, generator=g)
+    ref = float((a * b).sum() / (a.norm() * b.norm()))
+    try:
+        got = float(_call(cosine, a.clone(), b.clone()))
+        same = float(_call(cosine, a.clone(), 3 * a.clone()))
+    except _LearnerError as e:
+        return _failed(name, str(e), "(a * b).sum() / (a.norm() * b.norm())")
+    except (TypeError, ValueError):
+        return _failed(name, "return a number", "float(...) of a one-element tensor")
+    if abs(got - ref) < 1e-5 and abs(same - 1.0) < 1e-5:
+        return _passed(name)
+    if abs(got - float((a * b).sum())) < 1e-4:
+        return _failed(name, "that is the dot product", "divide by both norms")
+    return _failed(name, f"expected {ref:.4f}, got {got:.4f}", "flatten both tensors first")

@@ -392,3 +392,62 @@ def chip_dashboard(model, data, *, T: int = 8, layer: int = 0, **start) -> Dashb
                      W.HBox([c["stuck"], c["log10_drift_s"], c["read_noise"]]),
                      W.HBox([c["threshold_mismatch"], c["seed"]])])
     return _build(controls, compute, draw, layout)
+
+
+# --------------------------------------------------------------------------- ANN-to-SNN conversion
+def simulate_conversion(ann, x_calib: torch.Tensor, x: torch.Tensor, y: torch.Tensor, *,
+                        T: int = 8, threshold_scale: float = 1.0, p: float = 99.9,
+                        v0: float = 0.0, norm: str = "percentile") -> dict:
+    """Convert ``ann`` with the given knobs and evaluate the SNN on ``(x, y)`` for T steps.
+
+    Returns ``dict(acc, ann_acc, rows, spikes, scales)``: SNN and ANN accuracy, the per-layer
+    error decomposition of :func:`snnlab.conversion.errors`, the first hidden layer's spikes
+    ``[T, B, n]`` and the normalisation factors used."""
+    from . import conversion as C
+    from .encoding import encode
+
+    T = check_int("T", T, low=1, high=4096)
+    snn = C.convert(ann, x_calib, norm=norm, p=p, v0=v0, threshold_scale=threshold_scale)
+    with torch.no_grad():
+        rec = snn.run(encode(x, T))
+        acc = float((rec.logits.argmax(1) == y).float().mean())
+        ann_acc = float((ann(x).argmax(1) == y).float().mean())
+        rows = C.errors(ann, snn, x, T)
+    return {"acc": acc, "ann_acc": ann_acc, "rows": rows, "spikes": rec.spikes[0],
+            "scales": snn.conversion["scales"]}
+
+
+def conversion_dashboard(ann, x_calib: torch.Tensor, x: torch.Tensor, y: torch.Tensor, *,
+                         T: int = 8, threshold_scale: float = 1.0, p: float = 99.9,
+                         v0: float = 0.0) -> Dashboard:
+    """Sliders for T, the threshold scale, the normalisation percentile and the initial
+    membrane; shows accuracy, the per-layer error bars and a raster of the first hidden
+    layer."""
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    from .plot import conversion_errors, raster
+
+    controls = {
+        "T": W.IntSlider(value=T, min=1, max=64, description="T", continuous_update=False),
+        "threshold_scale": W.FloatSlider(value=threshold_scale, min=0.2, max=2.0, step=0.05,
+                                         description="θ scale", continuous_update=False),
+        "p": W.FloatSlider(value=p, min=90.0, max=100.0, step=0.1, description="percentile",
+                           continuous_update=False),
+        "v0": W.FloatSlider(value=v0, min=0.0, max=1.0, step=0.05, description="v0 / θ",
+                            continuous_update=False),
+    }
+
+    def compute(**kw):
+        return simulate_conversion(ann, x_calib, x, y, **kw)
+
+    def draw(r):
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), constrained_layout=True)
+        conversion_errors(r["rows"], ax=axes[0],
+                          title=f"SNN {100 * r['acc']:.1f}% vs ANN {100 * r['ann_acc']:.1f}%")
+        raster(r["spikes"], ax=axes[1], title="layer 1 spikes, sample 0")
+        _show(fig)
+
+    layout = W.VBox([W.HBox([controls["T"], controls["threshold_scale"]]),
+                     W.HBox([controls["p"], controls["v0"]])])
+    return _build(controls, compute, draw, layout)

@@ -165,3 +165,33 @@ def test_bad_input():
         C.percentile(x, 101)
     with pytest.raises(ValueError, match="levels"):
         C.QCFS(levels=0)
+
+
+def test_conversion_dashboard_pure_function_and_plots():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from snnlab import plot, widgets
+
+    ann = _random_ann(6)
+    x, y = torch.rand(30, 20), torch.randint(0, 5, (30,))
+    r = widgets.simulate_conversion(ann, x, x, y, T=16, v0=0.5)
+    assert 0.0 <= r["acc"] <= 1.0 and len(r["rows"]) == 2 and r["spikes"].shape == (16, 30, 32)
+    plot.conversion_errors(r["rows"])
+    plot.accuracy_vs_T({"conversion": {2: 0.5, 4: 0.8}}, reference={"ANN": 0.9})
+    with pytest.raises(TypeError, match="rows"):
+        plot.conversion_errors([])
+    dash = widgets.conversion_dashboard(ann, x, x, y, T=4)
+    dash.controls["T"].value = 32
+    assert dash.result["spikes"].shape[0] == 32
+
+
+def test_conversion_checkers_accept_solutions_and_reject_mistakes(capsys):
+    from snnlab import exercises as E
+
+    assert E.check_staircase(lambda z, lam, T, v0: lam / T * torch.clamp(
+        torch.floor(T * z / lam + v0), 0, T))
+    assert not E.check_staircase(lambda z, lam, T, v0: lam / T * torch.floor(T * z / lam))
+    assert E.check_weight_normalisation(lambda W, b, lp, lam: (W * lp / lam, b / lam))
+    assert not E.check_weight_normalisation(lambda W, b, lp, lam: (W / lam, b / lam))
+    assert "lam_prev" in capsys.readouterr().out

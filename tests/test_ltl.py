@@ -185,3 +185,22 @@ def test_saved_bytes_meter_counts_a_known_graph():
     peak, out = peak_saved_bytes(lambda: (w * v).sum())
     assert peak == 2 * 100 * 4  # mul saves both operands
     out.backward()
+
+
+def test_ltl_checkers_and_plots(capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from snnlab import exercises as E
+    from snnlab import plot
+    from snnlab.conversion import percentile
+
+    assert E.check_ltl_target(lambda a, p: (a / percentile(a, p)).clamp(0, 1))
+    assert not E.check_ltl_target(lambda a, p: a / a.max())
+    assert E.check_rate_mse(lambda s, t: TF.mse_loss(s.mean(0), t))
+    assert not E.check_rate_mse(lambda s, t: TF.mse_loss(s.sum(0), t))
+    assert "rate" in capsys.readouterr().out
+    plot.memory_vs_T({"online": {8: 1000, 64: 1000}, "offline": {8: 1000, 64: 8000}})
+    plot.compare_scatter(torch.rand(50), torch.rand(50), xlabel="target", ylabel="rate")
+    with pytest.raises(ValueError, match="same number"):
+        plot.compare_scatter(torch.rand(5), torch.rand(6))

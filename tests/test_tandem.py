@@ -79,3 +79,14 @@ def test_tandem_bad_input():
     net = mlp(4, [3], 2, readout="count")
     with pytest.raises(ValueError, match="readout"):
         snnlab.rules.get("tandem").prepare(net)
+
+
+def test_tandem_checkers_accept_solutions_and_reject_mistakes(capsys):
+    from snnlab import exercises as E
+
+    assert E.check_tandem_count(lambda W, b, x, T: torch.clamp(torch.floor(T * x @ W.T + b),
+                                                               0, T))
+    assert not E.check_tandem_count(lambda W, b, x, T: torch.floor(T * x @ W.T + b))
+    assert E.check_straight_through(lambda c, a: a + (c - a).detach())
+    assert not E.check_straight_through(lambda c, a: c)
+    assert "gradient" in capsys.readouterr().out
