@@ -28,7 +28,8 @@ __all__ = ["PROGRESS", "progress", "reset_progress",
            "check_lif_step", "check_firing_rate", "check_if_rate",
            "check_rate_code", "check_latency_code", "check_spike_count",
            "check_surrogate_derivative", "check_spike_function", "check_bptt_accuracy",
-           "check_quantise", "check_read_noise_std"]
+           "check_quantise", "check_read_noise_std",
+           "check_vdot_estimate", "check_timing_dv", "check_timing_error", "check_cosine"]
 
 #: name -> passed? for every checker run in this process (the latest attempt counts).
 PROGRESS: dict[str, bool] = {}

@@ -89,7 +89,7 @@ from .base import Rule, register
 
 __all__ = ["AntlrLIF", "ExpSurrogate", "ANTLR", "Timing", "psp_kernel", "make_model",
            "latency_dataset", "spike_times", "first_spike_times", "interpolated_spike_time",
-           "input_timing_gradient", "decision_stats", "forward_antlr"]
+           "input_timing_gradient", "decision_stats", "forward_antlr", "spike_shift_view"]
 
 
 class ExpSurrogate(Surrogate):
@@ -528,3 +528,44 @@ def decision_stats(model, dataset, T: int, *, batch_size: int = 500) -> dict:
         n += len(y)
     return {"acc": correct / n, "decision_step": t_dec / n, "spikes_per_sample": spikes / n,
             "spikes_to_decision": spikes_needed / n}
+
+
+# --------------------------------------------------------------------------- teaching toy
+TOY_TIMES = (2, 5, 8, 12, 15, 19)
+TOY_WEIGHTS = (0.22, 0.2, 0.25, 0.2, 0.22, 0.25)
+
+
+def spike_shift_view(shift: int = 0, *, index: int = 2, T: int = 60, alpha: float = 0.9,
+                     beta: float = 0.9, times=TOY_TIMES, weights=TOY_WEIGHTS) -> dict:
+    """One ANTLR neuron driven by a few input spikes; input ``index`` moved by ``shift`` steps.
+
+    The pure update of notebook 04's widget. Returns the membrane ``v [T]``, output spikes
+    ``s [T]``, the input spike ``times`` after the shift, the output's first spike step ``t_out``
+    (None if silent) and its interpolated sub-step time ``t_interp``, the timing-route gradients
+    ``dt_dtin`` (eq. 7, one per input) and ``dt_dw`` (one per weight) of ``t_out``, and the
+    activation-route ``dt_dw_act`` (surrogate of the first-spike readout) for comparison.
+    """
+    times = [int(t) for t in times]
+    index = check_int("index", index, low=0, high=len(times) - 1)
+    shift = check_int("shift", shift, low=-times[index], high=T - 1 - times[index])
+    times[index] += shift
+    neuron = AntlrLIF(alpha=alpha, beta=beta)
+    x = torch.zeros(T, 1, len(times))
+    x[times, 0, torch.arange(len(times))] = 1.0
+    out = {"times": times}
+    for route, (la, lt) in (("tim", (0.0, 1.0)), ("act", (1.0, 0.0))):
+        xr = x.clone().requires_grad_(True)
+        w = torch.tensor(weights, dtype=torch.float32).requires_grad_(True)
+        s, tau, v = neuron.run((xr * w).sum(-1, keepdim=True), la, lt)
+        t_first = -_latency_logits(s, tau)
+        t_first.sum().backward()
+        if route == "tim":
+            fired = bool(s.sum() > 0)
+            out.update(v=v[:, 0, 0].detach(), s=s[:, 0, 0].detach(),
+                       t_out=int(first_spike_times(s).item()) if fired else None,
+                       t_interp=interpolated_spike_time(v[:, 0, 0], neuron.threshold),
+                       dt_dw=w.grad.detach().clone(),
+                       dt_dtin=input_timing_gradient(x, xr.grad).sum(0)[0].detach())
+        else:
+            out["dt_dw_act"] = w.grad.detach().clone()
+    return out
