@@ -134,3 +134,24 @@ def test_works_with_the_fused_loop_directly():
     n = DALIF(beta=0.75, alpha=0.6)
     s_ref, _ = F.lif_sequence(n.alpha * x, beta=n.beta, surrogate=n.surrogate)
     torch.testing.assert_close(n(x), s_ref)
+
+
+def test_trains_at_least_as_well_as_lif_on_mnist1d():
+    """Calibrated: MNIST-1D, bptt, T=8, 15 epochs, mlp(40, [128, 128], 10). Seeds 0-2 test
+    accuracy LIF 0.303 / 0.345 / 0.389, DA-LIF 0.328 / 0.372 / 0.394 (learnable-beta LIF:
+    0.317 / 0.314 / 0.370). Here seeds 0-1. (At T=4 with one hidden layer DA-LIF was worse:
+    0.252 vs 0.270 over 4 seeds - see the notes.)"""
+    from snnlab import train
+    from snnlab.data import load
+
+    data = load("mnist1d")
+    mean = {}
+    for neuron in ("lif", "dalif"):
+        accs = []
+        for seed in range(2):
+            torch.manual_seed(seed)
+            net = models.mlp(40, [128, 128], 10, neuron=neuron)
+            accs.append(train(net, data, "bptt", T=8, epochs=15, seed=seed,
+                              progress=False).test_acc)
+        mean[neuron] = sum(accs) / len(accs)
+    assert mean["dalif"] >= mean["lif"] - 0.005, mean

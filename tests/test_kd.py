@@ -169,3 +169,40 @@ def test_teacher_sharing_student_weights_is_refused():
     rule = KD(teacher=model.ann_twin())
     with pytest.raises(ValueError, match="shares parameters"):
         rule.setup(model, data, T=2, encoding="direct", seed=0)
+
+
+def test_students_beat_ce_only_at_low_T():
+    """Calibrated on MNIST-1D, T=1, 10 epochs, student mlp(40, [128], 10), teacher a 256-256
+    ReLU ANN (20 epochs, test acc 0.444). Seeds 0-4, mean test accuracy: CE-only 0.300,
+    kd 0.328, hta_kl 0.336; seeds 0-1 (used here): 0.288, 0.339, 0.345."""
+    from snnlab import models, train
+    from snnlab.data import load
+    from snnlab.teacher import train_teacher
+
+    data = load("mnist1d")
+    teacher = train_teacher(data, hidden=(256, 256), activation="relu", epochs=20, seed=0)
+    assert teacher.test_acc > 0.4
+    mean = {}
+    for rule in ("bptt", "kd", "hta_kl"):
+        kw = {} if rule == "bptt" else dict(teacher=teacher)
+        accs = []
+        for seed in range(2):
+            torch.manual_seed(seed)
+            net = models.mlp(40, [128], 10)
+            accs.append(train(net, data, rule, T=1, epochs=10, seed=seed, progress=False,
+                              **kw).test_acc)
+        mean[rule] = sum(accs) / len(accs)
+    assert mean["kd"] > mean["bptt"] + 0.025, mean
+    assert mean["hta_kl"] > mean["bptt"] + 0.025, mean
+
+
+def test_setup_trains_a_teacher_when_none_given():
+    from snnlab import models, train
+    from snnlab.data import load
+
+    data = load("digits")
+    torch.manual_seed(0)
+    rule = KD(teacher_epochs=2)
+    h = train(models.mlp(64, [32], 10), data, rule, T=2, epochs=1, seed=0, progress=False)
+    assert rule.teacher is not None and rule.teacher.test_acc > 0.5
+    assert h.test_acc > 0.2
