@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,8 @@ def load_npz(path: str | Path, *, seed: int = 0) -> DataSplit:
                 arrays[k] = f[k]
             except ValueError as err:  # object arrays need pickle, which we refuse
                 raise _fail(path, k, f"cannot be read without pickle ({err})") from None
+            except (zipfile.BadZipFile, OSError, EOFError, KeyError, zlib.error) as err:
+                raise _fail(path, k, f"is corrupted in the archive ({err})") from None
     for k in REQUIRED:
         if k not in arrays:
             raise _fail(path, k, f"is missing (file has: {', '.join(sorted(names)) or 'nothing'})")
