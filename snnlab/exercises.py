@@ -725,3 +725,125 @@ def check_cosine(cosine: Callable) -> bool:
     if abs(got - float((a * b).sum())) < 1e-4:
         return _failed(name, "that is the dot product", "divide by both norms")
     return _failed(name, f"expected {ref:.4f}, got {got:.4f}", "flatten both tensors first")
+
+
+# =========================================================================== 09 distillation
+def check_head_mask(head_mask: Callable, mu: float = 0.5) -> bool:
+    """``head_mask(p, mu) -> bool [B, C]``: the smallest set of most probable classes whose
+    cumulative probability reaches ``mu``, in the original class order (HTA-KL's head)."""
+    from .rules.kd import head_mask as ref_mask
+
+    name = "head_mask"
+    _need_callable("check_head_mask", head_mask)
+    g = torch.Generator().manual_seed(3)
+    p = torch.softmax(torch.randn(6, 10, generator=g) * 2, -1)
+    ref = ref_mask(p, mu)
+    try:
+        got = _call(head_mask, p.clone(), mu)
+    except _LearnerError as e:
+        return _failed(name, str(e), "sort descending, cumsum, keep classes whose mass above < mu")
+    got = _as_tensor(got)
+    if got is None or got.shape != p.shape:
+        return _failed(name, "return a [B, C] mask shaped like p", "one flag per class")
+    got = got.bool()
+    if torch.equal(got, ref):
+        return _passed(name, f"{float(ref.sum(-1).float().mean()):.1f} head classes on average")
+    p_sorted, order = p.sort(-1, descending=True)
+    if torch.equal(got, (p_sorted.cumsum(-1) - p_sorted) < mu):
+        return _failed(name, "the mask is still in sorted order",
+                       "scatter it back: torch.zeros_like(mask).scatter(-1, order, mask)")
+    if torch.equal(got, torch.zeros_like(ref).scatter(-1, order, p_sorted.cumsum(-1) < mu)):
+        return _failed(name, "the class that crosses mu is missing",
+                       "compare the mass *above* each class (cumsum - p) with mu")
+    return _failed(name, "the mask differs from the reference", "sort with descending=True")
+
+
+def check_hta_weights(hta_weights: Callable) -> bool:
+    """``hta_weights(p, q, mask) -> (w_head, w_tail)``: gaps |p - q| summed over head and tail,
+    normalised to sum to one per sample."""
+    from .rules.kd import hta_weights as ref_weights
+
+    name = "hta_weights"
+    _need_callable("check_hta_weights", hta_weights)
+    g = torch.Generator().manual_seed(4)
+    p = torch.softmax(torch.randn(5, 8, generator=g), -1)
+    q = torch.softmax(torch.randn(5, 8, generator=g), -1)
+    mask = torch.rand(5, 8, generator=g) < 0.4
+    mask[:, 0] = True
+    wh, wt = ref_weights(p, q, mask)
+    try:
+        got = _call(hta_weights, p.clone(), q.clone(), mask.clone())
+        gh, gt = (_as_tensor(v, wh) for v in got)
+    except _LearnerError as e:
+        return _failed(name, str(e), "g_head = ((p - q).abs() * mask).sum(-1)")
+    except (TypeError, ValueError):
+        return _failed(name, "return two tensors (w_head, w_tail)", "return w_head, w_tail")
+    if gh is None or gt is None or gh.shape != wh.shape:
+        return _failed(name, "each weight must have one value per sample ([B])", "sum(-1)")
+    if torch.allclose(gh, wh, atol=1e-5) and torch.allclose(gt, wt, atol=1e-5):
+        return _passed(name)
+    if torch.allclose(gh, wt, atol=1e-5):
+        return _failed(name, "head and tail are swapped", "the head gap uses mask, the tail ~mask")
+    if not torch.allclose(gh + gt, torch.ones_like(gh), atol=1e-5):
+        return _failed(name, "the weights must sum to one", "divide both gaps by their sum")
+    return _failed(name, "values differ from the reference", "use absolute differences |p - q|")
+
+
+# =========================================================================== 14 EICIL
+def check_stdp_traces(stdp: Callable) -> bool:
+    """``stdp(pre [T,B,in], post [T,B,out], lam) -> (P, D)`` with traces decaying by ``lam``:
+    P pairs each post spike with the pre trace up to it, D each pre input with the post trace up
+    to it; both ``[out, in]``, averaged over batch and T."""
+    from .rules.eicil import stdp_correlations
+
+    name = "stdp_traces"
+    _need_callable("check_stdp_traces", stdp)
+    g = torch.Generator().manual_seed(5)
+    pre = (torch.rand(6, 3, 4, generator=g) < 0.5).float()
+    post = (torch.rand(6, 3, 2, generator=g) < 0.4).float()
+    P, D = stdp_correlations(pre, post, 0.7, 0.7)
+    try:
+        got = _call(stdp, pre.clone(), post.clone(), 0.7)
+        gP, gD = (_as_tensor(v, P) for v in got)
+    except _LearnerError as e:
+        return _failed(name, str(e), "loop over t: update both traces, then accumulate")
+    except (TypeError, ValueError):
+        return _failed(name, "return two tensors (P, D)", "return P, D")
+    if gP is None or gD is None or gP.shape != P.shape or gD.shape != D.shape:
+        return _failed(name, f"P and D must have shape [out, in] = {tuple(P.shape)}",
+                       "post[t].T @ x_hat")
+    if torch.allclose(gP, P, atol=1e-5) and torch.allclose(gD, D, atol=1e-5):
+        return _passed(name)
+    if torch.allclose(gP, P * 18, atol=1e-4) or torch.allclose(gD, D * 18, atol=1e-4):
+        return _failed(name, "not normalised", "divide the sums by B * T")
+    if torch.allclose(gP, D, atol=1e-5):
+        return _failed(name, "P and D are swapped", "P uses the post spikes and the pre trace")
+    return _failed(name, "values differ from the reference",
+                   "update the trace before using it: x_hat = lam * x_hat + pre[t]")
+
+
+def check_inhibitory_update(update: Callable) -> bool:
+    """``update(W, P, D, eta, a_plus, a_minus) -> W_new``: only positive weights change, by
+    ``eta * (a_plus * P - a_minus * D)``, and none is pushed below zero."""
+    name = "inhibitory_update"
+    _need_callable("check_inhibitory_update", update)
+    W = torch.tensor([[0.5, -0.3, 0.0, 0.02], [0.1, 0.2, -0.1, 0.3]])
+    P = torch.tensor([[0.2, 0.5, 0.5, 0.0], [1.0, 0.0, 0.0, 0.1]])
+    D = torch.tensor([[1.0, 1.0, 1.0, 1.0], [0.0, 0.5, 0.5, 0.2]])
+    eta, ap, am = 0.1, 1.0, 1.5
+    new = W + eta * (ap * P - am * D)
+    ref = torch.where(W > 0, new.clamp(min=0.0), W)
+    try:
+        got = _as_tensor(_call(update, W.clone(), P.clone(), D.clone(), eta, ap, am), ref)
+    except _LearnerError as e:
+        return _failed(name, str(e), "torch.where(W > 0, new.clamp(min=0), W)")
+    if got is None or got.shape != W.shape:
+        return _failed(name, "return the new weight matrix", "same shape as W")
+    if torch.allclose(got, ref, atol=1e-6):
+        return _passed(name)
+    if torch.allclose(got, new, atol=1e-6):
+        return _failed(name, "negative and zero weights changed, and weights flipped sign",
+                       "update only W > 0 and clamp at 0")
+    if torch.allclose(got, torch.where(W > 0, new, W), atol=1e-6):
+        return _failed(name, "a weight was pushed below zero", "clamp(min=0): silence, don't flip")
+    return _failed(name, "values differ from the reference", "new = W + eta*(a_plus*P - a_minus*D)")

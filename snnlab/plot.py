@@ -122,7 +122,7 @@ def raster(spikes, *, ax=None, sample: int = 0, dt_ms: float | None = None,
 # --------------------------------------------------------------------------- membranes
 def membrane(u, threshold: float | None = None, spikes=None, *, ax=None, sample: int = 0,
              neurons: int | Sequence[int] = 3, dt_ms: float | None = None,
-             title: str | None = "Membrane potential"):
+             title: str | None = "Membrane potential", label: str = "neuron"):
     """Membrane traces (before reset), with a dashed threshold line and spike markers.
 
     Args:
@@ -130,6 +130,7 @@ def membrane(u, threshold: float | None = None, spikes=None, *, ax=None, sample:
         threshold: draw a dashed horizontal line at this value.
         spikes: same shape as ``u``; spike times are marked with a dot on the trace.
         neurons: how many neurons to draw (the first ones), or a list of indices.
+        label: legend prefix of each trace (``"class"`` for a readout, say).
     """
     u = _as_tensor("u", u)
     if u.ndim == 1:
@@ -163,7 +164,7 @@ def membrane(u, threshold: float | None = None, spikes=None, *, ax=None, sample:
     ax.set_prop_cycle(color=colors)
     lines = ax.plot(t, u[:, idx].numpy(), lw=1.5)
     for line, i in zip(lines, idx):
-        line.set_label(f"neuron {i}")
+        line.set_label(f"{label} {i}")
     if s is not None:
         sel = s[:, idx]
         tt, nn = np.nonzero(sel.numpy() > 0)
@@ -172,8 +173,8 @@ def membrane(u, threshold: float | None = None, spikes=None, *, ax=None, sample:
                        zorder=3, label="spike")
     if threshold is not None:
         ax.axhline(threshold, ls="--", color=PALETTE[7], lw=1.0, label=f"threshold {threshold:g}")
-    if len(idx) <= 6 or threshold is not None:
-        ax.legend(loc="best", fontsize=8)
+    if len(idx) <= 10:
+        ax.legend(loc="best", fontsize=8, ncol=2 if len(idx) > 5 else 1)
     _label(ax, "time (ms)" if dt_ms is not None else "time step", "membrane potential u (a.u.)",
            title)
     return ax

@@ -65,7 +65,7 @@ beta, threshold, current = math.exp(-1.0 / 10.0), 1.0, 0.15  # tau_m = 10 ms, dt
 spike_fn = FastSigmoid()  # forward: the exact step H; the surrogate only matters for training
 v = torch.zeros(1)
 us, ss = [], []
-for t in range(60):
+for _ in range(60):
     u = functional.charge(v, torch.tensor([current]), beta)
     s = functional.fire(u, threshold, spike_fn)
     v = functional.reset(u, s, threshold, mode="subtract")

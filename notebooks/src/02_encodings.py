@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import torch
 
 import snnlab
-from snnlab import encoding, exercises, plot, widgets
+from snnlab import exercises, plot, widgets
 
 torch.manual_seed(SEED)
 data = snnlab.load("digits", seed=SEED)
@@ -41,12 +41,15 @@ print(f"digits: {len(data.train)} train / {len(data.test)} test samples of shape
 #
 # For one input value $x_i \in [0, 1]$ and time step $t = 0, \dots, T-1$:
 #
-# | method | what the network sees at step $t$ | spikes per input |
+# | method | at step $t$ the network sees | spikes per input |
 # |---|---|---|
-# | **direct** | the value itself, $x_i$, every step: the first layer's neurons turn it into spikes | — (a current) |
+# | **direct** | the value $x_i$ itself (a current); the first layer makes the spikes | none |
 # | **rate** | a Bernoulli spike, $P(s_i[t] = 1) = \min(g\,x_i, 1)$ | $T\,g\,x_i$ on average |
-# | **latency** | one spike at $t_i = \operatorname{round}\big((1 - x_i)(T - 1)\big)$: bright pixels fire first; $x_i = 0$ stays silent | at most 1 |
-# | **delta** | $\pm 1$ where the signal changed by more than a threshold since the previous step | a static image: one burst at $t = 0$ |
+# | **latency** | one spike at $t_i = \mathrm{round}((1 - x_i)(T - 1))$; none if $x_i = 0$ | ≤ 1 |
+# | **delta** | $\pm 1$ where the signal changed by more than a threshold | static image: 1 |
+#
+# Bright pixels fire *first* in the latency code. A static image switches on once at $t = 0$,
+# so the delta code sends a single burst.
 #
 # `snnlab.encode(x, T, method)` implements all of them; `plot.encodings` shows them side by side.
 

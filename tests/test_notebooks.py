@@ -1,0 +1,134 @@
+"""Every course notebook runs, its solutions pass their checkers, its stable outputs match, and it
+is in sync with its jupytext source.
+
+* ``test_notebook_runs_fast``: papermill executes each ``notebooks/NN_*.ipynb`` in this process
+  with ``FAST=True`` (small sizes; < 60 s each on one core). New notebooks are picked up
+  automatically from :func:`snnlab.nbtools.notebooks`.
+* ``test_notebook_outputs_match`` (nbval): the committed notebook carries the outputs of a full
+  run (``FAST=False``). Re-running it in full under nbval would double the test time, so the test
+  runs ``pytest --nbval-lax`` on a copy whose parameters cell says ``FAST = True``. With
+  ``--nbval-lax`` only cells tagged ``nbval-check-output`` are compared; notebooks tag only cells
+  whose output does not depend on FAST (exercise checkers, closed-form numbers), and
+  ``notebooks/nbval_sanitize.cfg`` masks addresses and timings. Notebooks without any such cell
+  are skipped here (the papermill test already executes them).
+* ``test_notebook_matches_source``: the ``.ipynb`` has exactly the cells of ``notebooks/src``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from snnlab import nbtools
+
+NOTEBOOKS = nbtools.notebooks()
+IDS = [p.stem for p in NOTEBOOKS]
+SANITIZE = nbtools.NOTEBOOKS / "nbval_sanitize.cfg"
+
+
+def _tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _text(cell) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        elif "data" in out:
+            parts.append(out["data"].get("text/plain", ""))
+    return "".join(parts)
+
+
+def test_there_are_notebooks():
+    assert len(NOTEBOOKS) >= 3, f"expected the course notebooks in {nbtools.NOTEBOOKS}"
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_runs_fast(path, tmp_path):
+    t0 = time.perf_counter()
+    nb = nbtools.execute(path, tmp_path / path.name, fast=True, timeout=300)
+    seconds = time.perf_counter() - t0
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}"
+    # a solution cell that calls a checker must pass it
+    for cell in nb.cells:
+        if "solution" in _tags(cell):
+            assert "❌" not in _text(cell), f"{path.name}: a solution fails its checker:\n" \
+                                           f"{_text(cell)}"
+    print(f"{path.name}: FAST run in {seconds:.1f} s")
+
+
+def _has_checked_cells(path) -> bool:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return any("nbval-check-output" in _tags(c) for c in nb.cells)
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_outputs_match(path, tmp_path):
+    import nbformat
+
+    if not _has_checked_cells(path):
+        pytest.skip(f"{path.name} tags no cell nbval-check-output")
+    nb = nbformat.read(path, as_version=4)
+    params = [c for c in nb.cells if "parameters" in _tags(c)]
+    assert params, f"{path.name} has no cell tagged 'parameters'"
+    src = params[0].source
+    assert "FAST = False" in src, f"{path.name}: the parameters cell must say FAST = False"
+    params[0].source = src.replace("FAST = False", "FAST = True", 1)
+    copy = tmp_path / path.name
+    nbformat.write(nb, copy)
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+           "--nbval-sanitize-with", str(SANITIZE), "--nbval-cell-timeout", "300",
+           "--rootdir", str(tmp_path), "-c", os.devnull, str(copy)]
+    proc = subprocess.run(cmd, cwd=nbtools.NOTEBOOKS, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, f"nbval failed for {path.name}:\n{proc.stdout[-6000:]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_matches_source(path):
+    import jupytext
+    import nbformat
+
+    src = nbtools.SOURCES / (path.stem + ".py")
+    assert src.is_file(), f"{path.name} has no jupytext source {src}"
+    want = [(c.cell_type, c.source.strip()) for c in jupytext.read(src).cells]
+    nb = nbformat.read(path, as_version=4)
+    have = [(c.cell_type, c.source.strip()) for c in nb.cells
+            if "injected-parameters" not in _tags(c)]
+    assert have == want, (f"{path.name} is out of sync with {src.name}: rebuild it with "
+                          f"nbtools.build(nbtools.SOURCES / '{src.name}')")
+
+
+def test_every_source_has_a_notebook():
+    missing = [s.name for s in nbtools.sources()
+               if not (nbtools.NOTEBOOKS / (s.stem + ".ipynb")).is_file()]
+    assert not missing, f"sources without a built notebook: {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_anatomy(path):
+    """The course conventions: parameters cell first, exercises with solutions, a widget."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and "parameters" in _tags(code[0]), "the first code cell must be tagged parameters"
+    assert "SEED" in code[0].source and "FAST" in code[0].source
+    n_ex = sum("exercise" in _tags(c) for c in code)
+    n_sol = sum("solution" in _tags(c) for c in code)
+    assert n_ex >= 2 and n_sol >= n_ex, f"{path.name}: {n_ex} exercises, {n_sol} solutions"
+    assert any("exercises.check_" in c.source for c in code), "no checker is called"
+    assert any("widget" in c.source or "interact" in c.source for c in code), "no widget"
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown").lower()
+    assert "what to notice" in md and "further reading" in md
