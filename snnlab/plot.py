@@ -531,3 +531,80 @@ def memory_vs_T(mem, *, ax=None, title: str | None = None):
     _label(ax, "time steps T", "peak memory held for backward (MiB)",
            title if title is not None else "Training memory vs T")
     return ax
+
+
+# ------------------------------------------------------------- distillation, DA-LIF, EICIL
+def head_tail(result, *, ax=None, sample: int = 0, title: str | None = None):
+    """Teacher probabilities ``p`` as bars (head and tail in two colours) with the student's
+    ``q`` on top, classes ranked by ``p``; ``result`` is
+    :func:`snnlab.widgets.simulate_head_tail`'s dict (or ``hta_kl_divergence(...,
+    return_parts=True)[1]``)."""
+    if not isinstance(result, Mapping) or not {"p", "q", "mask"} <= set(result):
+        raise TypeError("result must be a dict with 'p', 'q' and 'mask' (simulate_head_tail)")
+    p = _as_tensor("p", result["p"])
+    q = _as_tensor("q", result["q"])
+    mask = torch.as_tensor(result["mask"]).bool()
+    if p.ndim == 2:
+        check_int("sample", sample, low=0, high=p.shape[0] - 1)
+        p, q, mask = p[sample], q[sample], mask[sample]
+    order = torch.argsort(p, descending=True)
+    p, q, mask = p[order].numpy(), q[order].numpy(), mask[order].numpy()
+    x = np.arange(p.size)
+    ax = _axes(ax)
+    colors = np.where(mask, PALETTE[0], PALETTE[1])
+    ax.bar(x, p, color=colors, alpha=0.8, label="teacher p (blue: head, orange: tail)")
+    ax.plot(x, q, "o-", color=PALETTE[3], ms=4, lw=1, label="student q")
+    ax.set_xticks(x, [str(int(c)) for c in order])
+    ax.legend(fontsize=8)
+    if title is None:
+        parts = [f"{int(mask.sum())} head classes"]
+        for key, lab in (("w_head", "w_H"), ("w_tail", "w_T")):
+            if key in result:
+                v = torch.as_tensor(result[key]).reshape(-1)
+                parts.append(f"{lab} = {float(v[min(sample, v.numel() - 1)]):.2f}")
+        title = ", ".join(parts)
+    _label(ax, "class (ranked by teacher probability)", "probability", title)
+    return ax
+
+
+def decays_by_depth(rows, *, ax=None, title: str | None = None):
+    """DA-LIF's learned spatial (alpha) and temporal (beta) decays per hidden layer, as
+    :func:`snnlab.neurons.dalif_decays` lists them (error bars: spread across channels)."""
+    if not isinstance(rows, Sequence) or not rows or not all(isinstance(r, Mapping) for r in rows):
+        raise TypeError("rows must be a non-empty list of dicts (snnlab.neurons.dalif_decays)")
+    ax = _axes(ax)
+    layers = np.array([r["layer"] for r in rows]) + 1
+    for i, key in enumerate(("alpha", "beta")):
+        ax.errorbar(layers, [r[key] for r in rows], yerr=[r.get(key + "_std", 0.0) for r in rows],
+                    marker="o", ms=5, capsize=3, color=PALETTE[i],
+                    label={"alpha": "spatial α (input)", "beta": "temporal β (membrane)"}[key])
+    ax.axhline(1.0, ls=":", lw=1, color=PALETTE[7])
+    ax.set_xticks(layers)
+    ax.legend(fontsize=8)
+    _label(ax, "hidden layer", "learned decay", title or "DA-LIF decays by depth")
+    return ax
+
+
+def phase_history(history, *,
+                  keys: Sequence[str] = ("test_acc", "firing_rate", "weight_sparsity"),
+                  title: str | None = None):
+    """One panel per key against epoch, inhibitory epochs shaded (an ``eicil`` History or its
+    records). Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    records = getattr(history, "records", history)
+    if not isinstance(records, Sequence) or not records:
+        raise TypeError("history must be a History or a non-empty list of records")
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.0 * len(keys), 3.2),
+                             constrained_layout=True, squeeze=False)
+    epochs = np.array([r["epoch"] for r in records])
+    inhib = [r.get("phase") == "inhibitory" for r in records]
+    for ax, key in zip(axes[0], keys):
+        vals = np.array([np.nan if r.get(key) is None else float(r[key]) for r in records])
+        for e, on in zip(epochs, inhib):
+            if on:
+                ax.axvspan(e - 0.5, e + 0.5, color=PALETTE[1], alpha=0.2, lw=0)
+        ax.plot(epochs, vals, "o-", ms=4, color=PALETTE[0])
+        _label(ax, "epoch (shaded: inhibitory)", key.replace("_", " "), None)
+    fig.suptitle(title or "Excitatory / inhibitory cycles", fontsize=TITLE_SIZE)
+    return fig

@@ -451,3 +451,122 @@ def conversion_dashboard(ann, x_calib: torch.Tensor, x: torch.Tensor, y: torch.T
     layout = W.VBox([W.HBox([controls["T"], controls["threshold_scale"]]),
                      W.HBox([controls["p"], controls["v0"]])])
     return _build(controls, compute, draw, layout)
+
+
+# --------------------------------------------------------------------------- HTA-KL head/tail
+def simulate_head_tail(teacher_logits: torch.Tensor, student_logits: torch.Tensor, *,
+                       mu: float = 0.5, tau: float = 4.0, sample: int = 0) -> dict:
+    """HTA-KL's pieces for one sample: teacher/student distributions at temperature ``tau``,
+    the head mask for threshold ``mu``, the adaptive weights and both divergences.
+
+    Returns ``dict(p, q, mask, w_head, w_tail, fkl, rkl, loss, n_head)`` (tensors for the sample,
+    numbers for the scalars)."""
+    from .rules.kd import hta_kl_divergence
+
+    for nm, t in (("teacher_logits", teacher_logits), ("student_logits", student_logits)):
+        if not isinstance(t, torch.Tensor) or t.ndim != 2:
+            raise TypeError(f"{nm} must be a [B, C] tensor of logits")
+    if teacher_logits.shape != student_logits.shape:
+        raise ValueError(f"teacher_logits {tuple(teacher_logits.shape)} and student_logits "
+                         f"{tuple(student_logits.shape)} must have the same shape")
+    sample = check_int("sample", sample, low=0, high=teacher_logits.shape[0] - 1)
+    tau = check_float("tau", tau, low=0.0, low_open=True)
+    z, o = teacher_logits[sample:sample + 1].detach(), student_logits[sample:sample + 1].detach()
+    loss, parts = hta_kl_divergence(z, o, tau=tau, mu=mu, return_parts=True)
+    return {"p": parts["p"][0], "q": parts["q"][0], "mask": parts["mask"][0],
+            "w_head": float(parts["w_head"]), "w_tail": float(parts["w_tail"]),
+            "fkl": float(parts["fkl"]), "rkl": float(parts["rkl"]), "loss": float(loss),
+            "n_head": int(parts["mask"].sum())}
+
+
+def head_tail_dashboard(teacher_logits: torch.Tensor, student_logits: torch.Tensor, *,
+                        mu: float = 0.5, tau: float = 4.0) -> Dashboard:
+    """Sliders for μ, τ and the sample; plots the head/tail split and prints the weights."""
+    import ipywidgets as W
+
+    from .plot import head_tail
+
+    n = teacher_logits.shape[0]
+    controls = {
+        "mu": W.FloatSlider(value=mu, min=0.05, max=1.0, step=0.05, description="μ",
+                            continuous_update=False),
+        "tau": W.FloatSlider(value=tau, min=0.5, max=8.0, step=0.5, description="τ",
+                             continuous_update=False),
+        "sample": W.IntSlider(value=0, min=0, max=max(n - 1, 0), description="sample",
+                              continuous_update=False),
+    }
+
+    def compute(**kw):
+        return simulate_head_tail(teacher_logits, student_logits, **kw)
+
+    def draw(r):
+        ax = head_tail(r, title=f"{r['n_head']} head classes: w_H = {r['w_head']:.2f}, "
+                                f"w_T = {r['w_tail']:.2f}; FKL {r['fkl']:.3f}, "
+                                f"RKL {r['rkl']:.3f}, L_HTA {r['loss']:.3f}")
+        _show(ax)
+
+    return _build(controls, compute, draw)
+
+
+# --------------------------------------------------------------------------- EICIL inhibition
+def simulate_inhibition(model, x_seq: torch.Tensor, y: torch.Tensor, *, eta_i: float = 0.02,
+                        a_plus: float = 1.0, a_minus: float = 1.5, steps: int = 20,
+                        contraction: float = 0.5) -> dict:
+    """Apply ``steps`` EICIL inhibitory updates (on this one batch) to a *copy* of ``model``;
+    report firing rate, weight sparsity and batch accuracy before and after. ``model`` is not
+    changed."""
+    import copy
+
+    from .rules.eicil import EICIL, weight_sparsity
+
+    steps = check_int("steps", steps, low=0)
+    rule = EICIL(eta_i=eta_i, a_plus=a_plus, a_minus=a_minus, contraction=contraction)
+    net = copy.deepcopy(model)
+
+    @torch.no_grad()
+    def stats(m):
+        rec = m.run(x_seq)
+        rate = sum(float(s.mean()) for s in rec.spikes) / max(len(rec.spikes), 1)
+        return rate, weight_sparsity(m), float((rec.logits.argmax(1) == y).float().mean())
+
+    before = stats(net)
+    for _ in range(steps):
+        rule.inhibit(net, x_seq)
+    after = stats(net)
+    keys = ("firing_rate", "sparsity", "accuracy")
+    return {**{k + "_before": v for k, v in zip(keys, before)},
+            **{k + "_after": v for k, v in zip(keys, after)}}
+
+
+def inhibition_dashboard(model, x_seq: torch.Tensor, y: torch.Tensor, *, eta_i: float = 0.02,
+                         a_minus: float = 1.5, steps: int = 20) -> Dashboard:
+    """Sliders for the inhibitory rate, the depression amplitude and the number of steps; bars
+    of firing rate, sparsity and accuracy before and after (on a copy of the model)."""
+    import ipywidgets as W
+
+    from .plot import PALETTE, _axes, _label
+
+    controls = {
+        "eta_i": W.FloatLogSlider(value=eta_i, base=10, min=-3, max=-0.5, step=0.25,
+                                  description="η_I", continuous_update=False),
+        "a_minus": W.FloatSlider(value=a_minus, min=0.5, max=3.0, step=0.25, description="A₋",
+                                 continuous_update=False),
+        "steps": W.IntSlider(value=steps, min=0, max=60, step=5, description="steps",
+                             continuous_update=False),
+    }
+
+    def compute(**kw):
+        return simulate_inhibition(model, x_seq, y, **kw)
+
+    def draw(r):
+        ax = _axes()
+        keys = ("firing_rate", "sparsity", "accuracy")
+        x = torch.arange(3).numpy()
+        ax.bar(x - 0.2, [r[k + "_before"] for k in keys], 0.4, color=PALETTE[0], label="before")
+        ax.bar(x + 0.2, [r[k + "_after"] for k in keys], 0.4, color=PALETTE[1], label="after")
+        ax.set_xticks(x, ["firing rate", "weight sparsity", "batch accuracy"])
+        ax.legend(fontsize=8)
+        _label(ax, "", "fraction", "One inhibitory phase on a copy of the network")
+        _show(ax)
+
+    return _build(controls, compute, draw)

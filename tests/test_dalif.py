@@ -136,6 +136,7 @@ def test_works_with_the_fused_loop_directly():
     torch.testing.assert_close(n(x), s_ref)
 
 
+@pytest.mark.slow
 def test_trains_at_least_as_well_as_lif_on_mnist1d():
     """Calibrated: MNIST-1D, bptt, T=8, 15 epochs, mlp(40, [128, 128], 10). Seeds 0-2 test
     accuracy LIF 0.303 / 0.345 / 0.389, DA-LIF 0.328 / 0.372 / 0.394 (learnable-beta LIF:
@@ -155,3 +156,18 @@ def test_trains_at_least_as_well_as_lif_on_mnist1d():
                               progress=False).test_acc)
         mean[neuron] = sum(accs) / len(accs)
     assert mean["dalif"] >= mean["lif"] - 0.005, mean
+
+
+def test_decays_plot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from snnlab import plot
+
+    net = dalif_per_channel(models.mlp(6, [5, 7], 3, neuron="dalif"))
+    plot.decays_by_depth(dalif_decays(net))
+    plt.close("all")
+    with pytest.raises(TypeError, match="rows"):
+        plot.decays_by_depth([])

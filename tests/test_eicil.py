@@ -116,3 +116,37 @@ def test_gradients_and_errors():
     conv = models.convnet((1, 8, 8), [4], 10)
     with pytest.raises(ValueError, match="dense"):
         EICIL().setup(conv, load("digits", flatten=False), T=2, encoding="direct", seed=0)
+
+
+def test_inhibition_widget_plot_and_checkers(capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from snnlab import exercises, plot, widgets
+
+    torch.manual_seed(0)
+    net = models.mlp(8, [16], 3)
+    x, y = torch.rand(4, 10, 8), torch.randint(0, 3, (10,))
+    w0 = net.layers[0].synapse.weight.detach().clone()
+    r = widgets.simulate_inhibition(net, x, y, eta_i=0.2, steps=10)
+    assert torch.equal(net.layers[0].synapse.weight, w0)  # the model itself is untouched
+    assert r["sparsity_after"] >= r["sparsity_before"]
+    assert r["firing_rate_after"] <= r["firing_rate_before"]
+    records = [dict(epoch=1, phase="excitatory", test_acc=0.5, firing_rate=0.2,
+                    weight_sparsity=0.0),
+               dict(epoch=2, phase="inhibitory", test_acc=0.4, firing_rate=0.1,
+                    weight_sparsity=0.1)]
+    plot.phase_history(records)
+    plt.close("all")
+    assert exercises.check_stdp_traces(
+        lambda pre, post, lam: stdp_correlations(pre, post, lam, lam))
+
+    def no_clamp(W, P, D, eta, ap, am):
+        return torch.where(W > 0, W + eta * (ap * P - am * D), W)
+
+    assert not exercises.check_inhibitory_update(no_clamp)
+    assert "below zero" in capsys.readouterr().out
+    assert exercises.check_inhibitory_update(
+        lambda W, P, D, eta, ap, am: inhibitory_update(W, P, D, eta=eta, a_plus=ap, a_minus=am))

@@ -206,3 +206,32 @@ def test_setup_trains_a_teacher_when_none_given():
     h = train(models.mlp(64, [32], 10), data, rule, T=2, epochs=1, seed=0, progress=False)
     assert rule.teacher is not None and rule.teacher.test_acc > 0.5
     assert h.test_acc > 0.2
+
+
+def test_head_tail_widget_plot_and_checkers(capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from snnlab import exercises, plot, widgets
+
+    z, o = _logits(20, dtype=torch.float32), _logits(21, dtype=torch.float32)
+    r = widgets.simulate_head_tail(z, o, mu=0.6, tau=2.0, sample=1)
+    assert r["w_head"] + r["w_tail"] == pytest.approx(1.0)
+    assert r["n_head"] == int(head_mask(soft_targets(z[1:2], 2.0), 0.6).sum())
+    plot.head_tail(r)
+    plt.close("all")
+    with pytest.raises(ValueError, match="sample"):
+        widgets.simulate_head_tail(z, o, sample=99)
+    assert exercises.check_head_mask(head_mask)
+    assert exercises.check_hta_weights(hta_weights)
+
+    def sorted_order_mask(p, mu):
+        ps, _ = p.sort(-1, descending=True)
+        return (ps.cumsum(-1) - ps) < mu
+
+    assert not exercises.check_head_mask(sorted_order_mask)
+    assert "sorted order" in capsys.readouterr().out
+    assert not exercises.check_hta_weights(lambda p, q, m: (_ for _ in ()).throw(
+        NotImplementedError()))
