@@ -183,7 +183,8 @@ def membrane(u, threshold: float | None = None, spikes=None, *, ax=None, sample:
 # --------------------------------------------------------------------------- training curves
 def training_curves(history, *, ax=None, keys: Sequence[str] = ("train_loss", "test_acc"),
                     title: str | None = "Training curves"):
-    """Plot per-epoch records of one :class:`~snnlab.History` or of several (``{name: History}``).
+    """Plot per-epoch records of one :class:`~snnlab.History` or several (a list, or a dict
+    ``{name: History}`` to overlay rules).
 
     With two keys the second goes on a twin y axis (e.g. loss left, accuracy right). Returns the
     main axes.
@@ -192,6 +193,10 @@ def training_curves(history, *, ax=None, keys: Sequence[str] = ("train_loss", "t
 
     if isinstance(history, History):
         runs = {history.rule: history}
+    elif isinstance(history, (list, tuple)) and all(isinstance(h, History) for h in history):
+        runs = {}
+        for i, h in enumerate(history):  # name by rule; repeated rules get their index
+            runs[h.rule if h.rule not in runs else f"{h.rule} #{i + 1}"] = h
     elif isinstance(history, Mapping):
         runs = dict(history)
         for name, h in runs.items():
@@ -199,8 +204,8 @@ def training_curves(history, *, ax=None, keys: Sequence[str] = ("train_loss", "t
                 raise TypeError(f"history[{name!r}] must be a snnlab.History, got "
                                 f"{type(h).__name__}")
     else:
-        raise TypeError(f"history must be a snnlab.History or a dict name -> History, got "
-                        f"{type(history).__name__}")
+        raise TypeError(f"history must be a snnlab.History, a list of them or a dict name -> "
+                        f"History, got {type(history).__name__}")
     if not runs:
         raise ValueError("history is empty: give at least one run")
     if isinstance(keys, str) or not isinstance(keys, Sequence) or not 1 <= len(keys) <= 2:

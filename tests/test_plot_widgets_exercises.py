@@ -104,11 +104,16 @@ def test_training_curves_one_and_many():
                               keys=("test_acc",))
     assert len(ax.get_lines()) == 2 and ax.get_xlabel() == "epoch"
     assert _history("x", [0.1]).plot() is not None  # History.plot goes through here
+    ax = plot.training_curves([_history("bptt", [0.5]), _history("bptt", [0.6])],
+                              keys=("test_acc",))
+    assert [ln.get_label() for ln in ax.get_lines()] == ["bptt: test_acc", "bptt #2: test_acc"]
 
 
 def test_training_curves_errors():
     with pytest.raises(TypeError, match="history"):
         plot.training_curves([1, 2])
+    with pytest.raises(TypeError, match="history"):
+        plot.training_curves("bptt")
     with pytest.raises(TypeError, match=r"history\['a'\]"):
         plot.training_curves({"a": 3})
     with pytest.raises(ValueError, match="history"):
