@@ -26,6 +26,9 @@ $(STAMP): pyproject.toml
 	  $(PY) -m pip install -q "$(TORCH_SPEC)" || $(PY) -m pip install -q torch; }
 	@echo "[setup] installing snnlab with its lab, test and dev extras"
 	@$(PY) -m pip install -q -e ".[lab,test,dev]"
+	@# Norse 1.1 requires torchvision (and so a CUDA torch): take it without dependencies; it
+	@# needs only numpy, torch, nir and nirtorch, which the extras above install
+	@$(PY) -m pip install -q --no-deps norse==1.1.0 || echo "[setup] norse not installed: its NIR tests will be skipped"
 	@touch $(STAMP)
 
 lab: setup
