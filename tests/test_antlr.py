@@ -267,3 +267,23 @@ def test_antlr_spikes_comparable_to_bptt(learned):
     a, b = learned["antlr"], learned["bptt"]
     assert a["acc"] > b["acc"] - 0.05
     assert a["spikes_per_sample"] < 1.15 * b["spikes_per_sample"], (a, b)
+
+
+# --------------------------------------------------------------------------- notebook 04 toy
+def test_spike_shift_view_predicts_small_moves():
+    base = A.spike_shift_view(0, index=3)
+    assert base["t_out"] is not None and base["v"].shape == (60,)
+    grad = float(base["dt_dtin"][3])
+    moved = A.spike_shift_view(1, index=3)
+    actual = moved["t_interp"] - base["t_interp"]
+    assert abs(grad - actual) < 0.1, (grad, actual)
+    assert float(base["dt_dw"][:4].max()) < 0  # larger weights fire earlier
+    with pytest.raises(ValueError, match="shift"):
+        A.spike_shift_view(100)
+
+
+def test_spike_shift_view_silent_case_has_zero_timing_gradient():
+    view = A.spike_shift_view(0, weights=[0.05] * 6)
+    assert view["t_out"] is None and math.isnan(view["t_interp"])
+    assert float(view["dt_dw"].abs().max()) == 0.0
+    assert float(view["dt_dw_act"].abs().max()) > 0.0  # the activation route still pushes

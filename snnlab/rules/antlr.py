@@ -186,7 +186,7 @@ class AntlrLIF(nn.Module):
 
     Args:
         alpha: synaptic-current decay per step, :math:`e^{-dt/\tau_s}`, in [0, 1).
-        beta: membrane decay per step, :math:`e^{-dt/\tau_m}`, in [0, 1).
+        beta: membrane decay per step, :math:`e^{-dt/\tau_m}`, in [0, 1] (1: non-leaky).
         threshold: firing threshold (the paper uses 1).
         beta_v: input scale :math:`\beta_V` of eq. (2); ``"auto"`` makes one unit input spike
             peak at 1.
@@ -208,7 +208,7 @@ class AntlrLIF(nn.Module):
         if unknown:
             raise TypeError(f"AntlrLIF got unexpected arguments {sorted(unknown)}")
         self.alpha = check_float("alpha", alpha, low=0.0, high=1.0, high_open=True)
-        self.beta = check_float("beta", beta, low=0.0, high=1.0, high_open=True)
+        self.beta = check_float("beta", beta, low=0.0, high=1.0)  # 1: non-leaky (ttfs)
         self.threshold = check_float("threshold", threshold, low=0.0, low_open=True)
         if isinstance(beta_v, str):
             check_choice("beta_v", beta_v, ("auto",))
