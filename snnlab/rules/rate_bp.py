@@ -83,9 +83,10 @@ def eligibility(neuron, u: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     plain_leak = mode == "none" or (mode == "subtract" and detached)
     if plain_leak and getattr(neuron, "alpha", None) is None and not isinstance(beta, torch.Tensor):
         # closed form of kappa[t] = 1 + beta*kappa[t-1]
-        t = torch.arange(1, T + 1, dtype=u.dtype, device=u.device).view_as(iota)
+        t = torch.arange(1, T + 1, dtype=u.dtype, device=u.device)
         kappa = t if beta == 1.0 else (1 - beta ** t) / (1 - beta)
-        return (sg * kappa * iota[0]).mean(0)
+        weights = kappa * (iota[0].reshape(()) / T)  # one weighted sum over t, no [T,...] temp
+        return (weights @ sg.reshape(T, -1)).reshape(u.shape[1:])
     if mode == "subtract":
         dv = torch.ones_like(u) if detached else 1.0 - theta * sg
     elif mode == "zero":
