@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -101,10 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("info", help="versions, registered rules and the data cache")
 
     n = sub.add_parser("notebooks", help="build or execute the course notebooks")
-    n.add_argument("action", choices=["run", "list"])
+    n.add_argument("action", choices=["run", "list", "student"],
+                   help="run: execute (and store outputs); student: write versions without "
+                        "solutions to --out")
     n.add_argument("names", nargs="*", help="notebook numbers or names (default: all)")
     n.add_argument("--fast", action="store_true", help="FAST=True (tiny sizes), outputs not kept")
     n.add_argument("--jobs", type=_positive_int, default=1)
+    n.add_argument("--out", help="folder for student versions (default notebooks/student)")
     return p
 
 
@@ -201,6 +205,17 @@ def _notebooks(args) -> int:
             raise ValueError(f"no notebook matches {args.names}")
     if args.action == "list":
         print("\n".join(s.stem for s in srcs))
+        return 0
+    if args.action == "student":
+        for path in nbtools.write_students(args.out):
+            print(f"wrote {path}")
+        return 0
+    if args.jobs > 1 and not args.fast:
+        from concurrent.futures import ProcessPoolExecutor
+
+        os.environ.setdefault("OMP_NUM_THREADS", "1")  # workers share the cores
+        with ProcessPoolExecutor(args.jobs) as pool:
+            list(pool.map(nbtools.build, srcs))
         return 0
     for src in srcs:
         if args.fast:

@@ -107,3 +107,74 @@ def _strip_papermill_metadata(path: Path) -> None:
     # papermill injects a cell with the parameters it was run with; a learner does not need it
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     nbformat.write(nb, path)
+
+
+# --------------------------------------------------------------------------- student versions
+def _tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def exercise_pairs(nb) -> list[tuple[int, int]]:
+    """``(exercise cell index, solution cell index)`` pairs, in order of appearance.
+
+    Convention: a stub cell tagged ``exercise`` (the learner fills it in), a checker call, then a
+    cell tagged ``solution`` holding the reference answer (and the checker call again).
+    """
+    ex = [i for i, c in enumerate(nb.cells) if "exercise" in _tags(c)]
+    sol = [i for i, c in enumerate(nb.cells) if "solution" in _tags(c)]
+    if len(ex) != len(sol):
+        raise ValueError(f"{len(ex)} exercise cells but {len(sol)} solution cells")
+    for e, s in zip(ex, sol):
+        if s < e:
+            raise ValueError(f"solution cell {s} comes before its exercise cell {e}")
+    return list(zip(ex, sol))
+
+
+def student_version(nb):
+    """A copy without solution cells and without outputs: what a learner starts from."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    exercise_pairs(nb)  # validates the convention
+    nb.cells = [c for c in nb.cells if "solution" not in _tags(c)]
+    for c in nb.cells:
+        if c.cell_type == "code":
+            c.outputs, c.execution_count = [], None
+    return nb
+
+
+def with_solutions_injected(student_nb, source_nb):
+    """The student version with every stub replaced by its reference solution, plus a last cell
+    asserting that every checker run in the notebook passed (the autograde test runs this)."""
+    import copy
+
+    import nbformat
+
+    nb = copy.deepcopy(student_nb)
+    solutions = [source_nb.cells[s].source for _, s in exercise_pairs(source_nb)]
+    stubs = [i for i, c in enumerate(nb.cells) if "exercise" in _tags(c)]
+    if len(stubs) != len(solutions):
+        raise ValueError("student notebook does not match its source")
+    for i, src in zip(stubs, solutions):
+        nb.cells[i].source = src
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import snnlab.exercises as _ex\n"
+        "_failed = [k for k, ok in _ex.PROGRESS.items() if not ok]\n"
+        "assert _ex.PROGRESS and not _failed, f'checkers failed: {_failed}'\n"
+        "print('all', len(_ex.PROGRESS), 'checkers passed')"))
+    return nb
+
+
+def write_students(out_dir: Path | None = None) -> list[Path]:
+    """Write a student version of every notebook into ``out_dir`` (default notebooks/student)."""
+    import nbformat
+
+    out_dir = Path(out_dir or NOTEBOOKS / "student")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in notebooks():
+        nb = nbformat.read(path, as_version=4)
+        dest = out_dir / path.name
+        nbformat.write(student_version(nb), dest)
+        written.append(dest)
+    return written
