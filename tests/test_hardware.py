@@ -360,12 +360,14 @@ def test_chip_in_the_loop_bptt_recovers_lognormal_loss(digits_setup):
 
 
 @pytest.mark.slow
-def test_one_ltl_epoch_recovers_half_the_lognormal_loss(digits_setup):
-    if "ltl" not in rules.available():
-        pytest.skip("snnlab/rules/ltl.py has not landed yet")
+@pytest.mark.parametrize("mode", ["offline", "online"])
+def test_one_ltl_epoch_recovers_half_the_lognormal_loss(digits_setup, mode):
+    # measured (seed 0): 96.4 % clean, 87.8 % on the chip, 94.4 % (offline) / 94.7 % (online)
+    # after one epoch; over chips 0-3 LTL recovered 65-100 % of the loss
     data, student, teacher, clean = digits_setup
     chip = H.NoiseModel(sigma=0.6).program(student, seed=0)
-    hist = H.calibrate(chip, teacher, data, rule="ltl", epochs=1, T=8, lr=1e-3, seed=0)
+    hist = H.calibrate(chip, teacher, data, rule="ltl", mode=mode, epochs=1, T=8, lr=1e-3,
+                       seed=0)
     before, after = hist.config["acc_before"], hist.test_acc
     assert clean - before >= 0.05
     assert after - before >= 0.5 * (clean - before)

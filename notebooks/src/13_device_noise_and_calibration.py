@@ -341,6 +341,22 @@ res.plot()
 plt.show()
 
 # %% [markdown]
+# ### Other non-idealities
+#
+# Calibration is not specific to variation. A sweep with a single value is a convenient way to
+# calibrate a few chips of one kind: drift (one day after programming), stuck-on devices and
+# threshold mismatch.
+
+# %%
+for param, value, base in [("drift_time", 1e5, NoiseModel(drift_nu=0.06, drift_nu_std=0.02)),
+                           ("stuck_on", 0.05, NoiseModel()),
+                           ("threshold_mismatch", 0.4, NoiseModel())]:
+    r = hardware.sweep(student, data, param, [value], seeds=SEEDS, base=base, T=T,
+                       calibrate_epochs=1, teacher=teacher, rule="ltl")
+    print(f"{param} = {value:g}: chip {100 * r.mean_before[0]:.1f} ± {100 * r.std_before[0]:.1f}%"
+          f" -> one LTL epoch {100 * r.mean_after[0]:.1f} ± {100 * r.std_after[0]:.1f}%")
+
+# %% [markdown]
 # ### Calibration under several non-idealities at once
 #
 # A pessimistic chip with everything switched on, 3-bit devices included: calibration then
