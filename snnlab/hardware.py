@@ -221,8 +221,10 @@ class NoiseModel:
             parametrize.register_parametrization(m, "weight", xbar)
             if self.read_noise > 0:
                 m.register_forward_hook(_ReadNoiseHook(self.read_noise))
+        if (self.threshold_mismatch > 0 or self.leak_mismatch > 0) and not shapes:
+            raise ValueError("threshold/leak mismatch needs a SpikingNet (with .layers)")
         for layer, shape in zip(getattr(chip, "layers", []), shapes):
-            mm = NeuronMismatch(shape, self, layer.neuron, gen)
+            mm = NeuronMismatch(shape, self, layer.neuron, gen).to(_device_of(layer))
             if self.threshold_mismatch > 0 or self.leak_mismatch > 0:
                 layer.mismatch = mm  # inspectable, saved in the state_dict
             if self.threshold_mismatch > 0:
@@ -391,10 +393,15 @@ def _set_beta(neuron: nn.Module, beta_i: torch.Tensor) -> None:
     neuron.beta_logit = torch.logit(beta_i.clamp(1e-6, 1 - 1e-6).double()).to(beta_i.dtype)
 
 
+def _device_of(module: nn.Module) -> torch.device:
+    p = next(iter(module.parameters()), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
 @torch.no_grad()
 def _neuron_shapes(net) -> list[tuple[int, ...]]:
     """The output shape (per sample) of every hidden layer's synapse."""
-    h = torch.zeros(1, 1, *net.input_shape)
+    h = torch.zeros(1, 1, *net.input_shape, device=_device_of(net))
     shapes = []
     for layer in net.layers:
         c = layer.current(h)
