@@ -34,10 +34,11 @@ The device model, in the order the chip applies it to weight :math:`w` of a laye
    log-normal :math:`G \leftarrow G\,e^{\sigma \varepsilon}` or Gaussian
    :math:`G \leftarrow \max(G\,(1 + \sigma \varepsilon), 0)`, :math:`\varepsilon \sim N(0, 1)`
    (3). Resistive-switching conductances are commonly reported as log-normally distributed
-   (e.g. Ambrogio et al., IEEE TED 2014, for HfO\ :sub:`x` RRAM); a spread of
-   :math:`\sigma \approx 0.1`-:math:`0.5` in log units is a typical range for analogue RRAM,
-   0.6 is a pessimistic corner. Our choice: the log-normal factor is *not* mean-corrected, so
-   it also raises the mean conductance by :math:`e^{\sigma^2/2}` as a real skewed spread would.
+   (e.g. Ambrogio et al., IEEE TED 2014, for HfO\ :sub:`x` RRAM); we treat
+   :math:`\sigma \approx 0.1`-:math:`0.5` (log units) as the usual range and 0.6 as a
+   pessimistic corner (our choice of range, not a figure quoted from one measurement).
+   Also our choice: the log-normal factor is *not* mean-corrected, so it raises the mean
+   conductance by :math:`e^{\sigma^2/2}`, as a real skewed spread would.
 4. **Conductance drift** (PCM), a power law in the time since programming,
    :math:`G(t) = G(t_0)\,(t/t_0)^{-\nu}` for :math:`t > t_0`, with a per-device exponent
    :math:`\nu \sim N(\mu_\nu, \sigma_\nu)` clipped at 0 (4). IBM's PCM model (Nandakumar et al.
@@ -62,8 +63,9 @@ The device model, in the order the chip applies it to weight :math:`w` of a laye
    same Linear/Conv applied to :math:`x^2` with weights :math:`(G^+)^2 + (G^-)^2`. The noise is
    independent across rows, i.e. across time steps and samples, and carries no gradient.
 
-Neuron circuits (analogue CMOS, transistor mismatch; e.g. 10-30 % coefficient of variation on
-DYNAP-SE-class subthreshold circuits, Büchel et al., Sci. Rep. 2021; Zendrikov et al. 2023):
+Neuron circuits (analogue CMOS, transistor mismatch; parameter spreads of roughly 10-30 %
+coefficient of variation are what studies of DYNAP-SE-class subthreshold circuits work with,
+e.g. Büchel et al., Sci. Rep. 2021; Zendrikov et al. 2023 - approximate, not quoted):
 
 7. **Threshold mismatch** :math:`\vartheta_i = \vartheta\,\max(1 + \sigma_\vartheta
    \varepsilon_i, 0.05)` (8). Implemented *equivalently* by scaling neuron i's input current by
