@@ -10,6 +10,10 @@ allocator's peak (`torch.cuda.max_memory_allocated`) is printed as well.
 
 Claim checked: online LTL's peak at T=64 is <= 1.15x its peak at T=8 (offline LTL and BPTT
 grow linearly in T). Exits with status 1 if the claim fails.
+
+Measured (shared 2-core CPU, torch 2.13, one thread, defaults), peak KiB held for backward at
+T = 8 / 16 / 32 / 64: offline LTL 1795 / 3459 / 6787 / 13443 (7.49x), online LTL 275 / 275 /
+275 / 275 (1.00x), BPTT 1736 / 3400 / 6728 / 13384 (7.71x).
 """
 
 from __future__ import annotations

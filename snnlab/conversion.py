@@ -26,6 +26,13 @@ What this module gives:
   :math:`v_0 = \vartheta/2` its even-input error is zero at T = L;
 * :func:`errors` - the exact per-layer decomposition of SNN-vs-ANN error into clipping,
   quantisation and unevenness (see there), and :func:`accuracy_vs_T`.
+
+Measured on digits (ReLU MLP 64-128-128-10, 96.9%; notebook 06): p99.9 with v0 = 0 gives
+21.9 / 94.4 / 96.7 / 96.9 / 97.2% at T = 2 / 4 / 8 / 16 / 64, with v0 = θ/2 94.7 / 96.7 / 96.9%
+at T = 2 / 4 / 8; max norm at T = 4 87.8% (v0 = 0); the model-based norm needs T = 32-64. At
+T = 4, v0 = 0 the mean |error| is quantisation 0.166 (layer 1) and 0.485 (layer 2), unevenness
+0.000 and 0.0005, clipping ~0; v0 = θ/2 roughly halves quantisation. QCFS (L = 4, lambda from 2):
+ANN 96.9%, SNN 94.4 / 96.4 / 96.9 / 97.2% at T = 1 / 2 / 4 / 8, zero quantisation error at T = L.
 """
 
 from __future__ import annotations

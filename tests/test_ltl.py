@@ -204,3 +204,16 @@ def test_ltl_checkers_and_plots(capsys):
     plot.compare_scatter(torch.rand(50), torch.rand(50), xlabel="target", ylabel="rate")
     with pytest.raises(ValueError, match="same number"):
         plot.compare_scatter(torch.rand(5), torch.rand(6))
+
+
+@pytest.mark.parametrize("mode", ["offline", "online"])
+def test_ltl_on_a_conv_net(mode):
+    from snnlab.models import convnet
+
+    torch.manual_seed(6)
+    student = convnet((1, 8, 8), [4, 6], 3)
+    teacher = convnet((1, 8, 8), [4, 6], 3).ann_twin(torch.nn.Hardtanh(0.0, 2.0))
+    x, y = torch.rand(5, 1, 8, 8) * 3, torch.randint(0, 3, (5,))
+    grads = snnlab.rules.get("ltl", teacher=teacher, mode=mode, warmup=0).gradients(
+        student, encode(x, 4), y)
+    assert all(float(g.abs().sum()) > 0 for k, g in grads.items() if "weight" in k)

@@ -90,3 +90,13 @@ def test_tandem_checkers_accept_solutions_and_reject_mistakes(capsys):
     assert E.check_straight_through(lambda c, a: a + (c - a).detach())
     assert not E.check_straight_through(lambda c, a: c)
     assert "gradient" in capsys.readouterr().out
+
+
+def test_tandem_on_a_conv_net():
+    from snnlab.models import convnet
+
+    torch.manual_seed(7)
+    net = convnet((1, 8, 8), [4], 3, neuron="if")
+    x, y = torch.rand(5, 1, 8, 8), torch.randint(0, 3, (5,))
+    grads = snnlab.rules.get("tandem").gradients(net, encode(x, 4), y)
+    assert all(float(g.abs().sum()) > 0 for g in grads.values())

@@ -36,6 +36,12 @@ teacher sees the time-average of ``x_seq`` (the image itself for direct input); 
 readout is the model's leaky membrane readout run step by step, so that at t = T-1 its logits
 equal what :func:`snnlab.evaluate` uses (the code predicts with the sum over t >= T_warm).
 
+Measured on digits (``mlp(64, [128], 10)`` LIF student, T = 8, Adam lr 1e-2, seed 0; teacher
+clamp-ReLU 97.2%): offline and online both 97.2% after 10 epochs (86.9% after the first, 95.3%
+after three); with two hidden layers of 128 (notebook 08), offline 97.2% / online 97.5%
+(teacher 97.2%), BPTT 97.8%. Training
+memory (:func:`memory_vs_T`): online flat in T (1.00x from T = 8 to 64), offline 7.5x.
+
 Every quantity is computed through the model's own ``layer.current`` / ``layer.synapse`` /
 ``layer.neuron`` so LTL also trains a network whose forward pass runs through a perturbed
 "chip" (:mod:`snnlab.hardware`): no weight tensor is cached.

@@ -30,6 +30,10 @@ only where :math:`W c^{l-1} + T b` is an exact integer, a set of measure zero. T
 are used as they are: IF (``mlp(..., neuron="if")``) reproduces the paper; with LIF the leak makes
 counts fall below the ReLU of the charge and the coupling is looser (the reference code also
 allows LIF).
+
+Measured on digits (``mlp(64, [128], 10, neuron="if")``, Adam lr 3e-3, 20 epochs, seed 0):
+tandem 97.2% / 96.9% / 97.5% / 96.4% at T = 1 / 2 / 4 / 8, against 97.2% for the ReLU ANN of
+the same architecture; converting that ANN (p99.9, v0 = 0) gives 13.9% / 93.6% / 96.7% / 97.5%.
 """
 
 from __future__ import annotations
