@@ -26,9 +26,11 @@ SNN's **own** previous-layer spikes, *detached*, so its gradient reaches only it
   .. math:: \mathrm{CE}\big(\textstyle\sum_{k\le t}\bar y_k/(t+1), y\big)
             + \sum_l \alpha_l\,\mathrm{MSE}\big(n^l_t/(t+1), \hat a^l\big)             \tag{3}
 
-  with :math:`n^l_t` the running spike count. :meth:`LTL.step` back-propagates each step as it
-  is computed, so memory does not grow with T; the optimiser still steps once per mini-batch,
-  as in the reference code ("online" means temporally local gradients).
+  with :math:`n^l_t` the running spike count. The reference code sums these terms over t and
+  calls ``backward`` once (so its memory still grows with T); because every step's graph is
+  cut from the past, :meth:`LTL.step` can back-propagate each step as soon as it is computed -
+  the same gradient (tested), with memory that does not grow with T. The optimiser still steps
+  once per mini-batch, as in the reference code ("online" means temporally local gradients).
 
 The student keeps the model's own neurons (the code uses hard-reset LIF, threshold 0.6, box
 surrogate; snnlab's default LIF works as well on the small data sets). Reconstructions: the
