@@ -165,7 +165,7 @@ def _euler(beta: np.ndarray, dt: float, where: str) -> tuple[np.ndarray, np.ndar
     return dt / (1.0 - beta), 1.0 / (1.0 - beta)
 
 
-def _neuron_node(nir, neuron: nn.Module, shape: tuple, dt: float, where: str, warn: bool):
+def _neuron_node(nir, neuron: nn.Module, shape: tuple, dt: float, where: str):
     """The NIR node of one snnlab neuron, with snnlab's own description in its metadata."""
     theta = np.full(shape, float(neuron.threshold))
     zeros = np.zeros(shape)
@@ -175,10 +175,6 @@ def _neuron_node(nir, neuron: nn.Module, shape: tuple, dt: float, where: str, wa
             "surrogate": json.dumps(_surrogate_spec(neuron))}
     if neuron.reset_mode == "none":
         raise NIRExportError(f"{where}: reset='none' has no NIR equivalent")
-    if neuron.reset_mode == "subtract" and warn:
-        warnings.warn(f"{where}: NIR has no reset by subtraction; exported as reset to zero. "
-                      "snnlab.export.from_nir restores the subtraction, other readers reset to "
-                      "zero (train with reset='zero' for an exact export)", stacklevel=3)
     dalif = getattr(N, "DALIF", None)
     kind = type(neuron)
     if kind is N.IF or (kind is N.LIF and not isinstance(neuron.beta, torch.Tensor)
@@ -272,6 +268,7 @@ def to_nir(model, path=None, *, dt: float = DEFAULT_DT, readout: bool = True,
         nodes[name] = node
         order.append(name)
 
+    subtracting = []
     stages = [(f"layer{i}", layer.synapse, layer.neuron) for i, layer in enumerate(model.layers)]
     if readout:
         stages.append(("readout", model.readout.synapse, model.readout.neuron))
@@ -289,8 +286,15 @@ def to_nir(model, path=None, *, dt: float = DEFAULT_DT, readout: bool = True,
                 tau, r = _euler(beta, dt, "readout")
                 add("readout_li", nir.LI(tau=tau, r=r, v_leak=np.zeros(shape)))
         else:
-            kind, node = _neuron_node(nir, neuron, shape, dt, prefix, warn)
+            kind, node = _neuron_node(nir, neuron, shape, dt, prefix)
             add(f"{prefix}_{kind}", node)
+            if neuron.reset_mode == "subtract":
+                subtracting.append(prefix)
+    if subtracting and warn:
+        warnings.warn(f"{', '.join(subtracting)}: NIR has no reset by subtraction, so these "
+                      "neurons are written as resetting to zero. snnlab.export.from_nir restores "
+                      "the subtraction; other readers reset to zero (train with reset='zero' for "
+                      "an export every reader runs exactly)", stacklevel=2)
     nodes["output"] = nir.Output(output_type={"output": np.array(shape)})
     order.append("output")
     edges = list(zip(order[:-1], order[1:]))
@@ -663,3 +667,65 @@ def from_nir(graph_or_path, *, dt: float | None = None) -> SpikingNet:
         except (TypeError, ValueError):
             config = {}
     return SpikingNet(layers, head, in_shape, config)
+
+
+# --------------------------------------------------------------------------- peers
+PEERS = ("snntorch", "norse")
+
+
+@torch.no_grad()
+def run_peer(graph_or_path, x_seq: torch.Tensor, library: str = "snntorch", *,
+             dt: float | None = None) -> torch.Tensor:
+    """Load a NIR graph in another library and run it over ``x_seq [T, B, ...]``.
+
+    ``library="snntorch"`` uses ``snntorch.import_nir.import_from_nir`` (neurons keep their
+    state between calls, reset first); ``"norse"`` uses ``norse.torch.from_nir(graph, dt=dt)``
+    with the state passed explicitly. Returns the graph's output per step, stacked: ``[T, B,
+    ...]`` (spikes, when the graph ends at a spiking layer, e.g. ``to_nir(..., readout=False)``).
+    """
+    import logging
+
+    from ._checks import check_choice
+
+    library = check_choice("library", library, PEERS)
+    import copy
+
+    graph = copy.deepcopy(_read(graph_or_path))  # snnTorch's importer edits the graph in place
+    if dt is None:
+        dt = float(_meta(graph).get("dt", DEFAULT_DT))
+    outs = []
+    if library == "snntorch":
+        import snntorch.utils
+        from snntorch.import_nir import import_from_nir
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            net = _quiet(import_from_nir, graph)
+        snntorch.utils.reset(net)
+        for x_t in x_seq.unbind(0):
+            out = net(x_t)
+            outs.append(out[0] if isinstance(out, tuple) else out)
+    else:
+        import norse.torch
+
+        logging.getLogger().disabled, was = True, logging.getLogger().disabled
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                net = norse.torch.from_nir(graph, dt=dt, ignore_warnings=True)
+        finally:
+            logging.getLogger().disabled = was
+        state = None
+        for x_t in x_seq.unbind(0):
+            out, state = net(x_t, state)
+            outs.append(out)
+    return torch.stack(outs)
+
+
+def _quiet(fn, *args):
+    """Call ``fn`` without its prints (snnTorch's importer prints progress lines)."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return fn(*args)

@@ -1,0 +1,452 @@
+"""NIR export/import: exact round trips, the stated dt mapping checked against an independent
+forward-Euler simulation of the NIR equations, snnTorch and Norse reading our files (same spikes,
+or the documented difference), snnTorch's files read by snnlab, and clear errors."""
+
+import copy
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from snnlab import models, neurons
+from snnlab.export import DEFAULT_DT, NIRExportError, from_nir, run_peer, to_nir
+from snnlab.train import save_checkpoint
+
+nir = pytest.importorskip("nir")
+
+
+def _x(shape=(12, 4, 10), seed=0, scale=1.5):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(*shape, generator=g) * scale
+
+
+def _net(seed=1, n_in=10, hidden=(16, 12), n_out=5, **kw):
+    torch.manual_seed(seed)
+    return models.mlp(n_in, list(hidden), n_out, **kw)
+
+
+def _export(net, *args, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return to_nir(net, *args, **kw)
+
+
+@torch.no_grad()
+def _same(a, b):
+    ra, rb = a.run(_x()), b.run(_x())
+    for sa, sb in zip(ra.spikes, rb.spikes):
+        assert torch.equal(sa, sb)
+    assert torch.equal(ra.logits, rb.logits)
+    return ra
+
+
+NEURONS = [
+    dict(neuron="lif", beta=0.9),                                  # subtract (default)
+    dict(neuron="lif", beta=0.8, reset="zero"),
+    dict(neuron="if"),
+    dict(neuron="if", reset="zero"),
+    dict(neuron="lif_syn", alpha=0.7, beta=0.85, reset="zero"),
+    dict(neuron="lif_syn", alpha=0.0, beta=0.9),
+    dict(neuron="dalif", beta=0.85),
+    dict(neuron="lif", beta=0.9, learn_beta=True, beta_shape=(16,), hidden=(16, 16)),
+    dict(neuron="lif", beta=0.9, readout="count", reset="zero"),
+    dict(neuron="lif", beta=0.9, readout="first_spike"),
+    dict(neuron="lif", beta=0.9, threshold=0.7, surrogate="atan"),
+]
+
+
+# ------------------------------------------------------------------------- snnlab -> NIR -> snnlab
+@pytest.mark.parametrize("kw", NEURONS, ids=lambda kw: "-".join(str(v) for v in kw.values()))
+def test_round_trip_through_a_file_is_exact(kw, tmp_path):
+    net = _net(**kw)
+    if kw.get("learn_beta"):  # per-neuron decays that differ
+        with torch.no_grad():
+            for layer in net.layers:
+                if layer.neuron.beta_logit is not None and layer.neuron.beta_logit.dim():
+                    layer.neuron.beta_logit.add_(torch.linspace(-1, 1, 16))
+    _export(net, tmp_path / "net.nir")
+    back = from_nir(tmp_path / "net.nir")
+    rec = _same(net, back)
+    assert sum(rec.spike_counts()) > 0  # the comparison saw spikes
+    for a, b in zip(net.neurons(), back.neurons()):
+        assert type(a) is type(b) and a.reset_mode == b.reset_mode
+        assert a.threshold == b.threshold and str(a.surrogate) == str(b.surrogate)
+    assert back.readout.mode == net.readout.mode
+    back.load_state_dict(net.state_dict())  # same architecture, same parameter names
+
+
+def test_round_trip_per_channel_dalif_convnet(tmp_path):
+    torch.manual_seed(0)
+    net = models.convnet((1, 8, 8), (4, 6), 3, hidden=[10], neuron="dalif", beta=0.8)
+    neurons.dalif_per_channel(net)
+    with torch.no_grad():
+        for n in net.neurons():
+            n.alpha_raw.add_(torch.randn_like(n.alpha_raw) * 0.3)
+            n.beta_logit.add_(torch.randn_like(n.beta_logit) * 0.3)
+    g = _export(net, tmp_path / "c.nir")
+    assert [type(g.nodes[k]).__name__ for k in ("layer0_0_conv", "layer0_1_pool", "layer0_dalif",
+                                                "layer2_0_flatten")] == \
+        ["Conv2d", "AvgPool2d", "LIF", "Flatten"]
+    back = from_nir(tmp_path / "c.nir")
+    x = torch.rand(6, 2, 1, 8, 8) * 2
+    with torch.no_grad():
+        ra, rb = net.run(x), back.run(x)
+    assert all(torch.equal(a, b) for a, b in zip(ra.spikes, rb.spikes))
+    assert torch.allclose(ra.logits, rb.logits, atol=1e-6)
+    assert sum(ra.spike_counts()) > 0
+    for a, b in zip(net.neurons(), back.neurons()):
+        assert torch.allclose(a.alpha, b.alpha, rtol=1e-6)
+        assert torch.allclose(a.beta, b.beta, rtol=1e-6)
+
+
+def test_export_from_checkpoint_path(tmp_path):
+    net = _net(neuron="lif", reset="zero")
+    save_checkpoint(tmp_path / "m.pt", net)
+    to_nir(tmp_path / "m.pt", tmp_path / "m.nir")
+    _same(net, from_nir(tmp_path / "m.nir"))
+
+
+# --------------------------------------------------------------------------- the stated mapping
+def _euler_reference(graph, x_seq, dt):
+    """An independent forward-Euler simulation of a NIR chain, written from NIR's equations."""
+    h = x_seq.double().numpy()
+    for name in [n for n in graph.nodes if n not in ("input", "output")]:
+        node = graph.nodes[name]
+        if isinstance(node, nir.Affine):
+            h = h @ node.weight.T + node.bias
+        elif isinstance(node, nir.LIF):  # tau dv/dt = v_leak - v + R I; reset to v_reset
+            v, out = np.zeros(h.shape[1:]), []
+            for i_t in h:
+                v = v + dt / node.tau * (node.v_leak - v + node.r * i_t)
+                z = (v > node.v_threshold).astype(float)
+                v = np.where(z > 0, node.v_reset, v)
+                out.append(z)
+            h = np.stack(out)
+        elif isinstance(node, nir.CubaLIF):
+            i, v, out = np.zeros(h.shape[1:]), np.zeros(h.shape[1:]), []
+            for s_t in h:
+                i = i + dt / node.tau_syn * (-i + node.w_in * s_t)
+                v = v + dt / node.tau_mem * (node.v_leak - v + node.r * i)
+                z = (v > node.v_threshold).astype(float)
+                v = np.where(z > 0, node.v_reset, v)
+                out.append(z)
+            h = np.stack(out)
+        elif isinstance(node, nir.LI):
+            v, out = np.zeros(h.shape[1:]), []
+            for i_t in h:
+                v = v + dt / node.tau * (node.v_leak - v + node.r * i_t)
+                out.append(v)
+            h = np.stack(out)
+        else:
+            raise AssertionError(type(node))
+    return torch.from_numpy(h)
+
+
+@pytest.mark.parametrize("kw", [dict(neuron="lif", beta=0.9, reset="zero"),
+                                dict(neuron="lif_syn", alpha=0.6, beta=0.8, reset="zero"),
+                                dict(neuron="dalif", beta=0.85, reset="zero")],
+                         ids=["lif", "cubalif", "dalif"])
+@pytest.mark.parametrize("dt", [DEFAULT_DT, 1e-3])
+def test_mapping_matches_a_forward_euler_simulation_of_nir(kw, dt):
+    net = _net(**kw)
+    if kw["neuron"] == "dalif":
+        with torch.no_grad():
+            for n in net.neurons():
+                n.alpha_raw.fill_(0.9)  # a spatial decay != 1, so the input gain R dt/tau matters
+    g = _export(net, dt=dt)
+    lif = g.nodes["layer0_" + {"lif": "lif", "lif_syn": "cubalif", "dalif": "dalif"}[kw["neuron"]]]
+    beta = float(torch.as_tensor(net.layers[0].neuron.beta))
+    tau = lif.tau_mem if kw["neuron"] == "lif_syn" else lif.tau
+    assert np.allclose(tau, dt / (1 - beta))
+    if kw["neuron"] == "lif_syn":
+        assert np.allclose(lif.tau_syn, dt / (1 - 0.6)) and np.allclose(lif.w_in, 1 / (1 - 0.6))
+    gain = float(torch.as_tensor(getattr(net.layers[0].neuron, "alpha", 1.0)))
+    if kw["neuron"] == "lif_syn":
+        gain = 1.0
+    assert np.allclose(lif.r * dt / tau, gain)
+    x = _x()
+    rec = net.run(x)
+    ref = _euler_reference(g, x, dt)
+    assert torch.allclose(ref.float(), rec.readout_membrane, atol=1e-4)
+    assert torch.allclose(ref.mean(0).float(), rec.logits, atol=1e-4)
+
+
+def test_if_and_readout_nodes():
+    g = _export(_net(neuron="if"))
+    assert isinstance(g.nodes["layer0_if"], nir.IF) and np.all(g.nodes["layer0_if"].r == 1)
+    assert isinstance(g.nodes["readout_i"], nir.I)
+    g = _export(_net(neuron="lif", beta=0.9))
+    assert isinstance(g.nodes["readout_li"], nir.LI)
+    assert g.metadata["snnlab"]["dt"] == DEFAULT_DT
+    g = to_nir(_net(neuron="lif", reset="zero"), readout=False)
+    assert list(g.nodes)[-2] == "layer1_lif" and g.metadata["snnlab"]["readout"] == "none"
+
+
+def test_subtract_reset_warns_and_foreign_readers_reset_to_zero():
+    net = _net(neuron="lif", beta=0.9)  # reset="subtract"
+    with pytest.warns(UserWarning, match="layer0, layer1: NIR has no reset by subtraction"):
+        g = to_nir(net)
+    assert np.all(g.nodes["layer0_lif"].v_reset == 0)
+    _same(net, from_nir(g))  # snnlab restores the subtraction from the metadata
+    bare = copy.deepcopy(g)  # a reader without snnlab's metadata: the NIR spec, reset to zero
+    for node in bare.nodes.values():
+        node.metadata = {}
+    zero = _net(neuron="lif", beta=0.9, reset="zero")
+    back = from_nir(bare, dt=DEFAULT_DT)
+    assert all(n.reset_mode == "zero" for n in back.neurons())
+    _same(zero, back)
+    rs, rz = net.run(_x()), zero.run(_x())
+    assert any(not torch.equal(a, b) for a, b in zip(rs.spikes, rz.spikes))  # it matters
+
+
+# --------------------------------------------------------------------------- snnTorch
+def _no_readout(net):
+    return to_nir(net, readout=False, warn=False)
+
+
+@pytest.mark.parametrize("kw", [dict(neuron="lif", beta=0.9, reset="zero"),
+                                dict(neuron="lif_syn", alpha=0.7, beta=0.85, reset="zero")],
+                         ids=["lif", "cubalif"])
+def test_snntorch_reads_our_export_with_identical_spikes(kw):
+    pytest.importorskip("snntorch")
+    pytest.importorskip("nirtorch")
+    net = _net(**kw)
+    x = _x()
+    ours = net.run(x).spikes[-1]
+    theirs = run_peer(_no_readout(net), x, "snntorch")
+    assert ours.sum() > 0 and torch.equal(theirs, ours)
+
+
+def test_snntorch_documented_differences():
+    snn = pytest.importorskip("snntorch")
+    pytest.importorskip("nirtorch")
+    from snntorch.import_nir import import_from_nir
+
+    # 1. a subtracting LIF is read as reset-to-zero (NIR 1.0 has no subtraction)
+    sub, zero = _net(neuron="lif", beta=0.9), _net(neuron="lif", beta=0.9, reset="zero")
+    x = _x()
+    theirs = run_peer(_no_readout(sub), x, "snntorch")
+    assert torch.equal(theirs, zero.run(x).spikes[-1])
+    assert not torch.equal(theirs, sub.run(x).spikes[-1])
+    # 2. the readout's LI node has no snnTorch mapping
+    with pytest.raises(ValueError, match="Unknown node type"):
+        run_peer(_export(zero), x, "snntorch")
+    # 3. NIR IF becomes Leaky(beta=0.9, reset "subtract", reset_delay=False): leaky
+    g = to_nir(_net(neuron="if", reset="zero"), readout=False)
+    g2 = nir.NIRGraph(nodes={"input": g.nodes["input"], "fc": g.nodes["layer0_linear"],
+                             "if": g.nodes["layer0_if"], "output": nir.Output(
+                                 output_type={"output": np.array([16])})},
+                      edges=[("input", "fc"), ("fc", "if"), ("if", "output")])
+    mod = [m for m in import_from_nir(copy.deepcopy(g2)).modules() if isinstance(m, snn.Leaky)]
+    assert len(mod) == 1 and float(mod[0].beta) == pytest.approx(0.9)
+    leaky = mod[0]
+    cur = torch.rand(20, 3, 16) * 0.5  # inputs <= 0.5 keep u below 2 theta
+    mem, spk = leaky.init_leaky(), []
+    for c in cur:
+        s, mem = leaky(c, mem)
+        spk.append(s)
+    s_lif, u_lif = neurons.LIF(beta=0.9, reset="subtract").simulate(cur)
+    assert u_lif.max() < 2.0  # below 2 theta, where reset_delay=False is snnlab's subtraction
+    assert torch.equal(torch.stack(spk), s_lif)
+
+
+def test_snntorch_default_leaky_resets_one_step_later_without_leak():
+    snn = pytest.importorskip("snntorch")
+    cur = torch.randn(30, 4, 8) * 0.7 + 0.4
+    for beta in (0.8, 1.0):
+        leaky = snn.Leaky(beta=beta)  # reset "subtract", reset_delay=True (snnTorch's default)
+        mem, spk, us = leaky.init_leaky(), [], []
+        for c in cur:
+            s, mem = leaky(c, mem)
+            spk.append(s)
+            us.append(mem)
+        # documented recursion: u[t] = beta u[t-1] + I[t] - theta s[t-1]
+        u, s_prev, ref = torch.zeros_like(cur[0]), torch.zeros_like(cur[0]), []
+        for c in cur:
+            u = beta * u + c - s_prev
+            s_prev = (u > 1.0).float()
+            ref.append(s_prev)
+        assert torch.equal(torch.stack(spk), torch.stack(ref))
+        ours = neurons.LIF(beta=beta).simulate(cur)[0]
+        assert torch.equal(ours, torch.stack(spk)) == (beta == 1.0)
+
+
+def test_snntorch_export_reads_into_snnlab():
+    snn = pytest.importorskip("snntorch")
+    pytest.importorskip("nirtorch")
+    import snntorch.utils
+    from snntorch.export_nir import export_to_nir
+
+    def make(reset):
+        torch.manual_seed(3)
+        # per-neuron beta/threshold tensors: snnTorch 1.0's scalar export fails NIR's type check
+        return nn.Sequential(
+            nn.Linear(10, 16),
+            snn.Leaky(beta=torch.full((16,), 0.85), threshold=torch.ones(16), init_hidden=True,
+                      reset_mechanism=reset),
+            nn.Linear(16, 5),
+            snn.Leaky(beta=torch.full((5,), 0.85), threshold=torch.ones(5), init_hidden=True,
+                      output=True, reset_mechanism=reset))
+
+    def run(net, x):
+        snntorch.utils.reset(net)
+        return torch.stack([net(x_t)[0] for x_t in x])
+
+    x = _x(seed=4)
+    for reset in ("zero", "subtract"):
+        net = make(reset)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            g = export_to_nir(net, torch.randn(1, 10), ignore_dims=[0])
+        ours = from_nir(g)
+        assert ours.readout.mode == "count"
+        assert all(n.reset_mode == "zero" for n in ours.neurons())
+        rec = ours.run(x)
+        # snnTorch writes v_reset = 0 even for a subtracting Leaky: snnlab follows the file
+        assert torch.equal(rec.readout_spikes, run(make("zero"), x))
+        assert rec.readout_spikes.sum() > 0
+        assert torch.equal(rec.logits, rec.readout_spikes.sum(0))
+
+
+# --------------------------------------------------------------------------- Norse
+def test_norse_reads_if_and_cubalif_exactly_and_lif_with_gain_one_minus_beta():
+    pytest.importorskip("norse")
+    x = _x()
+    for kw in (dict(neuron="if", reset="zero"),
+               dict(neuron="lif_syn", alpha=0.7, beta=0.85, reset="zero")):
+        net = _net(**kw)
+        ours = net.run(x).spikes[-1]
+        assert ours.sum() > 0
+        assert torch.equal(run_peer(_no_readout(net), x, "norse"), ours)
+    # Norse ignores r on LIF: it integrates v += dt/tau (I - v), an input gain of 1 - beta.
+    net = _net(neuron="lif", beta=0.9, reset="zero")
+    ours = net.run(x).spikes[-1]
+    theirs = run_peer(_no_readout(net), x, "norse")
+    assert not torch.equal(theirs, ours)
+    big = copy.deepcopy(net)  # so a network with currents / (1 - beta) gives snnlab's spikes
+    with torch.no_grad():
+        for layer in big.layers:
+            layer.synapse.weight.div_(1 - 0.9)
+            layer.synapse.bias.div_(1 - 0.9)
+    assert ours.sum() > 0 and torch.equal(run_peer(_no_readout(big), x, "norse"), ours)
+
+
+# --------------------------------------------------------------------------- errors
+def test_bad_files(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a graph")
+    with pytest.raises(NIRExportError, match="is not a NIR file"):
+        from_nir(tmp_path / "notes.txt")
+    with pytest.raises(FileNotFoundError):
+        from_nir(tmp_path / "missing.nir")
+    with pytest.raises(TypeError, match="nir.NIRGraph or a path"):
+        from_nir(42)
+    with pytest.raises(ValueError, match="dt"):
+        from_nir(to_nir(_net(neuron="if"), warn=False), dt=-1)
+
+
+def _graph(*pairs):
+    nodes = {"input": nir.Input(input_type={"input": np.array([4])})}
+    names = ["input"]
+    for name, node in pairs:
+        nodes[name] = node
+        names.append(name)
+    nodes["output"] = nir.Output(output_type={"output": np.array([3])})
+    names.append("output")
+    return nir.NIRGraph(nodes=nodes, edges=list(zip(names[:-1], names[1:])))
+
+
+def _affine():
+    return nir.Affine(weight=np.ones((3, 4)), bias=np.zeros(3))
+
+
+def _lif(**kw):
+    p = dict(tau=np.full(3, 1e-3), r=np.full(3, 10.0), v_leak=np.zeros(3),
+             v_threshold=np.ones(3))
+    p.update(kw)
+    return nir.LIF(**p)
+
+
+def test_unsupported_nodes_name_the_node(tmp_path):
+    g = _graph(("fc", _affine()), ("wait", nir.Delay(delay=np.ones(3))))
+    with pytest.raises(NIRExportError, match="node 'wait' has type Delay"):
+        from_nir(g)
+    nir.write(str(tmp_path / "d.nir"), g)
+    with pytest.raises(NIRExportError, match="'wait'"):
+        from_nir(tmp_path / "d.nir")
+    with pytest.raises(NIRExportError, match="node 'leaky': v_leak"):
+        from_nir(_graph(("fc", _affine()), ("leaky", _lif(v_leak=np.full(3, 0.1)))))
+    with pytest.raises(NIRExportError, match="node 'leaky': v_threshold differs"):
+        from_nir(_graph(("fc", _affine()), ("leaky", _lif(v_threshold=np.array([1., 2, 3])))))
+    with pytest.raises(NIRExportError, match="node 'fast'.*tau"):
+        from_nir(_graph(("fc", _affine()), ("fast", _lif(tau=np.full(3, 1e-5)))))
+    with pytest.raises(NIRExportError, match="node 'b'.*follows another neuron"):
+        from_nir(_graph(("fc", _affine()), ("a", _lif()), ("b", _lif())))
+    li = nir.LI(tau=np.full(3, 1e-3), r=np.full(3, 10.0), v_leak=np.zeros(3))
+    with pytest.raises(NIRExportError, match="node 'li'.*readout"):
+        from_nir(_graph(("fc", _affine()), ("li", li), ("fc2", nir.Affine(
+            weight=np.ones((3, 3)), bias=np.zeros(3)))))
+    branch = _graph(("fc", _affine()), ("a", _lif()))
+    branch.edges.append(("fc", "output"))
+    with pytest.raises(NIRExportError, match="node 'fc' .* 2 outgoing edges"):
+        from_nir(branch)
+
+
+def test_foreign_graph_defaults():
+    # a LIF graph without snnlab metadata: dt = 1e-4, unit gain -> LIF with beta = 1 - dt/tau
+    net = from_nir(_graph(("fc", _affine()), ("lif", _lif())))
+    assert net.readout.mode == "count" and net.readout.neuron.beta == pytest.approx(0.9)
+    assert net.readout.neuron.reset_mode == "zero"
+    # an Affine straight into the output: the logits are the mean current
+    net = from_nir(_graph(("fc", _affine())))
+    assert net.readout.mode == "membrane" and net.readout.beta == 0.0
+    x = torch.rand(5, 2, 4)
+    assert torch.allclose(net(x), net.readout.synapse(x).mean(0))
+
+
+def test_unsupported_models_name_the_layer():
+    class MyLIF(neurons.LIF):
+        pass
+
+    net = _net(neuron="lif")
+    net.layers[1].neuron = MyLIF()
+    with pytest.raises(NIRExportError, match="layer1: neuron MyLIF has no NIR mapping"):
+        to_nir(net, warn=False)
+    net = _net(neuron="lif")
+    net.layers[0].synapse = nn.Sequential(nn.Linear(10, 16), nn.ReLU())
+    with pytest.raises(NIRExportError, match="layer0: module ReLU"):
+        to_nir(net, warn=False)
+    with pytest.raises(NIRExportError, match="reset='none'"):
+        to_nir(_net(neuron="lif", reset="none"))
+    with pytest.raises(TypeError, match="SpikingNet or a checkpoint path"):
+        to_nir(nn.Linear(3, 3))
+    with pytest.raises(ValueError, match="dt must be"):
+        to_nir(_net(neuron="if"), dt=0)
+
+
+def test_dalif_needs_the_dalif_neuron(monkeypatch):
+    net = _net(neuron="dalif", beta=0.85)
+    with torch.no_grad():
+        for n in net.neurons():
+            n.alpha_raw.fill_(0.5)
+    g = _export(net)
+    a = float(net.layers[0].neuron.alpha)
+    assert np.allclose(g.nodes["layer0_dalif"].r, a / (1 - 0.85))
+    monkeypatch.delattr(neurons, "DALIF")
+    with pytest.raises(NIRExportError, match="node 'layer0_dalif'.*DALIF"):
+        from_nir(g)
+
+
+def test_cli_export(tmp_path, capsys):
+    from snnlab import cli
+
+    net = _net(neuron="lif", reset="zero")
+    save_checkpoint(tmp_path / "m.pt", net)
+    assert cli.main(["export", "--checkpoint", str(tmp_path / "m.pt"), "--format", "nir",
+                     str(tmp_path / "out.nir")]) == 0
+    assert "out.nir" in capsys.readouterr().out
+    _same(net, from_nir(tmp_path / "out.nir"))
+    assert cli.main(["export", "--checkpoint", str(tmp_path / "nope.pt"), "--format", "nir",
+                     str(tmp_path / "o.nir")]) == 2
+    assert "does not exist" in capsys.readouterr().err
