@@ -195,3 +195,20 @@ def test_conversion_checkers_accept_solutions_and_reject_mistakes(capsys):
     assert E.check_weight_normalisation(lambda W, b, lp, lam: (W * lp / lam, b / lam))
     assert not E.check_weight_normalisation(lambda W, b, lp, lam: (W / lam, b / lam))
     assert "lam_prev" in capsys.readouterr().out
+
+
+def test_conv_net_with_batchnorm_converts_with_bn_folded():
+    torch.manual_seed(8)
+    net = convnet((1, 8, 8), [4], 3)
+    conv, pool = net.layers[0].synapse
+    bn = nn.BatchNorm2d(4, eps=0.01)
+    bn.running_mean.uniform_(-0.2, 0.2)
+    bn.running_var.uniform_(0.5, 1.5)
+    net.layers[0].synapse = nn.Sequential(conv, bn, pool)
+    ann = net.ann_twin().eval()
+    x = torch.rand(16, 1, 8, 8)
+    snn = C.convert(ann, x, norm="max", v0=0.5)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in snn.modules())
+    with torch.no_grad():
+        err = (snn(encode(x, 256)) - ann(x)).abs().max()
+        assert float(err) < 0.05 * float(ann(x).abs().max())
