@@ -287,3 +287,16 @@ def test_spike_shift_view_silent_case_has_zero_timing_gradient():
     assert view["t_out"] is None and math.isnan(view["t_interp"])
     assert float(view["dt_dw"].abs().max()) == 0.0
     assert float(view["dt_dw_act"].abs().max()) > 0.0  # the activation route still pushes
+
+
+def test_setup_adapts_a_default_model_with_a_warning():
+    net = snnlab.models.mlp(4, [8], 3)
+    rule = R.get("antlr")
+    with pytest.warns(UserWarning, match="antlr_lif"):
+        rule.setup(net, None, T=20, encoding="latency", seed=0)
+    assert isinstance(net.layers[0].neuron, A.AntlrLIF) and net.readout.mode == "first_spike"
+    x = encode(torch.rand(6, 4), 20, "latency")
+    loss = rule.loss(net, x, torch.zeros(6, dtype=torch.long))
+    assert torch.isfinite(loss)
+    rebuilt = snnlab.models.from_config(net.config)  # checkpoints rebuild the adapted model
+    assert isinstance(rebuilt.readout.neuron, A.AntlrLIF)

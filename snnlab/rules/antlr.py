@@ -89,7 +89,8 @@ from .base import Rule, register
 
 __all__ = ["AntlrLIF", "ExpSurrogate", "ANTLR", "Timing", "psp_kernel", "make_model",
            "latency_dataset", "spike_times", "first_spike_times", "interpolated_spike_time",
-           "input_timing_gradient", "decision_stats", "forward_antlr", "spike_shift_view"]
+           "input_timing_gradient", "decision_stats", "forward_antlr", "spike_shift_view",
+           "adapt_model"]
 
 
 class ExpSurrogate(Surrogate):
@@ -281,6 +282,28 @@ def _check_model(model, rule_name="antlr"):
             "(or readout='count'), or snnlab.rules.antlr.make_model(...)")
 
 
+def adapt_model(model, *, alpha: float = 0.9, beta: float = 0.9, readout: str = "first_spike"):
+    """Turn any fully built :class:`~snnlab.models.SpikingNet` into one the ANTLR rules can
+    train, in place: ANTLR neurons everywhere and a spiking readout. Warns what it changed."""
+    import warnings
+
+    check_choice("readout", readout, ("first_spike", "count"))
+    for layer in model.layers:
+        if not isinstance(layer.neuron, AntlrLIF):
+            layer.neuron = AntlrLIF(alpha=alpha, beta=beta)
+    ro = model.readout
+    if ro.mode == "membrane" or not isinstance(ro.neuron, AntlrLIF):
+        ro.mode = ro.mode if ro.mode != "membrane" else readout
+        ro.neuron = AntlrLIF(alpha=alpha, beta=beta)
+    if isinstance(getattr(model, "config", None), dict):
+        model.config.update(neuron="antlr_lif", readout=ro.mode,
+                            neuron_kw={"alpha": alpha, "beta": beta})
+    warnings.warn(f"the ANTLR rules need spike times: the model now uses antlr_lif neurons "
+                  f"(alpha={alpha:g}, beta={beta:g}) and a {ro.mode!r} readout; build it with "
+                  "snnlab.rules.antlr.make_model(...) to choose yourself", stacklevel=3)
+    return model
+
+
 def forward_antlr(model, x_seq, lam_act=1.0, lam_tim=1.0):
     """Run ``model`` on ``x_seq`` with both gradient routes wired in.
 
@@ -355,6 +378,15 @@ class ANTLR(Rule):
         self.grad_clip = check_float("grad_clip", grad_clip, low=0.0)
         self.silent_penalty = check_float("silent_penalty", silent_penalty, low=0.0)
         self._last_spikes = None
+
+    def setup(self, model, data, *, T, encoding, seed):
+        """A network built for another rule (LIF neurons, membrane readout) is adapted in place,
+        with a warning: every neuron becomes :class:`AntlrLIF` and the readout spikes
+        (first-spike readout). Weights are kept."""
+        try:
+            _check_model(model, self.name)
+        except ValueError:
+            adapt_model(model)
 
     def _kind(self, model):
         if self.loss_kind != "auto":
