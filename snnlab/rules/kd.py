@@ -55,7 +55,7 @@ the student saw, not on the clean image). If no teacher is given, :meth:`setup` 
 ReLU teacher at 0.489; mean test accuracy over seeds 0-4): T=1 CE-only 0.306, kd 0.364, hta_kl
 0.357; T=2 0.313 / 0.353 / 0.366; T=4 0.296 / 0.316 / 0.316. On digits, where a one-step
 student already matches its 0.967 teacher, distillation cost about a point (T=1: 0.960 /
-0.952 / 0.949). The tests calibrate a cheaper version (``tests/test_kd.py``).
+0.952 / 0.949, 10 epochs). The tests calibrate a cheaper version (``tests/test_kd.py``).
 """
 
 from __future__ import annotations
