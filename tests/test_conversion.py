@@ -212,3 +212,11 @@ def test_conv_net_with_batchnorm_converts_with_bn_folded():
     with torch.no_grad():
         err = (snn(encode(x, 256)) - ann(x)).abs().max()
         assert float(err) < 0.05 * float(ann(x).abs().max())
+
+
+def test_train_qcfs_learns_and_trains_lambda(digits):
+    q = C.train_qcfs(digits, hidden=(32,), levels=4, lam=2.0, epochs=3, lr=3e-3)
+    assert q.test_acc > 0.8
+    assert float(q.acts[0].lam.detach()) != 2.0
+    snn = C.convert(q, digits.train.tensors[0], v0=0.5)
+    assert snn.conversion["scales"][0] == pytest.approx(float(q.acts[0].lam.detach()))

@@ -209,6 +209,21 @@ plot.conversion_errors(rows, title="p99.9 normalisation, T = 4, v0 = 0")
 plt.show()
 
 # %% [markdown]
+# Unevenness is easiest to see on one neuron. Give an IF neuron the same four input currents in
+# two orders: excitation first, then inhibition, or the reverse. The mean input is the same
+# (0.3 per step), so the even-input staircase promises $\lfloor 4 \cdot 0.3 \rfloor = 1$ spike.
+# But a neuron cannot take back a spike it has already fired:
+
+# %%
+neuron = snnlab.neurons.IF(threshold=1.0)
+for name, seq in (("excitation first", [1.6, 1.6, -1.0, -1.0]),
+                  ("inhibition first", [-1.0, -1.0, 1.6, 1.6])):
+    s, _ = neuron.simulate(torch.tensor(seq).reshape(4, 1))
+    even = conversion.staircase(torch.tensor(sum(seq) / 4), 1.0, 4) * 4
+    print(f"{name}: input {seq} -> {int(s.sum())} spikes (constant input of the same mean: "
+          f"{int(even)})")
+
+# %% [markdown]
 # Quantisation dominates at T = 4; unevenness appears only in layer 2, where the input is
 # spikes. Each term has its own knob. Clip harder (normalise at the 90th percentile) and the
 # clipping term grows; lengthen T and quantisation falls like $1/T$; start half-full and it
