@@ -101,6 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("info", help="versions, registered rules and the data cache")
 
+    x = sub.add_parser("export", help="export a trained checkpoint to NIR (read by snnTorch, "
+                                      "Norse, Sinabs, Rockpool, Lava, Loihi 2, SpiNNaker2, Xylo)")
+    x.add_argument("--checkpoint", required=True, help="a checkpoint written by snnlab train")
+    x.add_argument("--format", default="nir", choices=["nir"])
+    x.add_argument("--dt", type=_positive_float, default=1e-4,
+                   help="seconds per time step (forward Euler; default 1e-4, snnTorch's)")
+    x.add_argument("--no-readout", action="store_true",
+                   help="end the graph at the last hidden spikes (snnTorch/Norse lack LI)")
+    x.add_argument("out", help="output file, e.g. model.nir")
+
     n = sub.add_parser("notebooks", help="build or execute the course notebooks")
     n.add_argument("action", choices=["run", "list", "student"],
                    help="run: execute (and store outputs); student: write versions without "
@@ -249,6 +259,11 @@ def main(argv=None) -> int:
                 print(json.dumps({"rows": comp.rows}))
         elif args.command == "info":
             print(_info())
+        elif args.command == "export":
+            from .export import to_nir
+
+            graph = to_nir(args.checkpoint, args.out, dt=args.dt, readout=not args.no_readout)
+            print(f"wrote {args.out}: NIR graph, {len(graph.nodes)} nodes, dt = {args.dt:g} s")
         elif args.command == "notebooks":
             return _notebooks(args)
     except (ValueError, TypeError, FileNotFoundError, KeyError) as e:
