@@ -847,3 +847,57 @@ def check_inhibitory_update(update: Callable) -> bool:
     if torch.allclose(got, torch.where(W > 0, new, W), atol=1e-6):
         return _failed(name, "a weight was pushed below zero", "clamp(min=0): silence, don't flip")
     return _failed(name, "values differ from the reference", "new = W + eta*(a_plus*P - a_minus*D)")
+
+
+# =========================================================================== 16 deploy with NIR
+def check_nir_lif(lif_to_nir: Callable) -> bool:
+    """``lif_to_nir(beta, dt) -> (tau, r)``: the NIR LIF parameters that make one forward-Euler
+    step of :math:`\\tau\\dot v = -v + R I` equal snnlab's ``u = beta v + I``."""
+    name = "nir_lif"
+    _need_callable("check_nir_lif", lif_to_nir)
+    cases = [(0.9, 1e-4), (0.5, 1e-3), (0.99, 2e-4)]
+    for beta, dt in cases:
+        tau, r = dt / (1 - beta), 1 / (1 - beta)
+        try:
+            got = _call(lif_to_nir, beta, dt)
+        except _LearnerError as e:
+            return _failed(name, str(e), "Euler: beta = 1 - dt/tau, gain R dt/tau = 1")
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            return _failed(name, "return two numbers (tau, r)", "return tau, r")
+        g_tau, g_r = (float(v) for v in got)
+        if math.isclose(g_tau, -dt / math.log(beta), rel_tol=1e-6):
+            return _failed(name, "that tau is the exact-exponential reading beta = exp(-dt/tau)",
+                           "one forward-Euler step decays by 1 - dt/tau")
+        if not math.isclose(g_tau, tau, rel_tol=1e-6):
+            return _failed(name, f"tau wrong for beta={beta}, dt={dt}", "solve beta = 1 - dt/tau")
+        if math.isclose(g_r, 1.0, rel_tol=1e-6):
+            return _failed(name, "with R = 1 the input is scaled by dt/tau = 1 - beta",
+                           "choose R so that R * dt / tau = 1")
+        if not math.isclose(g_r, r, rel_tol=1e-6):
+            return _failed(name, f"r wrong for beta={beta}", "R * dt / tau must be 1")
+    return _passed(name, "tau = dt/(1-beta), R = 1/(1-beta)")
+
+
+def check_nir_euler_step(euler_step: Callable) -> bool:
+    """``euler_step(v, current, tau, r, dt) -> v_new``: one forward-Euler step of NIR's
+    :math:`\\tau\\dot v = (0 - v) + R I` (no spike), elementwise on tensors."""
+    name = "nir_euler_step"
+    _need_callable("check_nir_euler_step", euler_step)
+    g = torch.Generator().manual_seed(16)
+    v, current = torch.rand(32, generator=g), torch.randn(32, generator=g)
+    tau, r, dt = 1e-3, 7.0, 1e-4
+    ref = v + dt / tau * (-v + r * current)
+    try:
+        got = _as_tensor(_call(euler_step, v.clone(), current.clone(), tau, r, dt), ref)
+    except _LearnerError as e:
+        return _failed(name, str(e), "v + dt / tau * (-v + r * current)")
+    if got is None or got.shape != ref.shape:
+        return _failed(name, "return a tensor shaped like v", "work elementwise")
+    if torch.allclose(got, ref, atol=1e-6):
+        beta = 1 - dt / tau
+        same = F.charge(v, current * r * dt / tau, beta)
+        return _passed(name, f"= snnlab's beta v + I' with beta = {beta:.2f}, "
+                             f"I' = R dt/tau I" if torch.allclose(got, same, atol=1e-6) else "")
+    if torch.allclose(got, v + dt / tau * (-v) + r * current, atol=1e-6):
+        return _failed(name, "the input is not multiplied by dt/tau", "dv = dt/tau * (-v + R I)")
+    return _failed(name, "values differ from the reference", "v_new = v + dt/tau * (R I - v)")
