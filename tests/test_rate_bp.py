@@ -60,6 +60,22 @@ def test_rate_backward_matches_closed_form():
             d = (d @ weights[li].detach()) * st.eligibilities[li - 1]
 
 
+@pytest.mark.parametrize("mode,detach", RESETS)
+@pytest.mark.parametrize("readout", ["membrane", "count"])
+def test_chunked_spike_pass_equals_whole(mode, detach, readout):
+    torch.manual_seed(4)
+    net = mlp(6, [9, 7], 3, beta=0.8, reset=mode, detach_reset=detach, readout=readout).double()
+    x = torch.rand(11, 5, 6, dtype=torch.double) * 1.5
+    whole = spike_pass(net, x)
+    torch.testing.assert_close(whole.logits, net(x))
+    for chunk in (1, 3, 4):
+        part = spike_pass(net, x, chunk)
+        torch.testing.assert_close(part.logits, whole.logits)
+        torch.testing.assert_close(part.readout_eligibility, whole.readout_eligibility)
+        for a, b in zip(part.rates + part.eligibilities, whole.rates + whole.eligibilities):
+            torch.testing.assert_close(a, b)
+
+
 def test_single_step_equals_bptt():
     torch.manual_seed(2)
     net = mlp(6, [8], 3, beta=0.8).double()
@@ -99,6 +115,8 @@ def test_refuses_first_spike_readout():
         snnlab.rules.get("rate_bp").loss(net, torch.rand(3, 2, 4), torch.tensor([0, 1]))
     with pytest.raises(TypeError, match="rate_bp"):
         snnlab.rules.get("rate_bp", lr=1.0)
+    with pytest.raises(ValueError, match="chunk"):
+        snnlab.rules.get("rate_bp", chunk=-1)
 
 
 @pytest.mark.slow

@@ -41,8 +41,9 @@ What was reconstructed: the paper's batch-norm handling (spike-pass statistics a
 batch statistics for the gradient) is not needed here because snnlab's networks have no BN; the
 surrogate is the model's own (the official code uses the derivative of sigmoid(4x)); the loss is
 CE on the exact spike-pass logits (the official code also rescales the loss gradient by 1/T,
-which Adam does not notice). The spike pass runs one layer at a time over all T (fused, fast), so
-its transient activations are O(T) for one layer; nothing is kept for backward.
+which Adam does not notice). The spike pass runs the fused time loops on chunks of ``chunk``
+steps (16 by default), carrying the membranes between chunks, so its working memory is that of
+one chunk whatever T is, and nothing is kept for backward.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as TF
 
+from .. import functional as F
+from .._checks import check_int
+from ..models import over_time
 from .base import Rule, register
 
 __all__ = ["RateBP", "RateStats", "eligibility", "spike_pass"]
@@ -71,34 +75,55 @@ def _input_gain(neuron, T: int, like: torch.Tensor) -> torch.Tensor:
     return ones * float(getattr(neuron, "current_scale", 1.0))
 
 
+class _Eligibility:
+    """Running sum of sigma'(u[t]-theta)*kappa[t] (eq. 1) over consecutive chunks of time."""
+
+    def __init__(self, neuron):
+        self.neuron = neuron
+        self.t0 = 0
+        self.kappa = self.dv = self.acc = None
+
+    def add(self, u: torch.Tensor, s: torch.Tensor) -> _Eligibility:
+        n = self.neuron
+        K, t0 = u.shape[0], self.t0
+        theta = n.threshold
+        sg = n.surrogate.derivative(u - theta)
+        beta = _float(n.beta)
+        iota = _input_gain(n, t0 + K, u)[t0:]
+        mode, detached = n.reset_mode, n.detach_reset
+        plain_leak = mode == "none" or (mode == "subtract" and detached)
+        if plain_leak and getattr(n, "alpha", None) is None and not isinstance(beta, torch.Tensor):
+            # closed form of kappa[t] = 1 + beta*kappa[t-1]: one weighted sum over t
+            t = torch.arange(t0 + 1, t0 + K + 1, dtype=u.dtype, device=u.device)
+            kappa = t if beta == 1.0 else (1 - beta ** t) / (1 - beta)
+            part = ((kappa * iota) @ sg.reshape(K, -1)).reshape(u.shape[1:])
+        else:
+            if mode == "subtract":
+                dv = torch.ones_like(u) if detached else 1.0 - theta * sg
+            elif mode == "zero":
+                dv = 1.0 - s if detached else 1.0 - s - u * sg
+            else:
+                dv = torch.ones_like(u)
+            part = torch.zeros_like(u[0])
+            for k in range(K):
+                if self.kappa is None:
+                    kappa = iota[k].expand_as(u[0]).clone()
+                else:
+                    kappa = iota[k] + beta * self.dv * self.kappa
+                part = part + sg[k] * kappa
+                self.kappa, self.dv = kappa, dv[k]
+        self.acc = part if self.acc is None else self.acc + part
+        self.t0 += K
+        return self
+
+    def mean(self) -> torch.Tensor:
+        return self.acc / self.t0
+
+
 def eligibility(neuron, u: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     """Eq. (1): mean over t of sigma'(u[t]-theta)*kappa[t], for membranes ``u [T, ...]`` (before
     reset) and spikes ``s`` recorded by a no-grad pass of ``neuron``."""
-    T = u.shape[0]
-    theta = neuron.threshold
-    sg = neuron.surrogate.derivative(u - theta)
-    beta = _float(neuron.beta)
-    iota = _input_gain(neuron, T, u).view(T, *([1] * (u.ndim - 1)))
-    mode, detached = neuron.reset_mode, neuron.detach_reset
-    plain_leak = mode == "none" or (mode == "subtract" and detached)
-    if plain_leak and getattr(neuron, "alpha", None) is None and not isinstance(beta, torch.Tensor):
-        # closed form of kappa[t] = 1 + beta*kappa[t-1]
-        t = torch.arange(1, T + 1, dtype=u.dtype, device=u.device)
-        kappa = t if beta == 1.0 else (1 - beta ** t) / (1 - beta)
-        weights = kappa * (iota[0].reshape(()) / T)  # one weighted sum over t, no [T,...] temp
-        return (weights @ sg.reshape(T, -1)).reshape(u.shape[1:])
-    if mode == "subtract":
-        dv = torch.ones_like(u) if detached else 1.0 - theta * sg
-    elif mode == "zero":
-        dv = 1.0 - s if detached else 1.0 - s - u * sg
-    else:
-        dv = torch.ones_like(u)
-    kappa = iota[0].expand_as(u[0]).clone()
-    acc = sg[0] * kappa
-    for t in range(1, T):
-        kappa = iota[t] + beta * dv[t - 1] * kappa
-        acc = acc + sg[t] * kappa
-    return acc / T
+    return _Eligibility(neuron).add(u, s).mean()
 
 
 @dataclass
@@ -112,29 +137,61 @@ class RateStats:
     logits: torch.Tensor
 
 
+def _end_state(neuron, u, s):
+    """The state carried to the next chunk: the last step's membrane after the reset."""
+    return F.reset(u[-1], s[-1], neuron.threshold, neuron.reset_mode, detach=True)
+
+
 @torch.no_grad()
-def spike_pass(model, x_seq: torch.Tensor) -> RateStats:
-    """The gradient-free forward over T (step 1)."""
-    mode = model.readout.mode
-    if mode == "first_spike":
-        raise ValueError("rate_bp needs a rate-coded readout: readout='membrane' or 'count' "
-                         "(a first-spike readout is a temporal code)")
+def spike_pass(model, x_seq: torch.Tensor, chunk: int | None = None) -> RateStats:
+    """The gradient-free forward over T (step 1), ``chunk`` steps at a time (all at once when
+    None), carrying each layer's membrane between chunks: the working memory is that of
+    ``chunk`` steps, whatever T is. Neurons with a synaptic current run in one chunk."""
+    ro = model.readout
+    mode = ro.mode
+    if mode not in ("membrane", "count"):
+        raise ValueError(f"rate_bp needs a rate-coded readout: readout='membrane' or 'count', "
+                         f"got {mode!r} (a first-spike readout is a temporal code)")
     T = x_seq.shape[0]
-    rates, elig = [], []
-    h = x_seq
-    for layer in model.layers:
-        s, u = layer.neuron.simulate(layer.current(h))
-        rates.append(s.mean(0))
-        elig.append(eligibility(layer.neuron, u, s))
-        h = s
-    logits, s_out, u_out = model.readout.simulate(h)
+    neurons = [layer.neuron for layer in model.layers] + ([ro.neuron] if mode == "count" else [])
+    if chunk is None or any(getattr(n, "alpha", None) is not None for n in neurons):
+        chunk = T
+    n = len(model.layers)
+    v = [None] * (n + 1)
+    rate_sum = [0.0] * n
+    elig = [_Eligibility(layer.neuron) for layer in model.layers]
+    out_elig = _Eligibility(ro.neuron) if mode == "count" else None
+    logit_sum = 0.0
+    for c0 in range(0, T, chunk):
+        h = x_seq[c0:c0 + chunk]
+        for i, layer in enumerate(model.layers):
+            s, u = layer.neuron.simulate(layer.current(h), v0=v[i])
+            v[i] = _end_state(layer.neuron, u, s)
+            rate_sum[i] = rate_sum[i] + s.sum(0)
+            elig[i].add(u, s)
+            h = s
+        current = over_time(ro.synapse, h)
+        if mode == "membrane":
+            u = F.leaky_integrate(current, ro.beta)
+            if v[n] is not None:  # the carried readout membrane keeps leaking into this chunk
+                k = torch.arange(1, u.shape[0] + 1, dtype=u.dtype, device=u.device)
+                u = u + (ro.beta ** k).view(-1, *([1] * (u.ndim - 1))) * v[n]
+            v[n] = u[-1]
+            logit_sum = logit_sum + u.sum(0)
+        else:
+            s, u = ro.neuron.simulate(current, v0=v[n])
+            v[n] = _end_state(ro.neuron, u, s)
+            logit_sum = logit_sum + s.sum(0)
+            out_elig.add(u, s)
     if mode == "membrane":
-        b = float(model.readout.beta)
+        b = float(ro.beta)
         t = torch.arange(1, T + 1, dtype=x_seq.dtype)
         e_out = float(t.mean()) if b == 1.0 else float(((1 - b ** t) / (1 - b)).mean())
+        logits = logit_sum / T
     else:  # count: logits = T * rate
-        e_out = T * eligibility(model.readout.neuron, u_out, s_out)
-    return RateStats(rates, elig, e_out, logits)
+        e_out = T * out_elig.mean()
+        logits = logit_sum
+    return RateStats([r / T for r in rate_sum], [e.mean() for e in elig], e_out, logits)
 
 
 def _straight_through(value, e, c):
@@ -143,16 +200,24 @@ def _straight_through(value, e, c):
 
 @register("rate_bp")
 class RateBP(Rule):
-    """Rate-based backpropagation (no hyper-parameters of its own)."""
+    """Rate-based backpropagation.
+
+    Args:
+        chunk: the spike pass runs this many steps at a time (memory of ``chunk`` steps for any
+            T; 0 = all T at once, fastest for short T).
+    """
 
     default_T = 8
     default_encoding = "direct"
     default_lr = 2e-3
     default_epochs = 10
 
+    def __init__(self, chunk: int = 16):
+        self.chunk = check_int("chunk", chunk, low=0)
+
     def rate_logits(self, model, x_seq) -> torch.Tensor:
         """Logits with the spike pass's values and the rate pass's gradient (eq. 2)."""
-        st = spike_pass(model, x_seq)
+        st = spike_pass(model, x_seq, self.chunk or None)
         r = x_seq.mean(0)
         for layer, rate, e in zip(model.layers, st.rates, st.eligibilities):
             r = _straight_through(rate, e, layer.synapse(r))

@@ -146,7 +146,8 @@ class _TSSLSpikes(torch.autograd.Function):
     plus the surrogate fallback."""
 
     @staticmethod
-    def forward(ctx, current, tau_m, tau_s, threshold, inter, intra, fallback, at_spikes):
+    def forward(ctx, current, tau_m, tau_s, threshold, inter, intra, fallback, at_spikes,
+                psp_threshold):
         beta = 1 - 1 / tau_m
         T = current.shape[0]
         u = torch.empty_like(current)
@@ -160,13 +161,13 @@ class _TSSLSpikes(torch.autograd.Function):
             s[t] = (u_t > threshold).to(current.dtype)
             v = u_t * (1 - s[t])
         ctx.save_for_backward(u, du, s)
-        ctx.cfg = (tau_m, tau_s, threshold, inter, intra, fallback, at_spikes)
+        ctx.cfg = (tau_m, tau_s, threshold, inter, intra, fallback, at_spikes, psp_threshold)
         return s
 
     @staticmethod
     def backward(ctx, ds):
         u, du, s = ctx.saved_tensors
-        tau_m, tau_s, threshold, inter, intra, fallback, at_spikes = ctx.cfg
+        tau_m, tau_s, threshold, inter, intra, fallback, at_spikes, psp_threshold = ctx.cfg
         beta = 1 - 1 / tau_m
         T = u.shape[0]
         dt_du = torch.clamp(1.0 / du, 0.0, 8.0).nan_to_num(0.0)  # |dt/du| = 1/du, clamped
@@ -176,7 +177,7 @@ class _TSSLSpikes(torch.autograd.Function):
             x = torch.clamp((threshold - u) / 0.2, -8.0, 8.0)
             sig = torch.sigmoid(x)
             surrogate = sig * (1 - sig) / 0.2
-            quiet = psp(s, tau_s) < 1 / (4 * tau_s)
+            quiet = psp(s, tau_s) < psp_threshold
         g = torch.zeros_like(ds)
         theta = torch.zeros_like(ds[0])
         for t in range(T - 1, -1, -1):
@@ -187,18 +188,24 @@ class _TSSLSpikes(torch.autograd.Function):
             if fallback:
                 g_t = torch.where(quiet[t], ds[t] * surrogate[t], g_t)
             g[t] = g_t
-        return g, None, None, None, None, None, None, None
+        return g, None, None, None, None, None, None, None, None
 
 
 def tssl_spikes(current: torch.Tensor, *, tau_m: float = 5.0, tau_s: float = 3.0,
                 threshold: float = 1.0, inter: bool = True, intra: bool = True,
-                fallback: bool = True, spike_steps_only: bool = False) -> torch.Tensor:
+                fallback: bool = True, spike_steps_only: bool = False,
+                psp_threshold: float | None = None) -> torch.Tensor:
     """Spikes of a PSP layer from its filtered current ``[T, ...]``, with TSSL-BP's backward.
     ``inter``/``intra``/``fallback`` switch the three parts off (for teaching and ablations);
     ``spike_steps_only`` applies the timing terms only at spike steps (the paper's equations)
-    instead of wherever the PSP is above the fallback threshold (the reference code)."""
+    instead of wherever the PSP is above the fallback threshold (the reference code).
+    ``psp_threshold`` is where the fallback takes over (default :math:`1/(4\tau_s)`; ``inf``
+    gives the surrogate everywhere, i.e. TSSL-BP switched off)."""
+    if psp_threshold is None:
+        psp_threshold = 1 / (4 * tau_s)
     return _TSSLSpikes.apply(current, float(tau_m), float(tau_s), float(threshold), bool(inter),
-                             bool(intra), bool(fallback), bool(spike_steps_only))
+                             bool(intra), bool(fallback), bool(spike_steps_only),
+                             float(psp_threshold))
 
 
 def target_trains(y: torch.Tensor, n_classes: int, T: int,
@@ -225,6 +232,8 @@ class TSSL(Rule):
         pattern: the correct class's target spike train (length T), default as the code.
         inter, intra, fallback: switch the parts of the backward on/off (ablations).
         spike_steps_only: timing terms only at spike steps (paper) instead of as the code.
+        psp_threshold: PSP level below which the surrogate fallback is used (default
+            1/(4 tau_s); ``float("inf")`` = surrogate everywhere, the ablation of issue #2).
         grad_clip: gradient-norm clip in ``step`` (1 in the code; 0 disables).
         weight_clamp: weights clamped to [-c, c] after each step (4 in the code; 0 disables).
     """
@@ -237,7 +246,7 @@ class TSSL(Rule):
     def __init__(self, tau_m: float = 5.0, tau_s: float = 3.0, threshold: float = 1.0,
                  pattern: Sequence[int] | None = None, inter: bool = True, intra: bool = True,
                  fallback: bool = True, spike_steps_only: bool = False, grad_clip: float = 1.0,
-                 weight_clamp: float = 4.0):
+                 weight_clamp: float = 4.0, psp_threshold: float | None = None):
         self.tau_m = check_float("tau_m", tau_m, low=1.0, low_open=True)
         self.tau_s = check_float("tau_s", tau_s, low=1.0, low_open=True)
         self.threshold = check_float("threshold", threshold, low=0.0, low_open=True)
@@ -251,6 +260,13 @@ class TSSL(Rule):
                 raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
         self.inter, self.intra, self.fallback = inter, intra, fallback
         self.spike_steps_only = spike_steps_only
+        if psp_threshold is not None:
+            if isinstance(psp_threshold, bool) or not isinstance(psp_threshold, (int, float)) \
+                    or not psp_threshold >= 0:
+                raise ValueError(f"psp_threshold must be a number >= 0 (or inf), got "
+                                 f"{psp_threshold!r}")
+            psp_threshold = float(psp_threshold)
+        self.psp_threshold = psp_threshold
         self.grad_clip = check_float("grad_clip", grad_clip, low=0.0)
         self.weight_clamp = check_float("weight_clamp", weight_clamp, low=0.0)
 
@@ -267,7 +283,7 @@ class TSSL(Rule):
         self.adapt(model)
         kw = dict(tau_m=self.tau_m, tau_s=self.tau_s, threshold=self.threshold, inter=self.inter,
                   intra=self.intra, fallback=self.fallback,
-                  spike_steps_only=self.spike_steps_only)
+                  spike_steps_only=self.spike_steps_only, psp_threshold=self.psp_threshold)
         alpha = 1 - 1 / self.tau_s
         h = x_seq
         for syn in [layer.synapse for layer in model.layers] + [model.readout.synapse]:
