@@ -729,3 +729,74 @@ def _quiet(fn, *args):
 
     with contextlib.redirect_stdout(io.StringIO()):
         return fn(*args)
+
+
+# --------------------------------------------------------------------------- teaching helpers
+def nir_lif_parameters(beta: float, dt: float = DEFAULT_DT) -> dict:
+    """The NIR ``LIF`` parameters of an snnlab ``LIF(beta)`` at time step ``dt`` (forward Euler):
+    ``tau = dt / (1 - beta)``, ``r = tau / dt = 1 / (1 - beta)``; and, for comparison, the decay
+    a reader that integrates exactly (``exp(-dt/tau)``) would use."""
+    from ._checks import check_float
+
+    beta = check_float("beta", beta, low=0.0, high=1.0, high_open=True)
+    dt = check_float("dt", dt, low=0.0, low_open=True)
+    tau = dt / (1.0 - beta)
+    return {"tau": tau, "r": tau / dt, "gain": 1.0, "beta_euler": 1.0 - dt / tau,
+            "beta_exact": math.exp(-dt / tau)}
+
+
+def simulate_readings(*, beta: float = 0.9, current: float = 0.3, T: int = 40,
+                      threshold: float = 1.0, dt: float = DEFAULT_DT) -> dict:
+    """One exported LIF neuron with a constant input, run as the file says by a forward-Euler
+    reader (snnlab, snnTorch: ``v += dt/tau (R I - v)``), by an exact-exponential reader
+    (``v = e^{-dt/tau} v + (1 - e^{-dt/tau}) R I``) and by Norse (which ignores ``R``).
+    Returns the parameters and per reader the membrane ``[T]`` (before reset) and spikes."""
+    from ._checks import check_float, check_int
+
+    p = nir_lif_parameters(beta, dt)
+    current = check_float("current", current)
+    T = check_int("T", T, low=1)
+    threshold = check_float("threshold", threshold, low=0.0, low_open=True)
+    readers = {"forward Euler (snnlab, snnTorch)": (p["beta_euler"], 1.0),
+               "exact exponential": (p["beta_exact"], (1 - p["beta_exact"]) * p["r"]),
+               "Norse (ignores R)": (p["beta_euler"], 1.0 - p["beta_euler"])}
+    out = {"params": p, "readers": {}}
+    for name, (b, gain) in readers.items():
+        v, us, ss = 0.0, [], []
+        for _ in range(T):
+            u = b * v + gain * current
+            s = float(u > threshold)
+            v = u * (1.0 - s)  # NIR: reset to v_reset = 0
+            us.append(u)
+            ss.append(s)
+        out["readers"][name] = {"membrane": torch.tensor(us), "spikes": torch.tensor(ss)}
+    return out
+
+
+def readings_dashboard(**start):
+    """Sliders for beta and the input current: how three readers run the same exported LIF."""
+    import ipywidgets as W
+
+    from .plot import _axes, _label
+    from .widgets import _build, _show
+
+    controls = {
+        "beta": W.FloatSlider(value=start.get("beta", 0.9), min=0.5, max=0.98, step=0.01,
+                              description="β", continuous_update=False),
+        "current": W.FloatSlider(value=start.get("current", 0.3), min=0.0, max=1.0, step=0.02,
+                                 description="input I", continuous_update=False),
+    }
+
+    def draw(r):
+        ax = _axes(figsize=(7.0, 3.2))
+        for name, rd in r["readers"].items():
+            n = int(rd["spikes"].sum())
+            ax.plot(rd["membrane"].numpy(), lw=1.8, label=f"{name}: {n} spikes")
+        ax.axhline(1.0, color="k", lw=0.8, ls=":")
+        ax.legend(fontsize=8)
+        p = r["params"]
+        _label(ax, "time step", "membrane u",
+               f"tau = {p['tau'] * 1e3:.3g} ms, R = {p['r']:.3g} (dt = 0.1 ms)")
+        _show(ax)
+
+    return _build(controls, lambda **kw: simulate_readings(**kw), draw)

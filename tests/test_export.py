@@ -450,3 +450,35 @@ def test_cli_export(tmp_path, capsys):
     assert cli.main(["export", "--checkpoint", str(tmp_path / "nope.pt"), "--format", "nir",
                      str(tmp_path / "o.nir")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- notebook helpers
+def test_nir_lif_parameters_and_readings():
+    from snnlab.export import nir_lif_parameters, simulate_readings
+
+    p = nir_lif_parameters(0.9, 1e-4)
+    assert p["tau"] == pytest.approx(1e-3) and p["r"] == pytest.approx(10.0)
+    assert p["beta_euler"] == pytest.approx(0.9) and p["beta_exact"] == pytest.approx(
+        np.exp(-0.1))
+    r = simulate_readings(beta=0.9, current=0.3, T=40)
+    euler = r["readers"]["forward Euler (snnlab, snnTorch)"]
+    s, u = neurons.LIF(beta=0.9, reset="zero").simulate(torch.full((40, 1), 0.3))
+    assert torch.equal(euler["spikes"], s[:, 0].double())
+    assert torch.allclose(euler["membrane"], u[:, 0].double(), atol=1e-6)
+    assert r["readers"]["Norse (ignores R)"]["spikes"].sum() == 0  # 0.3 * 0.1 never reaches 1
+    with pytest.raises(ValueError, match="beta"):
+        nir_lif_parameters(1.0)
+
+
+def test_notebook_checkers(capsys):
+    import math
+
+    from snnlab import exercises as E
+
+    assert E.check_nir_lif(lambda b, dt: (dt / (1 - b), 1 / (1 - b)))
+    assert not E.check_nir_lif(lambda b, dt: (-dt / math.log(b), 1 / (1 - b)))
+    assert not E.check_nir_lif(lambda b, dt: (dt / (1 - b), 1.0))
+    assert E.check_nir_euler_step(lambda v, i, tau, r, dt: v + dt / tau * (-v + r * i))
+    assert not E.check_nir_euler_step(lambda v, i, tau, r, dt: v - dt / tau * v + r * i)
+    out = capsys.readouterr().out
+    assert out.count("✅") == 2 and out.count("❌") == 3
