@@ -463,8 +463,8 @@ def test_nir_lif_parameters_and_readings():
     r = simulate_readings(beta=0.9, current=0.3, T=40)
     euler = r["readers"]["forward Euler (snnlab, snnTorch)"]
     s, u = neurons.LIF(beta=0.9, reset="zero").simulate(torch.full((40, 1), 0.3))
-    assert torch.equal(euler["spikes"], s[:, 0].double())
-    assert torch.allclose(euler["membrane"], u[:, 0].double(), atol=1e-6)
+    assert torch.equal(euler["spikes"].double(), s[:, 0].double())
+    assert torch.allclose(euler["membrane"].double(), u[:, 0].double(), atol=1e-6)
     assert r["readers"]["Norse (ignores R)"]["spikes"].sum() == 0  # 0.3 * 0.1 never reaches 1
     with pytest.raises(ValueError, match="beta"):
         nir_lif_parameters(1.0)
