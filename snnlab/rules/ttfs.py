@@ -128,7 +128,7 @@ class TTFS(Rule):
     default_epochs = 30
 
     def __init__(self, tau_steps: float = 10.0, xi: float = 0.2, alpha: float = 0.005,
-                 beta: float = 1.0, t_silent: float = 6.0, bump: float = 0.05):
+                 beta: float = 1.0, t_silent: float = 6.0, bump: float = 0.01):
         self.tau_steps = check_float("tau_steps", tau_steps, low=0.0, low_open=True)
         self.xi = check_float("xi", xi, low=0.0, low_open=True)
         self.alpha = check_float("alpha", alpha, low=0.0)
