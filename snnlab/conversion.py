@@ -342,7 +342,7 @@ def _ann_activation(ann: ANNTwin, index: int):
 
 @torch.no_grad()
 def errors(ann: ANNTwin, snn: SpikingNet, x: torch.Tensor, T: int, *,
-           return_terms: bool = False) -> list[dict]:
+           return_terms: bool = False, encoding: str = "direct", seed: int = 0) -> list[dict]:
     r"""Per hidden layer, the exact decomposition of the SNN's error against the ANN.
 
     For layer l let :math:`\bar z` be the SNN's **actual** mean input current over the T steps
@@ -359,6 +359,9 @@ def errors(ann: ANNTwin, snn: SpikingNet, x: torch.Tensor, T: int, *,
     Because :math:`\bar z` comes from the SNN, each term is *local* to its layer; the error that
     has *accumulated* up to layer l, :math:`a^l_{ANN}(x) - \varphi^l`, is reported separately.
 
+    The input is ``encode(x, T, encoding)``: with ``"direct"`` (constant current) layer 1 has no
+    unevenness; with ``"rate"`` (Bernoulli spikes, seeded by ``seed``) it has.
+
     Returns one dict per hidden layer with the mean absolute value of ``clipping``,
     ``quantisation``, ``unevenness``, ``total`` (:math:`f(\bar z) - \varphi`) and
     ``accumulated``; with ``return_terms=True`` also ``terms``: the signed element-wise tensors.
@@ -371,7 +374,8 @@ def errors(ann: ANNTwin, snn: SpikingNet, x: torch.Tensor, T: int, *,
     check_tensor("x", x, min_ndim=2, floating=True)
     scales = snn.conversion["scales"]
     a_ann = ann.activations(x)
-    x_seq = encode(x, T, "direct")
+    gen = torch.Generator().manual_seed(check_int("seed", seed, low=0))
+    x_seq = encode(x, T, encoding, generator=gen)
     h, out = x_seq, []
     for i, layer in enumerate(snn.layers):
         current = layer.current(h)

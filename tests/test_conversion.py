@@ -220,3 +220,15 @@ def test_train_qcfs_learns_and_trains_lambda(digits):
     assert float(q.acts[0].lam.detach()) != 2.0
     snn = C.convert(q, digits.train.tensors[0], v0=0.5)
     assert snn.conversion["scales"][0] == pytest.approx(float(q.acts[0].lam.detach()))
+
+
+def test_poisson_input_makes_layer1_uneven_and_the_sum_stays_exact():
+    ann = _random_ann(9)
+    x = torch.rand(40, 20)
+    snn = C.convert(ann, x, norm="max", v0=0.5)
+    rows = C.errors(ann, snn, x, T=16, encoding="rate", seed=1, return_terms=True)
+    assert rows[0]["unevenness"] > 1e-3
+    for r in rows:
+        t = r["terms"]
+        torch.testing.assert_close(t["clipping"] + t["quantisation"] + t["unevenness"],
+                                   t["total"], rtol=0, atol=1e-6)

@@ -227,7 +227,8 @@ for name, seq in (("excitation first", [1.6, 1.6, -1.0, -1.0]),
 # Quantisation dominates at T = 4; unevenness appears only in layer 2, where the input is
 # spikes. Each term has its own knob. Clip harder (normalise at the 90th percentile) and the
 # clipping term grows; lengthen T and quantisation falls like $1/T$; start half-full and it
-# halves:
+# halves; feed the image as random (Poisson) spikes instead of a constant current and layer 1
+# becomes uneven too:
 
 # %%
 print(" T   v0   quant L1   quant L2   uneven L2")
@@ -239,6 +240,9 @@ for T in (4, 16, 64):
 r90 = conversion.errors(ann, conversion.convert(ann, x_train, p=90.0), x_test, T=16)
 print(f"p90 normalisation, T=16: clipping L1 {r90[0]['clipping']:.4f}, "
       f"L2 {r90[1]['clipping']:.4f}")
+rp = conversion.errors(ann, snn, x_test, T=16, encoding="rate")
+print(f"Poisson (rate-coded) input, T=16: unevenness L1 {rp[0]['unevenness']:.4f}, "
+      f"L2 {rp[1]['unevenness']:.4f}")
 
 # %% [markdown]
 # ### A converted layer, spike by spike
