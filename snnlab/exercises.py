@@ -849,6 +849,156 @@ def check_inhibitory_update(update: Callable) -> bool:
     return _failed(name, "values differ from the reference", "new = W + eta*(a_plus*P - a_minus*D)")
 
 
+# =========================================================================== 10 OTTT
+def check_ottt_trace(trace_step: Callable) -> bool:
+    """``trace_step(trace, s, lam) -> new trace``: OTTT's presynaptic trace
+    :math:`\\hat a[t] = \\lambda \\hat a[t-1] + s[t]`, run over a spike train by the checker."""
+    name = "ottt_trace"
+    _need_callable("check_ottt_trace", trace_step)
+    g = torch.Generator().manual_seed(10)
+    spikes = (torch.rand(12, 3, 5, generator=g) < 0.3).float()
+    lam = 0.7
+    ref = torch.zeros_like(spikes[0])
+    got = torch.zeros_like(spikes[0])
+    try:
+        for s in spikes:
+            ref = lam * ref + s
+            got = _as_tensor(_call(trace_step, got.clone(), s.clone(), lam), ref)
+            if got is None or got.shape != ref.shape:
+                return _failed(name, "return the new trace, shaped like s", "lam * trace + s")
+    except _LearnerError as e:
+        return _failed(name, str(e), "lam * trace + s")
+    if torch.allclose(got, ref, atol=1e-5):
+        return _passed(name, "the trace equals du/dW of a LIF membrane with leak lam")
+    if torch.allclose(got, spikes.sum(0), atol=1e-5):
+        return _failed(name, "that is a plain spike count", "decay the old trace by lam first")
+    return _failed(name, "values differ from lam * trace + s",
+                   "decay the previous trace, then add this step's spikes")
+
+
+def check_three_factor(weight_grad: Callable) -> bool:
+    """``weight_grad(error, surrogate, trace) -> [N_out, N_in]``: the OTTT update accumulated
+    over time, :math:`\\sum_t (e[t] \\odot \\sigma'[t])^\\top \\hat a[t]`, from per-step errors
+    ``[T, B, N_out]``, surrogate derivatives ``[T, B, N_out]`` and traces ``[T, B, N_in]``."""
+    name = "three_factor"
+    _need_callable("check_three_factor", weight_grad)
+    g = torch.Generator().manual_seed(11)
+    err = torch.randn(6, 4, 3, generator=g)
+    sg = torch.rand(6, 4, 3, generator=g)
+    tr = torch.rand(6, 4, 5, generator=g) * 2
+    ref = torch.einsum("tbo,tbi->oi", err * sg, tr)
+    try:
+        got = _as_tensor(_call(weight_grad, err.clone(), sg.clone(), tr.clone()), ref)
+    except _LearnerError as e:
+        return _failed(name, str(e), "sum over t of (error * surrogate)[t].T @ trace[t]")
+    if got is None or tuple(got.shape) != (3, 5):
+        return _failed(name, f"return a [N_out, N_in] = (3, 5) matrix, got "
+                       f"{None if got is None else tuple(got.shape)}", "like a Linear weight")
+    if torch.allclose(got, ref, atol=1e-4):
+        return _passed(name)
+    if torch.allclose(got, torch.einsum("tbo,tbi->oi", err, tr), atol=1e-4):
+        return _failed(name, "the surrogate factor is missing", "multiply error * surrogate")
+    if torch.allclose(got, torch.einsum("tbo,tbi->oi", err * sg, tr[-1:].expand_as(tr)),
+                      atol=1e-4):
+        return _failed(name, "you used the last trace at every step", "use trace[t] at step t")
+    return _failed(name, "values differ from the reference",
+                   "torch.einsum('tbo,tbi->oi', error * surrogate, trace)")
+
+
+# =========================================================================== 11 TSSL-BP
+def check_psp_kernel(psp_kernel: Callable) -> bool:
+    """``psp_kernel(T, tau_s) -> [T]``: TSSL-BP's normalised PSP of one spike at t = 0,
+    :math:`\\epsilon[k] = (1 - 1/\\tau_s)^k / \\tau_s`."""
+    name = "psp_kernel"
+    _need_callable("check_psp_kernel", psp_kernel)
+    T, tau_s = 8, 3.0
+    ref = torch.tensor([(1 - 1 / tau_s) ** k / tau_s for k in range(T)])
+    try:
+        got = _as_tensor(_call(psp_kernel, T, tau_s), ref)
+    except _LearnerError as e:
+        return _failed(name, str(e), "(1 - 1/tau_s) ** k / tau_s for k = 0..T-1")
+    if got is None or got.shape != ref.shape:
+        return _failed(name, f"return {T} values", "one per delay k = 0..T-1")
+    if torch.allclose(got, ref, atol=1e-5):
+        return _passed(name, f"sum over {T} steps = {float(ref.sum()):.3f}, -> 1 for long T")
+    if torch.allclose(got, ref * tau_s, atol=1e-5):
+        return _failed(name, "not normalised", "divide by tau_s so the kernel integrates to ~1")
+    return _failed(name, "values differ from the reference",
+                   "first-order trace: a[t] = (1 - 1/tau_s) a[t-1] + s[t]/tau_s")
+
+
+def check_spike_time_derivative(dt_du: Callable) -> bool:
+    """``dt_du(du) -> |dt/du|``: TSSL-BP's spike-time sensitivity ``1/du`` for a rising membrane
+    (increment ``du``), clamped to [0, 8] as the reference code does (0 where du <= 0)."""
+    name = "spike_time_derivative"
+    _need_callable("check_spike_time_derivative", dt_du)
+    du = torch.tensor([0.5, 1.0, 0.05, 0.2, -0.3, 2.0, 0.1])
+    ref = torch.where(du > 0, (1 / du).clamp(max=8.0), torch.zeros_like(du))
+    try:
+        got = _as_tensor(_call(dt_du, du.clone()), ref)
+    except _LearnerError as e:
+        return _failed(name, str(e), "torch.clamp(1 / du, 0, 8)")
+    if got is None or got.shape != du.shape:
+        return _failed(name, "return one value per entry of du", "elementwise")
+    if torch.allclose(got, ref, atol=1e-5):
+        return _passed(name)
+    if torch.allclose(got[du > 0.125], ref[du > 0.125], atol=1e-5):
+        return _failed(name, "small or negative increments are not handled",
+                       "clamp to [0, 8]: a falling membrane gives no timing gradient")
+    return _failed(name, "values differ from clamp(1/du, 0, 8)",
+                   "a spike moves earlier by du_extra/du when u rises by du per step")
+
+
+# =========================================================================== 12 rate-based BP
+def check_rate_kappa(kappa_fn: Callable) -> bool:
+    """``kappa_fn(beta, T) -> [T]``: sensitivity of the membrane to a constant input,
+    :math:`\\kappa[0] = 1`, :math:`\\kappa[t] = 1 + \\beta\\,\\kappa[t-1]` (detached soft reset)."""
+    name = "rate_kappa"
+    _need_callable("check_rate_kappa", kappa_fn)
+    beta, T = 0.8, 10
+    ref = torch.tensor([(1 - beta ** (t + 1)) / (1 - beta) for t in range(T)])
+    try:
+        got = _as_tensor(_call(kappa_fn, beta, T), ref)
+    except _LearnerError as e:
+        return _failed(name, str(e), "kappa[t] = 1 + beta * kappa[t-1], kappa[0] = 1")
+    if got is None or got.shape != ref.shape:
+        return _failed(name, f"return {T} values", "one per time step")
+    if torch.allclose(got, ref, atol=1e-4):
+        return _passed(name, f"kappa -> 1/(1-beta) = {1 / (1 - beta):.1f}")
+    if torch.allclose(got, torch.ones(T)):
+        return _failed(name, "the leak's memory is missing", "add beta * kappa[t-1]")
+    return _failed(name, "values differ from the reference", "start at kappa[0] = 1")
+
+
+def check_rate_eligibility(eligibility_fn: Callable) -> bool:
+    """``eligibility_fn(sg, kappa) -> [B, N]``: the rate pass's :math:`\\partial r/\\partial c`,
+    :math:`e = \\frac1T\\sum_t \\sigma'[t]\\,\\kappa[t]`, from surrogate derivatives
+    ``sg [T, B, N]`` and ``kappa [T]``."""
+    name = "rate_eligibility"
+    _need_callable("check_rate_eligibility", eligibility_fn)
+    g = torch.Generator().manual_seed(12)
+    sg = torch.rand(7, 3, 4, generator=g)
+    kappa = torch.linspace(1, 3, 7)
+    ref = (sg * kappa.view(7, 1, 1)).mean(0)
+    try:
+        got = _as_tensor(_call(eligibility_fn, sg.clone(), kappa.clone()), ref)
+    except _LearnerError as e:
+        return _failed(name, str(e), "(sg * kappa.view(-1, 1, 1)).mean(0)")
+    if got is None or got.shape != ref.shape:
+        return _failed(name, "return [B, N]", "average over the time axis 0")
+    if torch.allclose(got, ref, atol=1e-5):
+        return _passed(name)
+    if torch.allclose(got, ref * 7, atol=1e-4):
+        return _failed(name, "that is the sum over t", "the rate is a mean: divide by T")
+    if torch.allclose(got, sg.mean(0), atol=1e-5):
+        return _failed(name, "kappa is missing", "weight each step by kappa[t]")
+    return _failed(name, "values differ from the reference", "broadcast kappa over B and N")
+
+
+__all__ += ["check_ottt_trace", "check_three_factor", "check_psp_kernel",
+            "check_spike_time_derivative", "check_rate_kappa", "check_rate_eligibility"]
+
+
 # =========================================================================== 16 deploy with NIR
 def check_nir_lif(lif_to_nir: Callable) -> bool:
     """``lif_to_nir(beta, dt) -> (tau, r)``: the NIR LIF parameters that make one forward-Euler

@@ -570,3 +570,206 @@ def inhibition_dashboard(model, x_seq: torch.Tensor, y: torch.Tensor, *, eta_i: 
         _show(ax)
 
     return _build(controls, compute, draw)
+
+
+# --------------------------------------------------------------------------- 10 OTTT trace
+def simulate_ottt_trace(*, rate: float = 0.3, beta: float = 0.9, trace_decay: float = 0.9,
+                        T: int = 40, seed: int = 0) -> dict:
+    r"""One presynaptic Bernoulli spike train, OTTT's trace of it, and what the trace stands in
+    for: the exact sensitivity of a LIF membrane (leak ``beta``, detached reset) to the weight,
+    :math:`\partial u[t]/\partial w = \sum_{k\le t}\beta^{t-k}s[k]`.
+
+    Returns ``dict(spikes, trace, sensitivity, rel_error)``; ``rel_error`` is 0 exactly when
+    ``trace_decay == beta``."""
+    rate = check_float("rate", rate, low=0.0, high=1.0)
+    beta = check_float("beta", beta, low=0.0, high=1.0)
+    trace_decay = check_float("trace_decay", trace_decay, low=0.0, high=1.0)
+    T = check_int("T", T, low=1)
+    g = torch.Generator().manual_seed(check_int("seed", seed, low=0))
+    s = (torch.rand(T, generator=g, dtype=torch.float64) < rate).double()
+    trace = F.leaky_integrate_reference(s, trace_decay)
+    sens = F.leaky_integrate_reference(s, beta)
+    err = float((trace - sens).norm() / sens.norm().clamp(min=1e-12))
+    return {"spikes": s, "trace": trace, "sensitivity": sens, "rel_error": err}
+
+
+def ottt_trace_dashboard(**start) -> Dashboard:
+    """Sliders for the input rate, the membrane leak and the trace decay."""
+    import ipywidgets as W
+
+    from .plot import PALETTE, _axes, _label
+
+    r0 = simulate_ottt_trace(**start)
+    controls = {
+        "rate": W.FloatSlider(value=start.get("rate", 0.3), min=0.0, max=1.0, step=0.05,
+                              description="input rate", continuous_update=False),
+        "beta": W.FloatSlider(value=start.get("beta", 0.9), min=0.0, max=1.0, step=0.05,
+                              description="membrane β", continuous_update=False),
+        "trace_decay": W.FloatSlider(value=start.get("trace_decay", 0.9), min=0.0, max=1.0,
+                                     step=0.05, description="trace λ", continuous_update=False),
+    }
+    T = len(r0["spikes"])
+
+    def draw(r):
+        ax = _axes(figsize=(7.0, 3.2))
+        t = torch.arange(T).numpy()
+        ax.vlines(t[r["spikes"].numpy() > 0], 0, 0.4, color=PALETTE[7], lw=1.5, label="spikes")
+        ax.plot(t, r["sensitivity"].numpy(), color=PALETTE[0], lw=2, label="∂u/∂w (BPTT)")
+        ax.plot(t, r["trace"].numpy(), "--", color=PALETTE[1], lw=2, label="trace â (OTTT)")
+        ax.legend(fontsize=8)
+        _label(ax, "time step", "value", f"relative error of the trace {r['rel_error']:.2f}")
+        _show(ax)
+
+    return _build(controls, lambda **kw: simulate_ottt_trace(T=T, **kw), draw)
+
+
+# --------------------------------------------------------------------------- 11 TSSL neuron
+def simulate_tssl_neuron(*, current: float = 0.5, tau_m: float = 5.0, tau_s: float = 3.0,
+                         T: int = 12, pattern: str = "alternate") -> dict:
+    r"""One PSP neuron of TSSL-BP driven by a constant current, trained towards a target spike
+    train (``pattern``: ``"alternate"`` [0,1,0,1...], ``"late"`` only the last third,
+    ``"silent"``). Returns its membrane, spikes, PSP, the target PSP and the gradient of the
+    kernel loss with respect to the input current at every step, split into the TSSL-BP parts:
+    ``grads`` maps ``inter`` (spike times only), ``inter+intra`` (plus the reset dependency),
+    ``fallback`` (the sigmoid surrogate where the PSP is low) and ``all``."""
+    from .rules.tssl import psp, tssl_spikes
+
+    current = check_float("current", current, low=0.0)
+    tau_m = check_float("tau_m", tau_m, low=1.0, low_open=True)
+    tau_s = check_float("tau_s", tau_s, low=1.0, low_open=True)
+    T = check_int("T", T, low=2)
+    pattern = check_choice("pattern", pattern, ("alternate", "late", "silent"))
+    if pattern == "alternate":
+        target = torch.tensor([t % 2 for t in range(T)], dtype=torch.float64)
+    elif pattern == "late":
+        target = (torch.arange(T) >= 2 * T // 3).double()
+    else:
+        target = torch.zeros(T, dtype=torch.float64)
+    target_psp = psp(target[:, None], tau_s)[:, 0]
+    parts = {"inter": dict(intra=False, fallback=False),
+             "inter+intra": dict(fallback=False),
+             "fallback": dict(inter=False, intra=False),
+             "all": {}}
+    grads = {}
+    for name, kw in parts.items():
+        c = torch.full((T, 1), current, dtype=torch.float64, requires_grad=True)
+        s = tssl_spikes(c, tau_m=tau_m, tau_s=tau_s, **kw)
+        a = psp(s, tau_s)[:, 0]
+        loss = 0.5 * ((a - target_psp) ** 2).sum()
+        (grads[name],) = torch.autograd.grad(loss, c)
+        grads[name] = grads[name][:, 0]
+    beta = 1 - 1 / tau_m
+    u, v = [], 0.0
+    for _ in range(T):
+        u_t = beta * v + current
+        u.append(u_t)
+        v = 0.0 if u_t > 1.0 else u_t
+    return {"u": torch.tensor(u, dtype=torch.float64), "spikes": s.detach()[:, 0],
+            "psp": a.detach(), "target_psp": target_psp, "target": target,
+            "loss": float(loss.detach()), "grads": grads}
+
+
+def tssl_neuron_dashboard(**start) -> Dashboard:
+    """Sliders for the current and the time constants; bars of the gradient per step."""
+    import ipywidgets as W
+
+    from .plot import PALETTE, _label
+
+    controls = {
+        "current": W.FloatSlider(value=start.get("current", 0.5), min=0.0, max=1.5, step=0.02,
+                                 description="current", continuous_update=False),
+        "tau_m": W.FloatSlider(value=start.get("tau_m", 5.0), min=1.5, max=20.0, step=0.5,
+                               description="τ_m", continuous_update=False),
+        "pattern": W.Dropdown(options=["alternate", "late", "silent"],
+                              value=start.get("pattern", "alternate"), description="target"),
+    }
+
+    def draw(r):
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2, figsize=(11.0, 3.2))
+        t = torch.arange(len(r["u"])).numpy()
+        axes[0].plot(t, r["psp"].numpy(), color=PALETTE[0], lw=2, label="PSP a[t]")
+        axes[0].plot(t, r["target_psp"].numpy(), "--", color=PALETTE[1], lw=2, label="target")
+        axes[0].vlines(t[r["spikes"].numpy() > 0], 0, 0.1, color=PALETTE[7], lw=2,
+                       label="spikes")
+        axes[0].legend(fontsize=8)
+        _label(axes[0], "time step", "PSP", f"kernel loss {r['loss']:.3f}")
+        width = 0.2
+        for i, (name, g) in enumerate(r["grads"].items()):
+            axes[1].bar(t + (i - 1.5) * width, g.numpy(), width, color=PALETTE[i], label=name)
+        axes[1].axhline(0, color="k", lw=0.5)
+        axes[1].legend(fontsize=8)
+        _label(axes[1], "time step", "∂L/∂current", "TSSL-BP gradient by part")
+        fig.tight_layout()
+        _show(fig)
+
+    return _build(controls, lambda **kw: simulate_tssl_neuron(T=start.get("T", 12), **kw), draw)
+
+
+# --------------------------------------------------------------------------- 12 rate-based BP
+def simulate_rate_sensitivity(*, current: float = 0.3, beta: float = 0.9, T: int = 16,
+                              surrogate: str = "fast_sigmoid", h: float = 0.2) -> dict:
+    r"""One LIF neuron (soft, detached reset) driven by a constant current: its rate, the
+    rate-based BP eligibility :math:`e = \frac1T\sum_t\sigma'(u[t]-\vartheta)\kappa[t]` that
+    stands in for :math:`\partial r/\partial c`, and the slope of the *true* rate-current curve
+    by a finite difference of width ``h`` (the rate is a staircase in c; e approximates its
+    smoothed slope). Also returns the rate-current curve on a grid for plotting."""
+    from . import neurons as N
+    from .rules.rate_bp import eligibility
+
+    current = check_float("current", current)
+    beta = check_float("beta", beta, low=0.0, high=1.0, low_open=True)
+    T = check_int("T", T, low=1)
+    h = check_float("h", h, low=0.0, low_open=True)
+    neuron = N.LIF(beta=beta, surrogate=surrogate)
+
+    def run(c):
+        c = torch.as_tensor(c, dtype=torch.float64).reshape(1, -1)
+        return F.lif_sequence_reference(c.expand(T, *c.shape[1:]), beta=beta,
+                                        surrogate=neuron.surrogate)
+
+    s, u = run(current)
+    e = float(eligibility(neuron, u, s))
+    grid = torch.linspace(0.0, 1.5, 301, dtype=torch.float64)
+    sg, _ = run(grid)
+    rates = sg.mean(0)
+    fd = float((run(current + h)[0].mean() - run(current - h)[0].mean()) / (2 * h))
+    return {"u": u[:, 0], "spikes": s[:, 0], "rate": float(s.mean()), "eligibility": e,
+            "fd_slope": fd, "grid": grid, "rates": rates}
+
+
+def rate_sensitivity_dashboard(**start) -> Dashboard:
+    """Sliders for the current, the leak and T: the rate staircase with e's tangent."""
+    import ipywidgets as W
+
+    from .plot import PALETTE, _axes, _label
+
+    controls = {
+        "current": W.FloatSlider(value=start.get("current", 0.3), min=0.0, max=1.5, step=0.01,
+                                 description="current c", continuous_update=False),
+        "beta": W.FloatSlider(value=start.get("beta", 0.9), min=0.05, max=1.0, step=0.05,
+                              description="leak β", continuous_update=False),
+        "T": W.IntSlider(value=start.get("T", 16), min=2, max=64, description="T",
+                         continuous_update=False),
+    }
+
+    def draw(r):
+        ax = _axes(figsize=(6.5, 3.4))
+        ax.plot(r["grid"].numpy(), r["rates"].numpy(), color=PALETTE[0], lw=2,
+                label="rate r(c) of the spike pass")
+        c = float(controls["current"].value)
+        xs = torch.tensor([c - 0.2, c + 0.2])
+        ax.plot(xs.numpy(), (r["rate"] + r["eligibility"] * (xs - c)).numpy(), "--",
+                color=PALETTE[1], lw=2, label="slope e used by rate BP")
+        ax.plot([c], [r["rate"]], "o", color=PALETTE[1])
+        ax.legend(fontsize=8)
+        _label(ax, "constant input current c", "rate",
+               f"e = {r['eligibility']:.2f}, finite-difference slope {r['fd_slope']:.2f}")
+        _show(ax)
+
+    return _build(controls, lambda **kw: simulate_rate_sensitivity(**kw), draw)
+
+
+__all__ += ["simulate_ottt_trace", "ottt_trace_dashboard", "simulate_tssl_neuron",
+            "tssl_neuron_dashboard", "simulate_rate_sensitivity", "rate_sensitivity_dashboard"]

@@ -150,3 +150,39 @@ def test_ottt_learns_digits(rule, threshold):
     net = mlp(64, [128], 10)
     h = snnlab.train(net, "digits", rule, T=8, epochs=10, seed=0, progress=False)
     assert h.test_acc >= threshold
+
+
+# --------------------------------------------------------------------------- notebook 10 helpers
+def test_trace_widget_and_dashboard():
+    from snnlab import widgets
+
+    r = widgets.simulate_ottt_trace(rate=0.4, beta=0.8, trace_decay=0.8, T=30)
+    assert r["rel_error"] == 0.0 and r["spikes"].sum() > 0
+    assert widgets.simulate_ottt_trace(beta=0.8, trace_decay=0.3)["rel_error"] > 0.3
+    with pytest.raises(ValueError, match="trace_decay"):
+        widgets.simulate_ottt_trace(trace_decay=1.5)
+    pytest.importorskip("ipywidgets")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    dash = widgets.ottt_trace_dashboard(beta=0.9, trace_decay=0.9)
+    assert dash.result["rel_error"] == 0.0
+    dash.controls["trace_decay"].value = 0.5
+    assert dash.result["rel_error"] > 0.3
+
+
+def test_exercise_checkers(capsys):
+    from snnlab import exercises
+
+    assert exercises.check_ottt_trace(lambda tr, s, lam: lam * tr + s)
+    assert not exercises.check_ottt_trace(lambda tr, s, lam: tr + s)
+    assert exercises.check_three_factor(
+        lambda e, sg, tr: torch.einsum("tbo,tbi->oi", e * sg, tr))
+    assert not exercises.check_three_factor(lambda e, sg, tr: torch.einsum("tbo,tbi->oi", e, tr))
+
+    def stub(*args):
+        raise NotImplementedError
+
+    assert not exercises.check_three_factor(stub)
+    out = capsys.readouterr().out
+    assert "surrogate factor is missing" in out and "NotImplementedError" in out

@@ -125,3 +125,42 @@ def test_rate_bp_learns_digits():
     net = mlp(64, [128], 10)
     h = snnlab.train(net, "digits", "rate_bp", T=8, epochs=10, seed=0, progress=False)
     assert h.test_acc >= 0.93
+
+
+# --------------------------------------------------------------------------- notebook 12 helpers
+def test_rate_sensitivity_widget_and_dashboard():
+    from snnlab import widgets
+
+    r = widgets.simulate_rate_sensitivity(current=0.3, beta=0.9, T=16)
+    neuron = N.LIF(beta=0.9)
+    c = torch.tensor([[0.3]], dtype=torch.double)
+    s, u = F.lif_sequence_reference(c.expand(16, 1, 1), beta=0.9, surrogate=neuron.surrogate)
+    assert abs(r["eligibility"] - float(eligibility(neuron, u, s))) < 1e-9
+    assert r["rate"] == float(s.mean()) and r["eligibility"] > 0
+    assert bool((r["rates"].diff() >= 0).all())  # the staircase rises with the current
+    with pytest.raises(ValueError, match="beta"):
+        widgets.simulate_rate_sensitivity(beta=0.0)
+    pytest.importorskip("ipywidgets")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    dash = widgets.rate_sensitivity_dashboard(current=0.3)
+    dash.controls["T"].value = 4
+    assert dash.result["spikes"].shape == (4,)
+
+
+def test_exercise_checkers(capsys):
+    from snnlab import exercises
+
+    def kappa(beta, T):
+        out = [1.0]
+        for _ in range(T - 1):
+            out.append(1 + beta * out[-1])
+        return torch.tensor(out)
+
+    assert exercises.check_rate_kappa(kappa)
+    assert not exercises.check_rate_kappa(lambda beta, T: torch.ones(T))
+    assert exercises.check_rate_eligibility(lambda sg, k: (sg * k.view(-1, 1, 1)).mean(0))
+    assert not exercises.check_rate_eligibility(lambda sg, k: (sg * k.view(-1, 1, 1)).sum(0))
+    out = capsys.readouterr().out
+    assert "leak's memory is missing" in out and "divide by T" in out

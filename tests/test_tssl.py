@@ -245,3 +245,58 @@ def test_tssl_learns_digits():
     h = snnlab.train(net, "digits", "tssl", T=5, epochs=20, seed=0, progress=False)
     assert h.test_acc >= 0.93
     assert snnlab.evaluate(net, snnlab.data.load("digits").test, 5)["acc"] == h.test_acc
+
+
+def test_psp_threshold_inf_is_the_surrogate_everywhere():
+    torch.manual_seed(1)
+    current = (torch.rand(9, 6, dtype=torch.double) * 0.9).requires_grad_()
+    ds = torch.randn(9, 6, dtype=torch.double)
+    (g,) = torch.autograd.grad((tssl_spikes(current, psp_threshold=float("inf")) * ds).sum(),
+                               current)
+    s = tssl_spikes(current.detach())
+    assert float(s.sum()) > 0
+    u, v = [], torch.zeros(6, dtype=torch.double)
+    for t in range(9):
+        u_t = BETA * v + current.detach()[t]
+        u.append(u_t)
+        v = u_t * (1 - s[t])
+    z = torch.clamp((THETA - torch.stack(u)) / 0.2, -8, 8)
+    torch.testing.assert_close(g, ds * torch.sigmoid(z) * (1 - torch.sigmoid(z)) / 0.2)
+    with pytest.raises(ValueError, match="psp_threshold"):
+        snnlab.rules.get("tssl", psp_threshold=-1.0)
+
+
+# --------------------------------------------------------------------------- notebook 11 helpers
+def test_tssl_neuron_widget_and_dashboard():
+    from snnlab import widgets
+
+    r = widgets.simulate_tssl_neuron(current=0.5, T=12)
+    assert set(r["grads"]) == {"inter", "inter+intra", "fallback", "all"}
+    assert float(r["spikes"].sum()) >= 2
+    quiet = psp(r["spikes"][:, None], TAU_S)[:, 0] < 1 / (4 * TAU_S)
+    torch.testing.assert_close(r["grads"]["all"][quiet], r["grads"]["fallback"][quiet])
+    torch.testing.assert_close(r["grads"]["all"][~quiet], r["grads"]["inter+intra"][~quiet])
+    silent = widgets.simulate_tssl_neuron(current=0.05)
+    assert float(silent["spikes"].sum()) == 0
+    # the code's timing terms are not masked to spikes, but the fallback replaces them all here
+    torch.testing.assert_close(silent["grads"]["all"], silent["grads"]["fallback"])
+    with pytest.raises(ValueError, match="pattern"):
+        widgets.simulate_tssl_neuron(pattern="random")
+    pytest.importorskip("ipywidgets")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    dash = widgets.tssl_neuron_dashboard(current=0.5)
+    dash.controls["current"].value = 0.05
+    assert float(dash.result["spikes"].sum()) == 0
+
+
+def test_exercise_checkers(capsys):
+    from snnlab import exercises
+
+    assert exercises.check_psp_kernel(lambda T, ts: (1 - 1 / ts) ** torch.arange(T) / ts)
+    assert not exercises.check_psp_kernel(lambda T, ts: (1 - 1 / ts) ** torch.arange(T))
+    assert exercises.check_spike_time_derivative(
+        lambda du: torch.where(du > 0, (1 / du).clamp(max=8), torch.zeros_like(du)))
+    assert not exercises.check_spike_time_derivative(lambda du: 1 / du)
+    assert "not normalised" in capsys.readouterr().out
