@@ -2,8 +2,9 @@ r"""Deploy what you trained: export a :class:`~snnlab.models.SpikingNet` to the 
 Intermediate Representation (NIR) and import NIR graphs back.
 
 NIR (Pedersen et al., *Nature Communications* 15, 8122, 2024; PyPI ``nir``) describes a spiking
-network as a graph of continuous-time primitives. snnTorch, Norse, Sinabs, Rockpool, Lava,
-Spyx and the SpiNNaker2, Loihi 2, Speck and Xylo toolchains read and write it.
+network as a graph of continuous-time primitives. By NIR's support table (neuroir.org) the
+simulators snnTorch, Norse, Sinabs, Rockpool, Lava-DL, Nengo and Spyx read it, and through them
+Loihi 2, SpiNNaker2, Speck, Xylo and BrainScaleS-2. The tests run snnTorch and Norse.
 
 The discretisation (the one convention that must be stated)
 ------------------------------------------------------------
