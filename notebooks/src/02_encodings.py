@@ -174,11 +174,11 @@ plt.show()
 print("spikes per sample at T =", T_VALUES[-1], {m: round(cost[m][-1], 1) for m in methods})
 
 # %% [markdown]
-# The rate code's cost grows linearly with $T$ while its error shrinks only like
-# $1/\sqrt{T}$ (a binomial count). The latency code spends at most one spike per pixel whatever
-# $T$ is, and its error is the rounding of $t_i$ to the time grid, so it falls like $1/T$. The
-# delta code is the cheapest, but on a static image it only says "which pixels are brighter than
-# the threshold": its error stays flat.
+# The rate code's cost grows linearly with $T$ while its error shrinks only like $1/\sqrt{T}$
+# (a binomial count). The latency code spends at most one spike per pixel whatever $T$ is, and
+# its error is the rounding of $t_i$ to the time grid, so it falls roughly like $1/T$. The delta
+# code is the cheapest, but on a static image it only says "which pixels are brighter than the
+# threshold": its error stays flat.
 #
 # ## 4. Does the network care?
 #
