@@ -295,6 +295,9 @@ def encodings(x, T: int, methods: Sequence[str] = ("direct", "rate", "latency", 
             raise ValueError(f"sample must be < {x.shape[0]} (the batch size of x), got {sample}")
         x = x[sample]
     x = x.reshape(1, -1)
+    if image_shape is not None and int(np.prod(image_shape)) != x.shape[1]:
+        raise ValueError(f"image_shape {tuple(image_shape)} does not hold the {x.shape[1]} values "
+                         "of one sample")
     gen = torch.Generator().manual_seed(check_int("seed", seed, low=0))
     fig, axes = plt.subplots(1, len(methods) + 1, figsize=(3.0 * (len(methods) + 1), 3.0),
                              constrained_layout=True)

@@ -143,6 +143,8 @@ def test_encodings_figure():
         plot.encodings(x, 8, sample=3)
     with pytest.raises(ValueError, match="T"):
         plot.encodings(x, 0)
+    with pytest.raises(ValueError, match="image_shape"):
+        plot.encodings(x, 4, image_shape=(7, 7))
 
 
 def test_fi_curve():
