@@ -97,6 +97,8 @@ def test_variant_o_updates_every_step_and_a_once():
         out = snnlab.rules.get("ottt", variant=variant).step(net, x, y, opt)
         assert Counting.calls == expected and out["loss"] > 0
     assert snnlab.rules.get("ottt_o").variant == "O"
+    assert snnlab.rules.get("ottt", variant="O").default_lr == snnlab.rules.get("ottt_o").default_lr
+    assert snnlab.rules.get("ottt").default_lr > snnlab.rules.get("ottt_o").default_lr
 
 
 def test_saved_memory_flat_in_T_while_bptt_grows():

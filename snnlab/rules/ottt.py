@@ -150,8 +150,11 @@ class OTTT(Rule):
 
     default_T = 8
     default_encoding = "direct"
-    default_lr = 2e-3
     default_epochs = 10
+
+    @property
+    def default_lr(self) -> float:
+        return 5e-4 if self.variant == "O" else 2e-3
 
     def __init__(self, variant: str = "A", mse_weight: float = 0.0,
                  weight_standardization: bool = True, ws_scale: float = 2.74):
@@ -261,8 +264,6 @@ class OTTT(Rule):
 @register("ottt_o")
 class OTTTOnline(OTTT):
     """OTTT_O: an optimizer step at every time step (``ottt`` with ``variant="O"``)."""
-
-    default_lr = 5e-4
 
     def __init__(self, mse_weight: float = 0.0, weight_standardization: bool = True,
                  ws_scale: float = 2.74, variant: str = "O"):
