@@ -72,7 +72,7 @@ def _as_tensor(name: str, x, *, min_ndim: int = 1) -> torch.Tensor:
     return x.detach().to("cpu", torch.float32)
 
 
-def _select_sample(name: str, x: torch.Tensor, sample: int, *, time_major: bool = True):
+def _select_sample(name: str, x: torch.Tensor, sample: int) -> torch.Tensor:
     """``[T, N]`` stays; ``[T, B, ...]`` picks batch element ``sample`` and flattens the rest."""
     check_int("sample", sample, low=0)
     if x.ndim == 2:
