@@ -3,6 +3,7 @@ learning on latency-coded Yin-Yang, and bad-input errors."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
@@ -14,8 +15,13 @@ from snnlab.encoding import encode
 from snnlab.rules import antlr as A
 
 
+@functools.lru_cache(maxsize=1)
+def _yinyang():
+    return A.latency_dataset("yinyang")
+
+
 def _batch(n=32, T=30, hidden=(12,), readout="first_spike", seed=0):
-    data = A.latency_dataset("yinyang")
+    data = _yinyang()
     x, y = data.train.tensors
     net = A.make_model(5, hidden, 3, readout=readout, seed=seed, weight_mean=0.5)
     return net, encode(x[:n], T, "latency"), y[:n]
@@ -202,7 +208,7 @@ def test_latency_dataset_shapes_and_window():
 
 def test_decision_stats_keys():
     net, _, _ = _batch()
-    d = A.latency_dataset("yinyang")
+    d = _yinyang()
     st = A.decision_stats(net, d.test, 30)
     assert set(st) == {"acc", "decision_step", "spikes_per_sample", "spikes_to_decision"}
     assert st["spikes_to_decision"] <= st["spikes_per_sample"] + 1e-9
@@ -237,7 +243,7 @@ T_LEARN = 40
 
 @pytest.fixture(scope="module")
 def yinyang():
-    return A.latency_dataset("yinyang")
+    return _yinyang()
 
 
 def _learn(rule, data, epochs, **kw):
