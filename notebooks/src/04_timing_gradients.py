@@ -180,6 +180,7 @@ for k in scales:
     rows.append((float(k), vw["t_out"], float(vw["dt_dw"].sum()), float(vw["dt_dw_act"].sum())))
 fig, axes = plt.subplots(1, 2, figsize=(10, 3), constrained_layout=True)
 axes[0].plot(scales, [r[1] if r[1] is not None else float("nan") for r in rows], "o-", ms=3)
+axes[0].set_xlim(float(scales[0]), float(scales[-1]))
 axes[0].set_xlabel("weight scale")
 axes[0].set_ylabel("output spike step")
 axes[0].set_title("silent on the left: no spike time")
@@ -195,8 +196,10 @@ for r in rows[:14:3]:
 
 # %% [markdown]
 # Just above the smallest scale that fires, the membrane only **grazes** the threshold: the
-# slope $\dot V$ at the crossing is tiny and $-1/\dot V$ is huge. The timing gradient spikes
-# there (note the log scale). ANTLR clamps $\dot V \ge 0.01$ and clips every gradient element
+# slope $\dot V$ at the crossing is small and $-1/\dot V$ is large. The timing gradient jumps
+# there (note the log scale), and it jumps again wherever the crossing moves to another step.
+# The activation route, in contrast, is smooth and non-zero on both sides, also for the
+# silent neuron. ANTLR clamps $\dot V \ge 0.01$ and clips every gradient element
 # to ±1; a pure timing rule also needs a fallback for silent neurons: the released code (and
 # `snnlab`'s `timing` rule, `silent_penalty`) raises the input weights of neurons that never
 # fired.
