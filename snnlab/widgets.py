@@ -773,3 +773,35 @@ def rate_sensitivity_dashboard(**start) -> Dashboard:
 
 __all__ += ["simulate_ottt_trace", "ottt_trace_dashboard", "simulate_tssl_neuron",
             "tssl_neuron_dashboard", "simulate_rate_sensitivity", "rate_sensitivity_dashboard"]
+
+
+# --------------------------------------------------------------------------- 16 NIR readers
+def nir_readings_dashboard(**start) -> Dashboard:
+    """Sliders for beta and the input current: one exported LIF neuron as three NIR readers run
+    it (forward Euler, exact exponential, Norse ignoring R); the pure update is
+    :func:`snnlab.export.simulate_readings`."""
+    import ipywidgets as W
+
+    from .export import simulate_readings
+    from .plot import _axes, _label
+
+    controls = {
+        "beta": W.FloatSlider(value=start.get("beta", 0.9), min=0.5, max=0.98, step=0.01,
+                              description="β", continuous_update=False),
+        "current": W.FloatSlider(value=start.get("current", 0.3), min=0.0, max=2.0, step=0.02,
+                                 description="input I", continuous_update=False),
+    }
+
+    def draw(r):
+        ax = _axes(figsize=(7.0, 3.2))
+        for name, rd in r["readers"].items():
+            ax.plot(rd["membrane"].numpy(), lw=1.8,
+                    label=f"{name}: {int(rd['spikes'].sum())} spikes")
+        ax.axhline(1.0, color="k", lw=0.8, ls=":")
+        ax.legend(fontsize=8)
+        p = r["params"]
+        _label(ax, "time step", "membrane u",
+               f"tau = {p['tau'] * 1e3:.3g} ms, R = {p['r']:.3g} (dt = 0.1 ms)")
+        _show(ax)
+
+    return _build(controls, lambda **kw: simulate_readings(**kw), draw)
