@@ -773,31 +773,3 @@ def simulate_readings(*, beta: float = 0.9, current: float = 0.3, T: int = 40,
         out["readers"][name] = {"membrane": torch.tensor(us), "spikes": torch.tensor(ss)}
     return out
 
-
-def readings_dashboard(**start):
-    """Sliders for beta and the input current: how three readers run the same exported LIF."""
-    import ipywidgets as W
-
-    from .plot import _axes, _label
-    from .widgets import _build, _show
-
-    controls = {
-        "beta": W.FloatSlider(value=start.get("beta", 0.9), min=0.5, max=0.98, step=0.01,
-                              description="β", continuous_update=False),
-        "current": W.FloatSlider(value=start.get("current", 0.3), min=0.0, max=1.0, step=0.02,
-                                 description="input I", continuous_update=False),
-    }
-
-    def draw(r):
-        ax = _axes(figsize=(7.0, 3.2))
-        for name, rd in r["readers"].items():
-            n = int(rd["spikes"].sum())
-            ax.plot(rd["membrane"].numpy(), lw=1.8, label=f"{name}: {n} spikes")
-        ax.axhline(1.0, color="k", lw=0.8, ls=":")
-        ax.legend(fontsize=8)
-        p = r["params"]
-        _label(ax, "time step", "membrane u",
-               f"tau = {p['tau'] * 1e3:.3g} ms, R = {p['r']:.3g} (dt = 0.1 ms)")
-        _show(ax)
-
-    return _build(controls, lambda **kw: simulate_readings(**kw), draw)

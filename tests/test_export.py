@@ -482,3 +482,17 @@ def test_notebook_checkers(capsys):
     assert not E.check_nir_euler_step(lambda v, i, tau, r, dt: v - dt / tau * v + r * i)
     out = capsys.readouterr().out
     assert out.count("✅") == 2 and out.count("❌") == 3
+
+
+def test_readings_dashboard():
+    pytest.importorskip("ipywidgets")
+    import matplotlib
+
+    from snnlab import widgets
+
+    matplotlib.use("Agg")
+    dash = widgets.nir_readings_dashboard(beta=0.9, current=0.3)
+    counts = {k: int(v["spikes"].sum()) for k, v in dash.result["readers"].items()}
+    assert counts["Norse (ignores R)"] == 0 and counts["forward Euler (snnlab, snnTorch)"] > 0
+    dash.controls["current"].value = 1.5  # Norse's membrane now tends to 1.5 > threshold
+    assert int(dash.result["readers"]["Norse (ignores R)"]["spikes"].sum()) > 0

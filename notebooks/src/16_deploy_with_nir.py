@@ -39,7 +39,7 @@ import matplotlib.pyplot as plt
 import torch
 
 import snnlab
-from snnlab import encode, exercises, export, plot
+from snnlab import encode, exercises, export, plot, widgets
 
 torch.manual_seed(SEED)
 data = snnlab.load("digits", seed=SEED)
@@ -126,7 +126,7 @@ exercises.check_nir_euler_step(euler_step)
 # reader drifts, and when does one of them stop spiking?
 
 # %% tags=["nbval-ignore-output"]
-export.readings_dashboard(beta=0.9, current=0.3)
+widgets.nir_readings_dashboard(beta=0.9, current=0.3)
 
 # %% [markdown]
 # ## 3. Train, export, reload
