@@ -20,6 +20,7 @@ where it fails.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -94,10 +95,9 @@ def _write_settings(settings: Path) -> None:
         (settings / rel).write_text(json.dumps(content))
 
 
-@pytest.fixture
-def jupyterlab(tmp_path):
+@contextlib.contextmanager
+def _jupyterlab(tmp_path: Path):
     """A JupyterLab server on 127.0.0.1 serving a copy of the notebook; yields (url, token)."""
-    _require_browser()
     root, home = tmp_path / "root", tmp_path / "home"
     (root / "notebooks").mkdir(parents=True)
     shutil.copy2(ROOT / NOTEBOOK, root / NOTEBOOK)
@@ -230,13 +230,13 @@ def _image_src(cell) -> str:
     return imgs.first.get_attribute("src") if imgs.count() else ""
 
 
-def test_notebook01_slider_redraws_in_jupyterlab(jupyterlab):
+def test_notebook01_slider_redraws_in_jupyterlab(tmp_path):
+    _require_browser()  # skip, or fail under CI, before starting anything
     from playwright.sync_api import sync_playwright
 
-    url, token = jupyterlab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    with sync_playwright() as pw:
+    with _jupyterlab(tmp_path) as (url, token), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                      args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1300, "height": 1700})
@@ -290,7 +290,7 @@ def test_notebook01_slider_redraws_in_jupyterlab(jupyterlab):
         finally:
             browser.close()
     assert SCREENSHOT.stat().st_size > 10_000
-    print(f"\n[browser] kernel ready {t_ready:.1f} s, {state['code']} cells run by "
+    print(f"\n[browser] server up and kernel ready {t_ready:.1f} s, {state['code']} cells run by "
           f"{t_run:.1f} s, slider -> {TARGET:.2f} redrawn by {t_drag:.1f} s "
           f"({kernel['n_spikes']} spikes); "
           f"screenshot {SCREENSHOT.relative_to(ROOT)}")
