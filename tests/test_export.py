@@ -157,12 +157,12 @@ def test_mapping_matches_a_forward_euler_simulation_of_nir(kw, dt):
                 n.alpha_raw.fill_(0.9)  # a spatial decay != 1, so the input gain R dt/tau matters
     g = _export(net, dt=dt)
     lif = g.nodes["layer0_" + {"lif": "lif", "lif_syn": "cubalif", "dalif": "dalif"}[kw["neuron"]]]
-    beta = float(torch.as_tensor(net.layers[0].neuron.beta))
+    beta = float(torch.as_tensor(net.layers[0].neuron.beta).detach())
     tau = lif.tau_mem if kw["neuron"] == "lif_syn" else lif.tau
     assert np.allclose(tau, dt / (1 - beta))
     if kw["neuron"] == "lif_syn":
         assert np.allclose(lif.tau_syn, dt / (1 - 0.6)) and np.allclose(lif.w_in, 1 / (1 - 0.6))
-    gain = float(torch.as_tensor(getattr(net.layers[0].neuron, "alpha", 1.0)))
+    gain = float(torch.as_tensor(getattr(net.layers[0].neuron, "alpha", 1.0)).detach())
     if kw["neuron"] == "lif_syn":
         gain = 1.0
     assert np.allclose(lif.r * dt / tau, gain)
@@ -338,6 +338,12 @@ def test_bad_files(tmp_path):
     (tmp_path / "notes.txt").write_text("not a graph")
     with pytest.raises(NIRExportError, match="is not a NIR file"):
         from_nir(tmp_path / "notes.txt")
+    import h5py
+
+    with h5py.File(tmp_path / "other.h5", "w") as f:  # HDF5, but not a NIR graph
+        f["x"] = 1
+    with pytest.raises(NIRExportError, match="other.h5 is not a NIR file"):
+        from_nir(tmp_path / "other.h5")
     with pytest.raises(FileNotFoundError):
         from_nir(tmp_path / "missing.nir")
     with pytest.raises(TypeError, match="nir.NIRGraph or a path"):
@@ -431,7 +437,7 @@ def test_dalif_needs_the_dalif_neuron(monkeypatch):
         for n in net.neurons():
             n.alpha_raw.fill_(0.5)
     g = _export(net)
-    a = float(net.layers[0].neuron.alpha)
+    a = float(net.layers[0].neuron.alpha.detach())
     assert np.allclose(g.nodes["layer0_dalif"].r, a / (1 - 0.85))
     monkeypatch.delattr(neurons, "DALIF")
     with pytest.raises(NIRExportError, match="node 'layer0_dalif'.*DALIF"):
