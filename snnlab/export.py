@@ -30,7 +30,8 @@ snnlab                  NIR node (``v_leak = 0``, ``v_reset = 0``)
                         step) we read ``R`` as the gain per step
 ``SynapticLIF``         ``CubaLIF(tau_syn = dt/(1-alpha), tau_mem = dt/(1-beta),``
   ``(alpha, beta)``     ``w_in = 1/(1-alpha), r = 1/(1-beta))``: ``i = alpha i + I`` then
-                        ``v = beta v + i`` (the current first, as snnTorch and Norse do)
+                        ``v = beta v + i`` with the *new* current (semi-implicit Euler, as
+                        snnTorch and Norse step it)
 ``DALIF(alpha, beta)``  ``LIF(tau = dt/(1-beta), r = alpha/(1-beta))``: the learned spatial
                         decay is the input gain ``R dt / tau``, per channel if learned so
 membrane readout        ``Affine -> LI(tau = dt/(1-beta), r = 1/(1-beta))`` (``I(r=1)`` when
@@ -40,10 +41,10 @@ count readout           ``Affine -> LIF/IF/CubaLIF``; logits are the output spik
 ``nn.Conv2d``           ``Conv2d``; ``nn.AvgPool2d`` -> ``AvgPool2d``; ``nn.Flatten`` -> ``Flatten``
 =====================  ==========================================================================
 
-(If one reads ``beta = exp(-dt/tau)`` instead, as an exact-exponential simulator such as
-Rockpool does, the same file gives ``beta' = exp(-(1-beta))``; at ``beta = 0.9`` that is
-0.9048. The export records ``dt`` and ``"discretisation": "forward-euler"`` in the graph's
-metadata so a reader can tell.)
+(A reader that integrates the equation exactly over each step decays by ``exp(-dt/tau)``
+instead: the same file then gives ``beta' = exp(-(1-beta))``, 0.9048 at ``beta = 0.9``, and an
+input gain ``(1 - beta') / (1 - beta)``. The export records ``dt`` and
+``"discretisation": "forward-euler"`` in the graph's metadata so a reader can tell.)
 
 Where the conventions differ (tested in ``tests/test_export.py``)
 -----------------------------------------------------------------
@@ -53,8 +54,11 @@ Where the conventions differ (tested in ``tests/test_export.py``)
   simulate reset-to-zero. Train with ``reset="zero"`` for an export every reader runs exactly.
 * **snnTorch** (``snntorch.import_nir``) builds ``Leaky(beta = 1 - dt/tau, reset "zero",
   reset_delay=False)``, which is snnlab's zero-reset LIF step for step: identical spikes. It
-  imports NIR ``IF`` as ``Leaky(beta=0.9, reset "subtract")``: a leaky neuron (a snnTorch
-  quirk), so snnTorch's IF equals snnlab ``LIF(beta=0.9, reset="subtract")``. It has no
+  imports NIR ``IF`` as ``Leaky(beta=0.9, reset "subtract", reset_delay=False,
+  init_hidden=False)``: a leaky neuron (a snnTorch quirk) that equals snnlab
+  ``LIF(beta=0.9, reset="subtract")`` while ``u < 2 theta`` (above, snnTorch's
+  ``reset_delay=False`` bookkeeping subtracts once more the next step); and as it returns
+  ``(spikes, membrane)``, snnTorch 1.0's graph cannot pass it to the next layer. It has no
   mapping for ``LI``/``I``, so export with ``readout=False`` (the graph ends at the last
   hidden spikes) for snnTorch. snnTorch's *default* ``Leaky`` (``reset_delay=True``) subtracts
   the threshold one step later and without leak, ``u[t] = beta u[t-1] + I[t] - theta s[t-1]``
