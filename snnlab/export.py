@@ -67,7 +67,9 @@ Where the conventions differ (tested in ``tests/test_export.py``)
   warning) and integrates ``v += dt/tau (I - v)``, an input gain of ``1 - beta`` instead of 1:
   Norse's LIF layer equals snnlab's fed with ``(1 - beta) I``. Its ``IF`` (``v += I``, reset
   to zero) and ``CubaLIF`` (honours ``w_in`` and ``r``) equal snnlab's zero-reset neurons
-  exactly. Norse has no ``AvgPool2d``/``LI`` mapping either.
+  exactly. Norse has no ``AvgPool2d``/``LI`` mapping either: the graph is cut there.
+* snnTorch 1.0 imports NIR ``Flatten(start_dim=0)`` as ``nn.Flatten(0, -1)`` (the batch is
+  flattened too): :func:`run_peer` runs such graphs one sample at a time.
 """
 
 from __future__ import annotations
@@ -687,6 +689,12 @@ def run_peer(graph_or_path, x_seq: torch.Tensor, library: str = "snntorch", *,
     state between calls, reset first); ``"norse"`` uses ``norse.torch.from_nir(graph, dt=dt)``
     with the state passed explicitly. Returns the graph's output per step, stacked: ``[T, B,
     ...]`` (spikes, when the graph ends at a spiking layer, e.g. ``to_nir(..., readout=False)``).
+
+    snnTorch 1.0 turns NIR ``Flatten(start_dim=0)`` (our ``nn.Flatten()`` without the batch
+    axis, as its own exporter writes it) into ``nn.Flatten(0, -1)``, flattening the batch as
+    well; graphs with a ``Flatten`` therefore run there one sample at a time. Norse 1.1 has no
+    ``AvgPool2d`` (nor ``LI``/``I``) mapping: its graph is cut at that node, which gives a
+    ``KeyError`` or (seen with one conv layer) the output of an earlier node: check the shape.
     """
     import logging
 
@@ -706,10 +714,18 @@ def run_peer(graph_or_path, x_seq: torch.Tensor, library: str = "snntorch", *,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             net = _quiet(import_from_nir, graph)
-        snntorch.utils.reset(net)
-        for x_t in x_seq.unbind(0):
-            out = net(x_t)
-            outs.append(out[0] if isinstance(out, tuple) else out)
+
+        def run(xs):
+            snntorch.utils.reset(net)
+            ys = [net(x_t) for x_t in xs.unbind(0)]
+            return torch.stack([y[0] if isinstance(y, tuple) else y for y in ys])
+
+        if any(type(n).__name__ == "Flatten" for n in graph.nodes.values()):
+            # snnTorch 1.0 maps NIR Flatten(start_dim=0) to torch Flatten(0, ...), which also
+            # flattens the batch: run one sample at a time, without a batch dimension
+            return torch.stack([run(x_seq[:, b:b + 1].squeeze(1))
+                                for b in range(x_seq.shape[1])], dim=1)
+        return run(x_seq)
     else:
         import norse.torch
 

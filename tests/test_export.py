@@ -219,6 +219,19 @@ def test_snntorch_reads_our_export_with_identical_spikes(kw):
     assert ours.sum() > 0 and torch.equal(theirs, ours)
 
 
+def test_snntorch_reads_a_convnet_one_sample_at_a_time():
+    pytest.importorskip("snntorch")
+    pytest.importorskip("nirtorch")
+    torch.manual_seed(0)
+    net = models.convnet((1, 8, 8), (4, 6), 3, hidden=[10], neuron="lif", reset="zero",
+                         threshold=0.1)
+    x = torch.rand(6, 2, 1, 8, 8) * 3
+    with torch.no_grad():
+        ours = net.run(x).spikes[-1]
+    theirs = run_peer(_no_readout(net), x, "snntorch")  # Conv2d, AvgPool2d, Flatten, Affine
+    assert ours.sum() > 0 and torch.equal(theirs, ours)
+
+
 def test_snntorch_documented_differences():
     snn = pytest.importorskip("snntorch")
     pytest.importorskip("nirtorch")
@@ -331,6 +344,10 @@ def test_norse_reads_if_and_cubalif_exactly_and_lif_with_gain_one_minus_beta():
             layer.synapse.weight.div_(1 - 0.9)
             layer.synapse.bias.div_(1 - 0.9)
     assert ours.sum() > 0 and torch.equal(run_peer(_no_readout(big), x, "norse"), ours)
+    # Norse 1.1 has no AvgPool2d mapping: the graph is cut at the pooling node
+    conv = models.convnet((1, 8, 8), (4, 6), 3, hidden=[6], neuron="if", reset="zero")
+    with pytest.raises(KeyError, match="layer0_1_pool"):
+        run_peer(_no_readout(conv), torch.rand(3, 2, 1, 8, 8), "norse")
 
 
 # --------------------------------------------------------------------------- errors
