@@ -20,6 +20,7 @@ where it fails.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import os
@@ -45,8 +46,8 @@ SCREENSHOT = ARTIFACTS / "01_spiking_neurons.png"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
-# the slider the test drags, and where to: the dashboard's current slider runs from 0 to 1
-SLIDER_LABEL, START, TARGET, LOW, HIGH = "current I", 0.3, 0.8, 0.0, 1.0
+# the slider the test drags (the LIF dashboard's input current, 0..1 in steps of 0.01) and where
+SLIDER_LABEL, TARGET = "current I", 0.8
 TIMEOUT_MS = 180_000  # generous: the project's CI machines are shared
 
 
@@ -192,26 +193,31 @@ def _run_all(page) -> dict:
         time.sleep(0.25)
 
 
-def _drag_to(page, slider, value: float, *, start: float) -> None:
-    """Drag the noUiSlider handle from ``start`` to ``value`` with the mouse.
+def _drag_to(page, slider, value: float) -> float:
+    """Drag the noUiSlider handle to ``value`` with the mouse; returns the value it started at.
 
-    noUiSlider moves a handle by the pointer's displacement relative to the base, so pressing at
-    the handle's own position and releasing ``(value - start) * width`` further lands exactly on
-    ``value`` (the slider snaps to its step)."""
+    noUiSlider moves a handle by the pointer's displacement relative to its base, so pressing at
+    the handle's own position and releasing ``(value - start) / (max - min) * width`` further
+    lands exactly on ``value`` (the slider snaps to its step). The handle carries the range and
+    the current value as ``aria-valuemin/max/now``."""
     handle = slider.locator(".noUi-handle").first
     base = slider.locator(".noUi-base").first
     handle.scroll_into_view_if_needed()
+    low, high, start = (float(handle.get_attribute(f"aria-value{k}"))
+                        for k in ("min", "max", "now"))
+    assert low <= value <= high and value != start, (low, high, start, value)
     box = base.bounding_box()
     hbox = handle.bounding_box()
     assert box and hbox, "the slider is not laid out"
     y = hbox["y"] + hbox["height"] / 2
-    x0 = box["x"] + (start - LOW) / (HIGH - LOW) * box["width"]
-    x1 = box["x"] + (value - LOW) / (HIGH - LOW) * box["width"]
-    assert hbox["x"] <= x0 <= hbox["x"] + hbox["width"], "the handle is not where START says"
+    x0 = box["x"] + (start - low) / (high - low) * box["width"]
+    x1 = box["x"] + (value - low) / (high - low) * box["width"]
+    assert hbox["x"] <= x0 <= hbox["x"] + hbox["width"], "the handle is not at aria-valuenow"
     page.mouse.move(x0, y)
     page.mouse.down()
     page.mouse.move(x1, y, steps=12)
     page.mouse.up()
+    return start
 
 
 KERNEL_VALUES = """async (exprs) => {
@@ -252,14 +258,15 @@ def test_notebook01_slider_redraws_in_jupyterlab(tmp_path):
             slider = page.locator(".widget-slider").filter(has=label)
             assert slider.count() == 1, f"expected one {SLIDER_LABEL!r} slider"
             readout = slider.locator(".widget-readout")
-            assert readout.inner_text().strip() == f"{START:.2f}"
+            shown = readout.inner_text().strip()
             cell = page.locator(".jp-CodeCell").filter(has=slider)
             page.wait_for_function(
                 "(c) => c.querySelector('.jupyter-widgets img') !== null",
                 arg=cell.element_handle())
             before = _image_src(cell)
 
-            _drag_to(page, slider, TARGET, start=START)
+            start = _drag_to(page, slider, TARGET)
+            assert shown == f"{start:.2f}", (shown, start)
             page.wait_for_function(
                 "([r, v]) => r.textContent.trim() === v",
                 arg=[readout.element_handle(), f"{TARGET:.2f}"], timeout=30_000)
@@ -273,14 +280,17 @@ def test_notebook01_slider_redraws_in_jupyterlab(tmp_path):
             assert readout.inner_text().strip() == f"{TARGET:.2f}"
             assert after and after != before, "the dashboard's plot did not change"
             # the kernel agrees: the widget holds the dropped value and the dashboard's last
-            # result is the pure function's answer for it
+            # result is the pure function's answer for the sliders' values (T=100: the default
+            # of widgets.lif_dashboard)
             from snnlab.widgets import simulate_lif
 
-            kernel = page.evaluate(KERNEL_VALUES, {"value": "dash.controls['current'].value",
-                                                   "n_spikes": "dash.result['n_spikes']"})
-            assert float(kernel["value"]) == pytest.approx(TARGET, abs=1e-9), kernel
-            expected = simulate_lif(current=TARGET, threshold=1.0, tau_ms=10.0, T=100)
-            assert int(kernel["n_spikes"]) == expected["n_spikes"], kernel
+            kernel = page.evaluate(KERNEL_VALUES, {
+                "controls": "{k: w.value for k, w in dash.controls.items()}",
+                "n_spikes": "dash.result['n_spikes']"})
+            controls = ast.literal_eval(kernel["controls"])
+            assert controls["current"] == pytest.approx(TARGET, abs=1e-9), kernel
+            expected = simulate_lif(T=100, **controls)["n_spikes"]
+            assert int(kernel["n_spikes"]) == expected, (kernel, expected)
 
             cell.scroll_into_view_if_needed()
             page.screenshot(path=str(SCREENSHOT))
