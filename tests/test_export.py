@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from snnlab import models, neurons
@@ -75,6 +77,21 @@ def test_round_trip_through_a_file_is_exact(kw, tmp_path):
         assert a.threshold == b.threshold and str(a.surrogate) == str(b.surrogate)
     assert back.readout.mode == net.readout.mode
     back.load_state_dict(net.state_dict())  # same architecture, same parameter names
+
+
+@settings(max_examples=30, deadline=None)
+@given(beta=st.floats(1e-3, 0.999), threshold=st.floats(0.05, 3.0), alpha=st.floats(0.0, 0.99),
+       dt=st.floats(1e-6, 1e-2), reset=st.sampled_from(["zero", "subtract"]),
+       neuron=st.sampled_from(["lif", "lif_syn"]))
+def test_round_trip_is_exact_for_any_decay_threshold_and_dt(beta, threshold, alpha, dt, reset,
+                                                             neuron):
+    kw = dict(alpha=alpha) if neuron == "lif_syn" else {}
+    net = _net(neuron=neuron, beta=beta, threshold=threshold, reset=reset, **kw)
+    back = from_nir(to_nir(net, dt=dt, warn=False))
+    for a, b in zip(net.neurons(), back.neurons()):
+        assert a.beta == b.beta and a.threshold == b.threshold
+        assert getattr(a, "alpha", None) == getattr(b, "alpha", None)
+    _same(net, back)
 
 
 def test_round_trip_per_channel_dalif_convnet(tmp_path):
