@@ -268,7 +268,8 @@ except ImportError:  # pragma: no cover - widgets are optional
 # - ANTLR's gradient stays close to BPTT's at the output and less so in the hidden layer, where
 #   the timing errors of the layer above enter through their central difference in time. The
 #   timing-only gradient agrees much less with BPTT, and its agreement swings from epoch to
-#   epoch (even below zero): grazing spikes give huge $-1/\dot V$ on a few neurons.
+#   epoch (down to about zero in this run): grazing spikes give huge $-1/\dot V$ on a few
+#   neurons.
 # - Against finite differences of the *smoothed* loss (section 2, tiny network, a noisy
 #   estimate) the timing gradient was the best aligned and had about the right scale in our run,
 #   while the surrogate routes overshoot in norm: timing gradients are accurate where spikes
