@@ -223,15 +223,23 @@ def _no_readout(net):
     return to_nir(net, readout=False, warn=False)
 
 
-@pytest.mark.parametrize("kw", [dict(neuron="lif", beta=0.9, reset="zero"),
-                                dict(neuron="lif_syn", alpha=0.7, beta=0.85, reset="zero")],
-                         ids=["lif", "cubalif"])
+@pytest.mark.parametrize("kw", [dict(neuron="lif", beta=0.9, reset="zero", threshold=0.4),
+                                dict(neuron="lif_syn", alpha=0.7, beta=0.85, reset="zero"),
+                                dict(neuron="dalif", beta=0.85, reset="zero", threshold=0.4)],
+                         ids=["lif", "cubalif", "dalif"])
 def test_snntorch_reads_our_export_with_identical_spikes(kw):
+    """DA-LIF's input gain alpha = R dt/tau != 1: snnTorch divides the threshold by it instead
+    (its ``hack_w_scale``), the same spikes for one alpha per layer."""
     pytest.importorskip("snntorch")
     pytest.importorskip("nirtorch")
     net = _net(**kw)
-    x = _x()
-    ours = net.run(x).spikes[-1]
+    if kw["neuron"] == "dalif":
+        with torch.no_grad():
+            for n in net.neurons():
+                n.alpha_raw.fill_(0.7)  # alpha = softplus(0.7) = 1.10
+    x = _x(scale=2.5)
+    with torch.no_grad():
+        ours = net.run(x).spikes[-1]
     theirs = run_peer(_no_readout(net), x, "snntorch")
     assert ours.sum() > 0 and torch.equal(theirs, ours)
 
