@@ -53,7 +53,9 @@ Where the conventions differ (tested in ``tests/test_export.py``)
   mode is kept in the node's metadata so :func:`from_nir` restores it exactly. Other readers
   simulate reset-to-zero. Train with ``reset="zero"`` for an export every reader runs exactly.
 * **snnTorch** (``snntorch.import_nir``) builds ``Leaky(beta = 1 - dt/tau, reset "zero",
-  reset_delay=False)``, which is snnlab's zero-reset LIF step for step: identical spikes. It
+  reset_delay=False)``, which is snnlab's zero-reset LIF step for step: identical spikes
+  (``CubaLIF`` -> ``Synaptic`` likewise; a DA-LIF's input gain ``alpha`` becomes a threshold
+  divided by ``alpha``, the same spikes while ``alpha`` is one value per layer). It
   imports NIR ``IF`` as ``Leaky(beta=0.9, reset "subtract", reset_delay=False,
   init_hidden=False)``: a leaky neuron (a snnTorch quirk) that equals snnlab
   ``LIF(beta=0.9, reset="subtract")`` while ``u < 2 theta`` (above, snnTorch's
@@ -65,7 +67,8 @@ Where the conventions differ (tested in ``tests/test_export.py``)
   (snnlab: ``- beta theta s[t-1]``); the two agree for ``beta = 1`` or a zero reset.
 * **Norse** (``norse.torch.from_nir(graph, dt=dt)``) ignores ``r`` on ``LIF`` (it logs a
   warning) and integrates ``v += dt/tau (I - v)``, an input gain of ``1 - beta`` instead of 1:
-  Norse's LIF layer equals snnlab's fed with ``(1 - beta) I``. Its ``IF`` (``v += I``, reset
+  Norse's LIF layer equals snnlab's fed with ``(1 - beta) I`` (a DA-LIF's ``alpha`` is lost
+  the same way). Its ``IF`` (``v += I``, reset
   to zero) and ``CubaLIF`` (honours ``w_in`` and ``r``) equal snnlab's zero-reset neurons
   exactly. Norse has no ``AvgPool2d``/``LI`` mapping either: the graph is cut there.
 * snnTorch 1.0 imports NIR ``Flatten(start_dim=0)`` as ``nn.Flatten(0, -1)`` (the batch is
