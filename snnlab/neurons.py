@@ -153,6 +153,12 @@ def available() -> list[str]:
 
 def make(name: str, **kw) -> nn.Module:
     """Build a neuron by name with keyword parameters."""
+    if isinstance(name, str) and name not in _NEURONS:
+        # neuron types registered by rule modules (e.g. tssl's psp_lif) must also resolve when a
+        # checkpoint is rebuilt before any rule was loaded
+        from . import rules
+
+        rules.available()
     cls = _NEURONS[check_choice("neuron", name, _NEURONS)]
     try:
         return cls(**kw)
