@@ -216,6 +216,20 @@ def test_adapted_model_runs_the_paper_equations():
     assert isinstance(net.layers[0].neuron, PSPLIF)
 
 
+def test_checkpoint_round_trip(tmp_path):
+    from snnlab.rules.tssl import adapt_model
+    from snnlab.train import load_checkpoint
+
+    torch.manual_seed(0)
+    net = mlp(64, [16], 10)
+    data = snnlab.data.load("digits")
+    snnlab.train(net, data, "tssl", epochs=1, progress=False, checkpoint=tmp_path / "c.pt")
+    before = snnlab.evaluate(net, data.test, 5)["acc"]
+    again, _ = load_checkpoint(tmp_path / "c.pt")
+    assert isinstance(again.layers[0].neuron, PSPLIF)
+    assert snnlab.evaluate(adapt_model(again), data.test, 5)["acc"] == before
+
+
 def test_target_trains():
     tgt = target_trains(torch.tensor([2, 0]), 3, 5)
     assert tgt[:, 0, 2].tolist() == [0, 1, 1, 1, 1] and float(tgt[:, 0, :2].sum()) == 0

@@ -125,7 +125,11 @@ class PSPReadout(Readout):
 
 def adapt_model(model, tau_m: float = 5.0, tau_s: float = 3.0, threshold: float = 1.0):
     """Turn a :class:`~snnlab.models.SpikingNet` into TSSL-BP's PSP network in place (weights
-    kept; idempotent). Returns the model."""
+    kept; idempotent). Returns the model.
+
+    The model's ``config`` then describes PSP neurons with a ``count`` readout, so a checkpoint
+    rebuilds with the right neurons; call ``adapt_model`` on the reloaded model to get the PSP-sum
+    readout back (a bare ``count`` readout predicts by spike counts, which tie more often)."""
     def fits(n):
         return isinstance(n, PSPLIF) and (n.tau_m, n.tau_s, n.threshold) == (tau_m, tau_s,
                                                                              threshold)
