@@ -201,7 +201,7 @@ def plot(rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from snnlab.plot import memory_vs_T
+    from snnlab.plot import PALETTE, memory_vs_T
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     by = {}
@@ -212,9 +212,10 @@ def plot(rows, path):
     memory_vs_T({k: {T: v["rss"] for T, v in d.items()} for k, d in by.items()}, ax=axes[1],
                 title="step's peak RSS above baseline")
     axes[1].set_ylabel("peak RSS increase (MiB)")
-    for name, d in by.items():
+    for i, (name, d) in enumerate(by.items()):
         Ts = sorted(d)
-        axes[2].plot(Ts, [d[T]["ms"] for T in Ts], marker="o", ms=4, label=name)
+        axes[2].plot(Ts, [d[T]["ms"] for T in Ts], marker="o", ms=4, label=name,
+                     color=PALETTE[i % len(PALETTE)])
     axes[2].set_xscale("log", base=2)
     axes[2].set_xlabel("time steps T")
     axes[2].set_ylabel("ms per training step")
