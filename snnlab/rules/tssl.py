@@ -86,7 +86,7 @@ class PSPLIF(N.SynapticLIF):
     kind = "psp_lif"
 
     def __init__(self, tau_m: float = 5.0, tau_s: float = 3.0, threshold: float = 1.0,
-                 surrogate="fast_sigmoid", **_ignored):
+                 surrogate="fast_sigmoid"):
         self.tau_m = check_float("tau_m", tau_m, low=1.0, low_open=True)
         self.tau_s = check_float("tau_s", tau_s, low=1.0, low_open=True)
         super().__init__(alpha=1 - 1 / self.tau_s, beta=1 - 1 / self.tau_m, threshold=threshold,
@@ -139,7 +139,7 @@ def adapt_model(model, tau_m: float = 5.0, tau_s: float = 3.0, threshold: float 
     ro = model.readout
     if not (isinstance(ro, PSPReadout) and fits(ro.neuron)):
         model.readout = PSPReadout(ro.synapse, PSPLIF(tau_m, tau_s, threshold))
-    model.config.update(neuron="psp_lif", readout="count", adapted_by="tssl",
+    model.config.update(neuron="psp_lif", readout="count",
                         neuron_kw=dict(tau_m=tau_m, tau_s=tau_s, threshold=threshold))
     return model
 
