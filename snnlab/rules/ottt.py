@@ -102,9 +102,9 @@ def _decay(neuron) -> float | torch.Tensor:
 class ScaledWS(nn.Module):
     """Parametrization: scaled weight standardisation of a conv weight (per output channel)."""
 
-    def __init__(self, out_channels: int, scale: float = 1.0, eps: float = 1e-4):
+    def __init__(self, out_channels: int, scale: float = 1.0, eps: float = 1e-4, device=None):
         super().__init__()
-        self.gain = nn.Parameter(torch.ones(out_channels, 1, 1, 1))
+        self.gain = nn.Parameter(torch.ones(out_channels, 1, 1, 1, device=device))
         self.scale = float(scale)
         self.eps = float(eps)
 
@@ -130,7 +130,8 @@ def scaled_weight_standardization(model, scale: float = 2.74) -> int:
             if isinstance(m, nn.Conv2d):
                 if not parametrize.is_parametrized(m, "weight"):
                     parametrize.register_parametrization(
-                        m, "weight", ScaledWS(m.out_channels, 1.0 if first else scale))
+                        m, "weight", ScaledWS(m.out_channels, 1.0 if first else scale,
+                                              device=m.weight.device))
                     n += 1
                 first = False
     return n

@@ -218,7 +218,7 @@ def target_trains(y: torch.Tensor, n_classes: int, T: int,
     all steps but the first for T <= 5, else ``[0, 1]`` repeated), the others are silent."""
     if pattern is None:
         pattern = [0] + [1] * (T - 1) if T <= 5 else [(t % 2) for t in range(T)]
-    pattern = torch.as_tensor(list(pattern), dtype=torch.float32)
+    pattern = torch.as_tensor(list(pattern), dtype=torch.float32, device=y.device)
     if pattern.shape != (T,):
         raise ValueError(f"pattern must have T={T} entries, got {tuple(pattern.shape)}")
     onehot = torch.nn.functional.one_hot(y, n_classes).float()
