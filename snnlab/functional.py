@@ -137,13 +137,14 @@ class _LIFSequence(torch.autograd.Function):
                 torch.add(i_t, v, alpha=b, out=u_t)            # eq. (1)
             else:
                 torch.addcmul(i_t, b, v, out=u_t)
-            s_t.copy_(u_t > threshold)                          # eq. (2)
+            torch.gt(u_t, threshold, out=s_t)                   # eq. (2)
             if reset_mode == "subtract":
-                v = torch.sub(u_t, s_t, alpha=threshold)        # eq. (3a)
+                torch.sub(u_t, s_t, alpha=threshold, out=v)     # eq. (3a)
             elif reset_mode == "zero":
-                v = torch.addcmul(u_t, u_t, s_t, value=-1.0)    # eq. (3b)
+                torch.addcmul(u_t, u_t, s_t, value=-1.0, out=v)  # eq. (3b)
             else:
-                v = u_t
+                v.copy_(u_t)
+        ctx.set_materialize_grads(False)  # no zero-filled gradient for the membrane output
         ctx.save_for_backward(u, s, beta_t, v0)
         ctx.cfg = (beta, threshold, reset_mode, detach_reset, surrogate)
         ctx.mark_non_differentiable(u)
@@ -153,31 +154,31 @@ class _LIFSequence(torch.autograd.Function):
     def backward(ctx, grad_s, _grad_u):
         u, s, beta_t, v0 = ctx.saved_tensors
         beta, threshold, reset_mode, detach_reset, surrogate = ctx.cfg
+        if grad_s is None:  # the spikes were not used by the loss
+            return (None,) * 8
         b = beta if beta_t is None else beta_t
-        g = torch.empty_like(u)  # g_u[t] of eq. (5), also the gradient of the input current
-        # Walk backwards one step at a time: the per-step temporaries are small and stay in
-        # cache, where whole-sequence temporaries cost a page-faulting allocation each.
-        sg = torch.empty_like(u[0])
-        g_next = None
-        for u_t, s_t, gs_t, g_t in zip(reversed(u.unbind(0)), reversed(s.unbind(0)),
-                                       reversed(grad_s.unbind(0)), reversed(g.unbind(0))):
-            torch.sub(u_t, threshold, out=sg)
-            surrogate.derivative_(sg)                           # sigma'(u[t] - theta)
-            torch.mul(gs_t, sg, out=g_t)                        # g_s[t] sigma'
-            if g_next is None:
-                g_next = g_t
-                continue
-            gv = g_next if beta_t is None else b * g_next       # g_v[t] / beta, or g_v[t]
-            alpha = b if beta_t is None else 1.0
-            if reset_mode == "none" or (reset_mode == "subtract" and detach_reset):
-                g_t.add_(gv, alpha=alpha)                       # dv/du = 1
-            elif reset_mode == "subtract":
-                g_t.add_(gv * (1.0 - threshold * sg), alpha=alpha)
-            elif detach_reset:
-                g_t.add_(gv * (1.0 - s_t), alpha=alpha)
+        sg = surrogate.derivative_(torch.sub(u, threshold))   # sigma'(u[t] - theta), all t
+        g = grad_s.mul(sg)                                     # g_s sigma'; becomes g_u, eq. (5)
+        # dv[t]/du[t] for every step; None means 1 (the common, fastest case)
+        if reset_mode == "none" or (reset_mode == "subtract" and detach_reset):
+            k = None
+        elif reset_mode == "subtract":
+            k = sg.mul_(-threshold).add_(1.0)                  # 1 - theta sigma'
+        elif detach_reset:
+            k = torch.sub(1.0, s)                              # 1 - s
+        else:
+            k = sg.mul_(u).neg_().add_(1.0).sub_(s)            # 1 - s - u sigma'
+        # the only sequential part: g_u[t] += dv/du[t] * beta * g_u[t+1], walking backwards
+        gs = g.unbind(0)
+        ks = None if k is None else k.unbind(0)
+        for t in range(len(gs) - 2, -1, -1):
+            if beta_t is None and k is None:
+                gs[t].add_(gs[t + 1], alpha=b)
+            elif beta_t is None:
+                gs[t].addcmul_(ks[t], gs[t + 1], value=b)
             else:
-                g_t.add_(gv * (1.0 - s_t - u_t * sg), alpha=alpha)
-            g_next = g_t
+                gv = b * gs[t + 1]
+                gs[t].add_(gv if k is None else ks[t] * gv)
         grad_beta = grad_v0 = None
         if beta_t is not None and ctx.needs_input_grad[1]:
             if reset_mode == "subtract":
