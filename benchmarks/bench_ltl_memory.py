@@ -25,7 +25,8 @@ import torch
 import torch.nn.functional as F
 
 import snnlab
-from snnlab.rules.ltl import LTL, peak_saved_bytes
+from snnlab.metrics import peak_saved_bytes
+from snnlab.rules.ltl import LTL
 
 
 def _step(model, rule, x_seq, y, opt):

@@ -5,7 +5,7 @@ Every (rule, T) point runs in a fresh Python process (one thread) on the same ne
 (``rule.step``, optimizer included):
 
 * ``saved MiB``: the peak of the tensors autograd holds for backward
-  (:class:`snnlab.rules.ottt.SavedTensorMeter`): exact and deterministic;
+  (:class:`snnlab.metrics.SavedTensorMeter`): exact and deterministic;
 * ``RSS MiB``: the step's peak resident memory above the process's resident memory just before
   it (Linux ``VmHWM`` after resetting it through ``/proc/self/clear_refs``; else
   ``ru_maxrss``), so torch's own ~300 MiB cancels out;
@@ -76,7 +76,7 @@ def child(name: str, T: int, seed: int = 0) -> dict:
     import torch
 
     import snnlab
-    from snnlab.rules.ottt import SavedTensorMeter
+    from snnlab.metrics import SavedTensorMeter
 
     torch.set_num_threads(1)
     torch.manual_seed(seed)

@@ -85,3 +85,77 @@ def activity(model, x_seq: torch.Tensor, recording=None) -> ActivityStats:
         spikes += float(rec.readout_spikes.sum())
     rates = [float(s.mean()) for s in rec.spikes]
     return ActivityStats(spikes / B, acs / B, macs / B, energy_pj(macs, acs) / B / 1e3, rates)
+
+
+# --------------------------------------------------------------------------- training memory
+class SavedTensorMeter:
+    """Peak bytes of the tensors autograd keeps alive for the backward pass, counted exactly.
+
+    ``with SavedTensorMeter() as m: rule.step(model, x_seq, y, opt)`` then ``m.peak_bytes``.
+    Every distinct tensor saved for backward counts from when it is saved until its graph is freed,
+    so the peak is the activation memory of training: deterministic and independent of the
+    allocator and device (unlike process RSS, which torch's own ~300 MiB swamps). A view counts
+    its own elements, and an expanded tensor only the storage it really has.
+    """
+
+    def __init__(self):
+        self.live = 0
+        self.peak_bytes = 0
+        self.total_bytes = 0
+        self._refs: dict[tuple, list[int]] = {}
+        self._ctx = None
+
+    def _pack(self, t):
+        key = (t.data_ptr(), tuple(t.shape), tuple(t.stride()))
+        ref = self._refs.get(key)
+        if ref is None:
+            n = t.numel() * t.element_size()
+            try:
+                n = min(n, t.untyped_storage().nbytes())
+            except RuntimeError:  # pragma: no cover - tensors without storage
+                pass
+            ref = self._refs[key] = [0, n]
+        if ref[0] == 0:
+            self.live += ref[1]
+            self.total_bytes += ref[1]
+            self.peak_bytes = max(self.peak_bytes, self.live)
+        ref[0] += 1
+        return _Held(self, key, t)
+
+    @staticmethod
+    def _unpack(held):
+        return held.tensor
+
+    def _release(self, key):
+        ref = self._refs[key]
+        ref[0] -= 1
+        if ref[0] == 0:
+            self.live -= ref[1]
+            del self._refs[key]
+
+    def __enter__(self):
+        self._ctx = torch.autograd.graph.saved_tensors_hooks(self._pack, self._unpack)
+        self._ctx.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._ctx.__exit__(*exc)
+        return False
+
+
+class _Held:
+    __slots__ = ("meter", "key", "tensor")
+
+    def __init__(self, meter, key, tensor):
+        self.meter, self.key, self.tensor = meter, key, tensor
+
+    def __del__(self):
+        self.meter._release(self.key)
+
+
+def peak_saved_bytes(fn, *args, **kwargs) -> tuple[int, object]:
+    """Run ``fn(*args, **kwargs)`` under a :class:`SavedTensorMeter`; return
+    ``(peak bytes held for backward, fn's result)``."""
+    with SavedTensorMeter() as meter:
+        out = fn(*args, **kwargs)
+    return meter.peak_bytes, out

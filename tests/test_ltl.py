@@ -178,7 +178,7 @@ def test_online_memory_is_flat_in_T_and_offline_grows():
 
 
 def test_saved_bytes_meter_counts_a_known_graph():
-    from snnlab.rules.ltl import peak_saved_bytes
+    from snnlab.metrics import peak_saved_bytes
 
     w = torch.randn(100, requires_grad=True)
     v = torch.randn(100, requires_grad=True)

@@ -5,8 +5,9 @@ import torch
 import torch.nn.functional as TF
 
 import snnlab
+from snnlab.metrics import SavedTensorMeter
 from snnlab.models import convnet, mlp
-from snnlab.rules.ottt import SavedTensorMeter, scaled_weight_standardization
+from snnlab.rules.ottt import scaled_weight_standardization
 
 
 def _reference_ottt(net, x_seq, y):

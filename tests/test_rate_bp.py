@@ -7,8 +7,8 @@ import torch.nn.functional as TF
 import snnlab
 from snnlab import functional as F
 from snnlab import neurons as N
+from snnlab.metrics import SavedTensorMeter
 from snnlab.models import mlp
-from snnlab.rules.ottt import SavedTensorMeter
 from snnlab.rules.rate_bp import eligibility, spike_pass
 
 RESETS = [("subtract", True), ("subtract", False), ("zero", True), ("zero", False),

@@ -56,6 +56,7 @@ import torch.nn.functional as TF
 
 from .._checks import check_choice, check_float, check_int
 from ..conversion import percentile
+from ..metrics import peak_saved_bytes
 from .base import Rule, register
 
 __all__ = ["LTL", "layer_targets", "peak_saved_bytes", "memory_vs_T"]
@@ -249,56 +250,6 @@ class LTL(Rule):
 
 
 # --------------------------------------------------------------------------- memory
-class _SavedTensorMeter:
-    """Counts the bytes autograd keeps alive for backward (each distinct tensor once), and
-    their peak."""
-
-    def __init__(self):
-        self.live = 0
-        self.peak = 0
-        self._refs: dict[tuple, list[int]] = {}
-
-    def pack(self, t):
-        # a view (e.g. x_seq[t]) counts its own elements, not the storage it looks into
-        key = (t.data_ptr(), tuple(t.shape), tuple(t.stride()))
-        ref = self._refs.setdefault(key, [0, t.numel() * t.element_size()])
-        if ref[0] == 0:
-            self.live += ref[1]
-            self.peak = max(self.peak, self.live)
-        ref[0] += 1
-        return _Held(self, key, t)
-
-    @staticmethod
-    def unpack(held):
-        return held.tensor
-
-    def release(self, key):
-        ref = self._refs[key]
-        ref[0] -= 1
-        if ref[0] == 0:
-            self.live -= ref[1]
-            del self._refs[key]
-
-
-class _Held:
-    __slots__ = ("meter", "key", "tensor")
-
-    def __init__(self, meter, key, tensor):
-        self.meter, self.key, self.tensor = meter, key, tensor
-
-    def __del__(self):
-        self.meter.release(self.key)
-
-
-def peak_saved_bytes(fn, *args, **kwargs) -> tuple[int, object]:
-    """Run ``fn(*args, **kwargs)``; return ``(peak bytes held for backward, fn's result)``:
-    the activation memory of training, counted exactly, independent of allocator and device."""
-    meter = _SavedTensorMeter()
-    with torch.autograd.graph.saved_tensors_hooks(meter.pack, meter.unpack):
-        out = fn(*args, **kwargs)
-    return meter.peak, out
-
-
 def memory_vs_T(model, teacher, x: torch.Tensor, y: torch.Tensor, Ts=(8, 16, 32, 64),
                 modes=("offline", "online")) -> dict[str, dict[int, int]]:
     """Peak autograd memory (bytes) of one LTL training step, per mode and window T."""

@@ -58,6 +58,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .._checks import check_choice, check_float
+from ..metrics import SavedTensorMeter  # noqa: F401  (re-exported: notebooks import it here)
 from .base import Rule, register
 
 __all__ = ["OTTT", "OTTTOnline", "SavedTensorMeter", "ScaledWS", "scaled_weight_standardization",
@@ -271,52 +272,3 @@ class OTTTOnline(OTTT):
         if variant != "O":
             raise ValueError("ottt_o is variant 'O'; use rule 'ottt' for variant 'A'")
         super().__init__("O", mse_weight, weight_standardization, ws_scale)
-
-
-# --------------------------------------------------------------------------- memory meter
-class SavedTensorMeter:
-    """Peak bytes of tensors autograd keeps alive for backward, counted exactly.
-
-    ``with SavedTensorMeter() as m: rule.step(...)`` then ``m.peak_bytes``. Every tensor saved for
-    backward is counted from when it is saved until its graph is freed, so the peak is the working
-    set of the backward pass (deterministic, unlike process RSS, which torch's ~300 MiB swamps).
-    """
-
-    def __init__(self):
-        self.live = 0
-        self.peak_bytes = 0
-        self.total_bytes = 0
-        self._ctx = None
-
-    class _Packed:
-        __slots__ = ("tensor", "nbytes", "meter")
-
-        def __init__(self, tensor, nbytes, meter):
-            self.tensor, self.nbytes, self.meter = tensor, nbytes, meter
-
-        def __del__(self):
-            self.meter.live -= self.nbytes
-
-    def _pack(self, t):
-        n = t.numel() * t.element_size()
-        try:
-            n = min(n, t.untyped_storage().nbytes())  # expanded views share one small storage
-        except RuntimeError:  # pragma: no cover - tensors without storage
-            pass
-        self.live += n
-        self.total_bytes += n
-        self.peak_bytes = max(self.peak_bytes, self.live)
-        return SavedTensorMeter._Packed(t, n, self)
-
-    @staticmethod
-    def _unpack(p):
-        return p.tensor
-
-    def __enter__(self):
-        self._ctx = torch.autograd.graph.saved_tensors_hooks(self._pack, self._unpack)
-        self._ctx.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self._ctx.__exit__(*exc)
-        return False
