@@ -18,14 +18,23 @@ import torch
 
 from . import rules as R
 
-__all__ = ["Comparison", "rules", "peak_rss_mb", "GradientComparison", "gradients",
-           "gradient_metrics", "smoothed_fd_gradient"]
+__all__ = ["Comparison", "rules", "step_memory", "format_table", "peak_rss_mb",
+           "GradientComparison", "gradients", "gradient_metrics", "smoothed_fd_gradient"]
 
 
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far, in MiB."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def format_table(heads: list[str], cells: list[list[str]]) -> str:
+    """Plain-text table with aligned columns (what ``snnlab compare`` prints)."""
+    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(heads)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(heads, widths)),
+           "  ".join("-" * w for w in widths)]
+    out += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(out)
 
 
 @dataclass
@@ -35,17 +44,13 @@ class Comparison:
 
     COLUMNS = (("rule", "{}"), ("test_acc", "{:.3f}"), ("spikes_per_sample", "{:.1f}"),
                ("synops_per_sample", "{:.0f}"), ("energy_nj_per_sample", "{:.2f}"),
-               ("train_seconds", "{:.1f}"), ("T", "{}"), ("epochs", "{}"))
+               ("seconds_per_epoch", "{:.2f}"), ("step_memory_mib", "{:.2f}"), ("T", "{}"),
+               ("epochs", "{}"))
 
     def table(self) -> str:
-        heads = [c for c, _ in self.COLUMNS]
         cells = [[fmt.format(r[c]) if r.get(c) is not None else "-" for c, fmt in self.COLUMNS]
                  for r in self.rows]
-        widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(heads)]
-        line = "  ".join(h.ljust(w) for h, w in zip(heads, widths))
-        out = [line, "  ".join("-" * w for w in widths)]
-        out += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
-        return "\n".join(out)
+        return format_table([c for c, _ in self.COLUMNS], cells)
 
     def __str__(self) -> str:
         return self.table()
@@ -90,20 +95,44 @@ def rules(names, data, *, model=None, hidden=(128,), epochs: int | None = None,
     result = Comparison()
     for name in names:
         net = copy.deepcopy(model)
+        rule = R.get(name, **hparams.get(name, {}))
         t0 = time.perf_counter()
-        hist = train(net, data, name, T=T, epochs=epochs, batch_size=batch_size, seed=seed,
-                     progress=progress, device=device, **hparams.get(name, {}))
+        hist = train(net, data, rule, T=T, epochs=epochs, batch_size=batch_size, seed=seed,
+                     progress=progress, device=device)
         seconds = time.perf_counter() - t0
         cfg = hist.config
         ev = evaluate(net, data.test, cfg["T"], encoding=cfg["encoding"], seed=seed, device=device)
+        epoch_s = [r["seconds"] for r in hist.records]
         result.histories[name] = hist
         result.rows.append(dict(rule=name, test_acc=ev["acc"],
                                 spikes_per_sample=ev["spikes_per_sample"],
                                 synops_per_sample=ev["synops_per_sample"],
                                 energy_nj_per_sample=ev["energy_nj_per_sample"],
+                                seconds_per_epoch=sum(epoch_s) / max(len(epoch_s), 1),
+                                step_memory_mib=step_memory(net, rule, data, cfg["T"],
+                                                            cfg["encoding"], batch_size, device)
+                                / 2**20,
                                 train_seconds=seconds, T=cfg["T"], epochs=cfg["epochs"],
                                 peak_rss_mb=peak_rss_mb()))
     return result
+
+
+def step_memory(model, rule, data, T: int, encoding: str, batch_size: int = 64,
+                device="cpu") -> int:
+    """Peak bytes autograd holds during one training step of ``rule`` (on a copy of ``model``,
+    so nothing changes): the activation memory of training, see
+    :class:`snnlab.metrics.SavedTensorMeter`."""
+    from .encoding import encode
+    from .metrics import SavedTensorMeter
+
+    net = copy.deepcopy(model)
+    x, y = data.train.tensors[0][:batch_size], data.train.tensors[1][:batch_size]
+    x_seq = encode(x.to(device), T, encoding, generator=torch.Generator().manual_seed(0)
+                   if torch.device(device).type == "cpu" else None)
+    opt = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=0.0)
+    with SavedTensorMeter() as meter:
+        rule.step(net, x_seq, y.to(device), opt)
+    return meter.peak_bytes
 
 
 # --------------------------------------------------------------------------- gradient comparison
@@ -137,12 +166,7 @@ class GradientComparison:
         heads = ["rule", "param", "cosine", "sign_agree", "norm_ratio"]
         cells = [[r["rule"], r["param"], f"{r['cosine']:+.3f}", f"{r['sign_agreement']:.3f}",
                   f"{r['norm_ratio']:.3g}"] for r in self.rows]
-        widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(heads)]
-        out = [f"reference: {self.reference}",
-               "  ".join(h.ljust(w) for h, w in zip(heads, widths)),
-               "  ".join("-" * w for w in widths)]
-        out += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
-        return "\n".join(out)
+        return f"reference: {self.reference}\n" + format_table(heads, cells)
 
     def __str__(self) -> str:
         return self.table()

@@ -137,6 +137,33 @@ class TTFS(Rule):
         self.bump = check_float("bump", bump, low=0.0)
         self._times = None
 
+    def setup(self, model, data, *, T, encoding, seed):
+        """Adapt a default network in place (with a warning): bias-free Linear layers with the
+        Göltz-style positive-mean initialisation, non-leaky ``antlr_lif`` neurons and a
+        first-spike readout, as :func:`make_model` builds them."""
+        try:
+            _weights(model)
+            return
+        except ValueError:
+            pass
+        import warnings
+
+        syns = [layer.synapse for layer in model.layers] + [model.readout.synapse]
+        if not all(isinstance(m, nn.Linear) for m in syns):
+            raise ValueError("rule 'ttfs' needs a fully connected network (models.mlp); build "
+                             "it with snnlab.rules.ttfs.make_model(...)")
+        torch.manual_seed(seed)
+        ref = make_model(syns[0].in_features, [m.out_features for m in syns[:-1]],
+                         syns[-1].out_features, tau_steps=self.tau_steps)
+        for layer, new in zip(model.layers, ref.layers):
+            layer.synapse, layer.neuron = new.synapse, new.neuron
+        model.readout.synapse = ref.readout.synapse
+        model.readout.mode, model.readout.neuron = "first_spike", ref.readout.neuron
+        model.config = dict(ref.config)
+        warnings.warn("rule 'ttfs' needs bias-free layers of non-leaky neurons with a first-spike "
+                      "readout: the model was rebuilt (new weights) as "
+                      "snnlab.rules.ttfs.make_model would build it", stacklevel=3)
+
     def logits(self, model, x_seq):
         times = forward_exact(model, x_seq, self.tau_steps)
         self._times = [t.detach() for t in times]
