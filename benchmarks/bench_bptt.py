@@ -73,8 +73,8 @@ def time_steps(models, x, y, steps, warmup=3, block=5):
     """Median ms per training step of each model. Models take turns in blocks of ``block``
     consecutive steps (as in a real training loop, caches stay warm within a block), so load
     from other processes falls on every implementation alike."""
-    # the same optimizer for everyone: Adam with PyTorch's fused kernel (what snnlab.train uses)
-    opts = {n: torch.optim.Adam(m.parameters(), lr=1e-3, fused=True) for n, m in models.items()}
+    # the same optimizer for everyone: PyTorch's default Adam (what snnlab.train uses)
+    opts = {n: torch.optim.Adam(m.parameters(), lr=1e-3) for n, m in models.items()}
     times = {n: [] for n in models}
     for name, model in models.items():  # warm-up
         for _ in range(warmup):
