@@ -177,3 +177,20 @@ def test_exercise_checkers(capsys):
     assert not exercises.check_rate_eligibility(lambda sg, k: (sg * k.view(-1, 1, 1)).sum(0))
     out = capsys.readouterr().out
     assert "leak's memory is missing" in out and "divide by T" in out
+
+
+def test_dalif_input_gain_scales_the_eligibility():
+    """DA-LIF's alpha is an input gain, not a synaptic filter: a DA-LIF with gain a on current I
+    is a LIF on a*I, so its rate sensitivity to I is a times the LIF's."""
+    from snnlab.neurons import DALIF, LIF
+    from snnlab.rules.rate_bp import eligibility
+
+    torch.manual_seed(0)
+    cur = torch.rand(12, 4, 6) * 0.5
+    dalif, lif = DALIF(alpha=1.7), LIF()
+    with torch.no_grad():
+        s_d, u_d = dalif.simulate(cur)
+        s_l, u_l = lif.simulate(1.7 * cur)
+    torch.testing.assert_close(s_d, s_l)
+    torch.testing.assert_close(eligibility(dalif, u_d, s_d), 1.7 * eligibility(lif, u_l, s_l),
+                               atol=1e-5, rtol=1e-5)

@@ -57,6 +57,7 @@ from .. import functional as F
 from .. import surrogate as S
 from .._checks import check_int
 from ..models import over_time
+from ..neurons import DALIF, SynapticLIF
 from .base import Rule, register
 
 __all__ = ["RateBP", "RateStats", "eligibility", "spike_pass"]
@@ -69,11 +70,24 @@ def _float(x):
 def _input_gain(neuron, T: int, like: torch.Tensor) -> torch.Tensor:
     """iota[t] in eq. (1): how the neuron's current filter passes a constant unit input."""
     ones = torch.ones(T, dtype=like.dtype, device=like.device)
-    alpha = getattr(neuron, "alpha", None)
-    if alpha is not None:
-        a = float(alpha)
+    if _filters_input(neuron):
+        a = float(neuron.alpha)
         ones = torch.cumsum(a ** torch.arange(T, dtype=like.dtype, device=like.device), 0)
     return ones * float(getattr(neuron, "current_scale", 1.0))
+
+
+def _filters_input(neuron) -> bool:
+    """A synaptic current filter ``i[t] = alpha i[t-1] + I[t]`` (SynapticLIF): not DA-LIF, whose
+    ``alpha`` is a constant input gain (see :func:`_input_scale`)."""
+    return isinstance(neuron, SynapticLIF)
+
+
+def _input_scale(neuron):
+    """DA-LIF multiplies its input by a learnable gain alpha: the rate's sensitivity to the
+    current scales by it (1 for every other neuron)."""
+    if isinstance(neuron, DALIF):
+        return neuron.alpha.detach()
+    return 1.0
 
 
 def _surrogate_derivative(surrogate, x: torch.Tensor) -> torch.Tensor:
@@ -102,7 +116,7 @@ class _Eligibility:
         iota = _input_gain(n, t0 + K, u)[t0:]
         mode, detached = n.reset_mode, n.detach_reset
         plain_leak = mode == "none" or (mode == "subtract" and detached)
-        if plain_leak and getattr(n, "alpha", None) is None and not isinstance(beta, torch.Tensor):
+        if plain_leak and not _filters_input(n) and not isinstance(beta, torch.Tensor):
             # closed form of kappa[t] = 1 + beta*kappa[t-1]: one weighted sum over t
             t = torch.arange(t0 + 1, t0 + K + 1, dtype=u.dtype, device=u.device)
             kappa = t if beta == 1.0 else (1 - beta ** t) / (1 - beta)
@@ -127,7 +141,7 @@ class _Eligibility:
         return self
 
     def mean(self) -> torch.Tensor:
-        return self.acc / self.t0
+        return self.acc / self.t0 * _input_scale(self.neuron)
 
 
 def eligibility(neuron, u: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -164,7 +178,7 @@ def spike_pass(model, x_seq: torch.Tensor, chunk: int | None = None) -> RateStat
                          f"got {mode!r} (a first-spike readout is a temporal code)")
     T = x_seq.shape[0]
     neurons = [layer.neuron for layer in model.layers] + ([ro.neuron] if mode == "count" else [])
-    if chunk is None or any(getattr(n, "alpha", None) is not None for n in neurons):
+    if chunk is None or any(_filters_input(n) for n in neurons):
         chunk = T
     n = len(model.layers)
     v = [None] * (n + 1)
