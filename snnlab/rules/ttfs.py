@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as TF
 from torch import nn
 
-from .._checks import check_float, check_int
+from .._checks import check_float
 from .base import Rule, register
 
 __all__ = ["TTFS", "spike_times_exact", "decode_times", "make_model", "evaluate_exact"]
@@ -200,19 +200,12 @@ def make_model(n_in: int = 5, hidden=(120,), n_out: int = 3, *, tau_steps: float
     """The shared :class:`~snnlab.models.SpikingNet` for ``ttfs``: non-leaky ``antlr_lif``
     neurons (:math:`\\beta = 1`, :math:`\\alpha = e^{-1/\\tau}`), first-spike readout, no bias;
     weights N(mean, std) / sqrt(fan_in)·2 (Göltz et al. initialise with a positive mean too)."""
-    from ..models import mlp
+    from .antlr import make_model as antlr_model
 
     check_float("tau_steps", tau_steps, low=0.0, low_open=True)
-    if seed is not None:
-        torch.manual_seed(check_int("seed", seed, low=0))
-    net = mlp(n_in, list(hidden), n_out, neuron="antlr_lif", readout="first_spike", bias=False,
-              alpha=math.exp(-1.0 / tau_steps), beta=1.0)
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, nn.Linear):
-                scale = 2.0 / math.sqrt(m.in_features)
-                m.weight.normal_(weight_mean * scale, weight_std * scale)
-    return net
+    return antlr_model(n_in, hidden, n_out, readout="first_spike",
+                       alpha=math.exp(-1.0 / tau_steps), beta=1.0, weight_mean=weight_mean,
+                       weight_std=weight_std, seed=seed)
 
 
 @torch.no_grad()
