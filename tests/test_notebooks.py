@@ -1,14 +1,20 @@
 """Every course notebook runs, its solutions pass their checkers, its stable outputs match, and it
 is in sync with its jupytext source.
 
-* ``test_notebook_runs_fast``: papermill executes each ``notebooks/NN_*.ipynb`` in this process
-  with ``FAST=True`` (small sizes; < 60 s each on one core). New notebooks are picked up
-  automatically from :func:`snnlab.nbtools.notebooks`. The same run then checks the *stable*
-  outputs, nbval-lax style: every cell tagged ``nbval-check-output`` must print what the
-  committed notebook (a full ``FAST=False`` run) printed, after the substitutions of
-  ``notebooks/nbval_sanitize.cfg``. Notebooks therefore tag only cells whose output depends
-  neither on ``FAST`` nor on floating-point noise (exercise checkers, closed-form numbers).
-  Comparing inside the papermill run executes each notebook once instead of twice.
+* ``test_notebook_runs_fast`` (autograding): for each ``notebooks/NN_*.ipynb`` the learner's
+  version (:func:`snnlab.nbtools.student_version`: no solutions, no outputs) gets the reference
+  solutions pasted into its stubs (:func:`snnlab.nbtools.with_solutions_injected`, which appends
+  a cell asserting that every checker passed), and papermill executes it in this process with
+  ``FAST=True`` (small sizes; < 60 s each on one core). This is the only FAST execution of each
+  notebook. New notebooks are picked up automatically from :func:`snnlab.nbtools.notebooks`.
+  The same run then checks the *stable* outputs, nbval-lax style: every cell tagged
+  ``nbval-check-output`` must print what the committed notebook (a full ``FAST=False`` run)
+  printed, after the substitutions of ``notebooks/nbval_sanitize.cfg``; cells are matched by id.
+  The one exception is a checker call right after a stub: it printed ``❌`` in the committed
+  notebook by design and must print ``✅`` with the solution injected. Notebooks therefore tag
+  only cells whose output depends neither on ``FAST`` nor on floating-point noise.
+* ``test_cli_writes_student_versions``: ``snnlab notebooks student --out DIR`` writes every
+  notebook without solution cells and without outputs.
 * ``test_nbval_smoke``: real nbval (``pytest --nbval-lax`` with the sanitize file) on a
   ``FAST = True`` copy of notebook 01, so ``pytest --nbval-lax notebooks/`` keeps working for
   anyone who runs nbval directly (it would otherwise re-run the full notebooks).
@@ -31,6 +37,8 @@ from snnlab import nbtools
 NOTEBOOKS = nbtools.notebooks()
 IDS = [p.stem for p in NOTEBOOKS]
 SANITIZE = nbtools.NOTEBOOKS / "nbval_sanitize.cfg"
+#: notebooks that are a map of the course, exempt from the exercise and widget requirements
+MAP_PAGES = {"00_start_here"}
 
 
 def _tags(cell) -> list[str]:
@@ -67,30 +75,84 @@ def test_there_are_notebooks():
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_notebook_runs_fast(path, tmp_path):
+    """The one FAST execution per notebook: the learner's version with the reference solutions
+    pasted into the stubs (autograding), compared with the committed full run."""
+    import nbformat
+
+    source = nbformat.read(path, as_version=4)
+    injected = nbtools.with_solutions_injected(nbtools.student_version(source), source)
+    injected_path = tmp_path / path.name
+    nbformat.write(injected, injected_path)
     t0 = time.perf_counter()
-    nb = nbtools.execute(path, tmp_path / path.name, fast=True, timeout=300)
+    nb = nbtools.execute(injected_path, injected_path, fast=True, timeout=300,
+                         cwd=path.parent)
     seconds = time.perf_counter() - t0
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}"
-    # a solution cell that calls a checker must pass it
+    # the appended last cell asserts that every checker run in the kernel passed
+    last = nb.cells[-1]
+    assert "checkers passed" in _text(last), f"{path.name}: the autograde cell printed " \
+                                             f"{_text(last)!r}"
+    # a stub now holding its solution passes the checker it calls
     for cell in nb.cells:
-        if "solution" in _tags(cell):
+        if "exercise" in _tags(cell):
             assert "❌" not in _text(cell), f"{path.name}: a solution fails its checker:\n" \
                                            f"{_text(cell)}"
-    # stable outputs match the committed full run (nbval-lax semantics, sanitised)
-    import nbformat
-
-    committed = {c.get("id"): c for c in nbformat.read(path, as_version=4).cells}
+    # stable outputs match the committed full run (nbval-lax semantics, sanitised); the checker
+    # right after a stub failed in the committed notebook by design and must pass now
+    committed = {c.get("id"): c for c in source.cells}
     subs = _sanitizers()
+    checked = 0
     for cell in nb.cells:
         if "nbval-check-output" not in _tags(cell):
             continue
+        assert cell.get("id") in committed, f"{path.name}: cell id {cell.get('id')} was lost"
         want = _stable_text(committed[cell.get("id")], subs)
         have = _stable_text(cell, subs)
+        checked += 1
+        if "❌" in want:
+            assert "✅" in have and "❌" not in have, (
+                f"{path.name}: with the solution in place this checker should pass.\n"
+                f"cell:\n{cell.source}\nnow:\n{have}")
+            continue
         assert have == want, (f"{path.name}: a cell tagged nbval-check-output printed something "
                               f"else than the committed notebook.\ncell:\n{cell.source}\n"
                               f"committed:\n{want}\nnow:\n{have}")
-    print(f"{path.name}: FAST run in {seconds:.1f} s")
+    print(f"{path.name}: FAST run (solutions injected) in {seconds:.1f} s, "
+          f"{checked} checked cells")
+
+
+def test_student_versions_are_preserving_ids():
+    """Student and injected versions keep the cell ids the output comparison matches on."""
+    import nbformat
+
+    for path in NOTEBOOKS:
+        source = nbformat.read(path, as_version=4)
+        student = nbtools.student_version(source)
+        ids = {c.get("id") for c in source.cells}
+        assert all(c.get("id") in ids for c in student.cells), path.name
+        injected = nbtools.with_solutions_injected(student, source)
+        assert [c.get("id") for c in injected.cells[:-1]] == [c.get("id") for c in student.cells]
+
+
+def test_cli_writes_student_versions(tmp_path):
+    import nbformat
+
+    out = tmp_path / "student"
+    proc = subprocess.run([sys.executable, "-m", "snnlab", "notebooks", "student", "--out",
+                           str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    written = sorted(p.name for p in out.glob("*.ipynb"))
+    assert written == [p.name for p in NOTEBOOKS]
+    for path in out.glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        assert not any("solution" in _tags(c) for c in nb.cells), f"{path.name} has solutions"
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert all(not c.outputs and c.execution_count is None for c in code), \
+            f"{path.name} still has outputs"
+        source = nbformat.read(nbtools.NOTEBOOKS / path.name, as_version=4)
+        n_ex = len(nbtools.exercise_pairs(source))
+        assert sum("exercise" in _tags(c) for c in nb.cells) == n_ex
 
 
 def _has_checked_cells(path) -> bool:
@@ -158,8 +220,11 @@ def test_notebook_anatomy(path):
     assert "SEED" in code[0].source and "FAST" in code[0].source
     n_ex = sum("exercise" in _tags(c) for c in code)
     n_sol = sum("solution" in _tags(c) for c in code)
-    assert n_ex >= 2 and n_sol >= n_ex, f"{path.name}: {n_ex} exercises, {n_sol} solutions"
-    assert any("exercises.check_" in c.source for c in code), "no checker is called"
-    assert any("widget" in c.source or "interact" in c.source for c in code), "no widget"
+    if path.stem in MAP_PAGES:  # the course map: no exercises, no widget, still executed
+        assert n_ex == 0 and n_sol == 0, f"{path.name}: a map page holds no exercises"
+    else:
+        assert n_ex >= 2 and n_sol >= n_ex, f"{path.name}: {n_ex} exercises, {n_sol} solutions"
+        assert any("exercises.check_" in c.source for c in code), "no checker is called"
+        assert any("widget" in c.source or "interact" in c.source for c in code), "no widget"
     md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown").lower()
     assert "what to notice" in md and "further reading" in md
