@@ -18,7 +18,7 @@ import torch
 
 from . import rules as R
 
-__all__ = ["Comparison", "rules", "step_memory", "format_table", "peak_rss_mb",
+__all__ = ["Comparison", "rules", "pareto_optimal", "step_memory", "format_table", "peak_rss_mb",
            "GradientComparison", "gradients", "gradient_metrics", "smoothed_fd_gradient"]
 
 
@@ -63,12 +63,14 @@ class Comparison:
 
 def rules(names, data, *, model=None, hidden=(128,), epochs: int | None = None,
           T: int | None = None, seed: int = 0, batch_size: int = 64, progress: bool = False,
-          device="cpu", hparams: dict | None = None) -> Comparison:
+          device="cpu", hparams: dict | None = None,
+          max_epochs: int | None = None) -> Comparison:
     """Train each rule in ``names`` ("all" for every registered rule) on ``data`` and tabulate.
 
     ``model`` (a SpikingNet) is deep-copied per rule so all start from the same weights; by
     default an ``mlp(n_in, hidden, n_classes)`` is built with ``seed``. ``hparams`` maps a rule
-    name to its keyword hyper-parameters.
+    name to its keyword hyper-parameters. ``max_epochs`` caps each rule's epochs (its default
+    unless ``epochs`` is given), for a quick look at every rule on a small budget.
     """
     from .data import DataSplit, load
     from .models import mlp
@@ -80,6 +82,10 @@ def rules(names, data, *, model=None, hidden=(128,), epochs: int | None = None,
         names = [n.strip() for n in names.split(",") if n.strip()]
     if not names:
         raise ValueError("names must list at least one rule")
+    if max_epochs is not None:
+        from ._checks import check_int
+
+        check_int("max_epochs", max_epochs, low=1)
     for n in names:
         R.get(n)  # fail early, with the list of available rules, before any training
     if isinstance(data, str):
@@ -96,8 +102,11 @@ def rules(names, data, *, model=None, hidden=(128,), epochs: int | None = None,
     for name in names:
         net = copy.deepcopy(model)
         rule = R.get(name, **hparams.get(name, {}))
+        n_epochs = epochs if epochs is not None else rule.default_epochs
+        if max_epochs is not None:
+            n_epochs = min(n_epochs, max_epochs)
         t0 = time.perf_counter()
-        hist = train(net, data, rule, T=T, epochs=epochs, batch_size=batch_size, seed=seed,
+        hist = train(net, data, rule, T=T, epochs=n_epochs, batch_size=batch_size, seed=seed,
                      progress=progress, device=device)
         seconds = time.perf_counter() - t0
         cfg = hist.config
@@ -115,6 +124,29 @@ def rules(names, data, *, model=None, hidden=(128,), epochs: int | None = None,
                                 train_seconds=seconds, T=cfg["T"], epochs=cfg["epochs"],
                                 peak_rss_mb=peak_rss_mb()))
     return result
+
+
+def pareto_optimal(rows, cost: str = "energy_nj_per_sample", score: str = "test_acc") -> list[str]:
+    """Names (``row["rule"]``) of the rows no other row dominates: none has a lower-or-equal
+    ``cost`` *and* a higher-or-equal ``score`` with at least one of them strictly better.
+
+    ``rows`` is :attr:`Comparison.rows` (or a Comparison, or any list of dicts with those keys);
+    the names come back in the rows' order.
+    """
+    if isinstance(rows, Comparison):
+        rows = rows.rows
+    rows = list(rows)
+    for r in rows:
+        for key in ("rule", cost, score):
+            if key not in r:
+                raise ValueError(f"every row needs the key {key!r}; got {sorted(r)}")
+    front = []
+    for r in rows:
+        dominated = any(o[cost] <= r[cost] and o[score] >= r[score]
+                        and (o[cost] < r[cost] or o[score] > r[score]) for o in rows)
+        if not dominated:
+            front.append(r["rule"])
+    return front
 
 
 def step_memory(model, rule, data, T: int, encoding: str, batch_size: int = 64,

@@ -1051,3 +1051,74 @@ def check_nir_euler_step(euler_step: Callable) -> bool:
     if torch.allclose(got, v + dt / tau * (-v) + r * current, atol=1e-6):
         return _failed(name, "the input is not multiplied by dt/tau", "dv = dt/tau * (-v + R I)")
     return _failed(name, "values differ from the reference", "v_new = v + dt/tau * (R I - v)")
+
+
+# =========================================================================== 15 capstone
+def check_energy_estimate(energy_nj: Callable) -> bool:
+    """``energy_nj(synops, macs) -> float``: energy per sample in nJ from the accumulate count
+    (SynOps, one add each, :data:`snnlab.metrics.E_AC_PJ` = 0.9 pJ) and the multiply-accumulate
+    count (MACs, :data:`snnlab.metrics.E_MAC_PJ` = 4.6 pJ)."""
+    from .metrics import E_AC_PJ, E_MAC_PJ, energy_pj
+
+    name = "energy_estimate"
+    _need_callable("check_energy_estimate", energy_nj)
+    cases = [(1000.0, 0.0), (0.0, 1000.0), (1981.0, 33280.0), (5107.0, 0.0), (12.5, 7.0)]
+    got = []
+    try:
+        for synops, macs in cases:
+            got.append(float(_call(energy_nj, synops, macs)))
+    except _LearnerError as e:
+        return _failed(name, str(e), "(macs * 4.6 + synops * 0.9) / 1000")
+    except (TypeError, ValueError):
+        return _failed(name, "return a number", "a float in nJ")
+    ref = [energy_pj(m, s) / 1e3 for s, m in cases]
+    if all(math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9) for a, b in zip(got, ref)):
+        return _passed(name, f"E_AC = {E_AC_PJ} pJ, E_MAC = {E_MAC_PJ} pJ")
+    if all(math.isclose(a, b * 1e3, rel_tol=1e-6, abs_tol=1e-9) for a, b in zip(got, ref)):
+        return _failed(name, "that is in pJ", "divide by 1000 for nJ")
+    swapped = [energy_pj(s, m) / 1e3 for s, m in cases]
+    if all(math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9) for a, b in zip(got, swapped)):
+        return _failed(name, "the two costs are swapped",
+                       f"a SynOp is an add ({E_AC_PJ} pJ), a MAC a multiply-add ({E_MAC_PJ} pJ)")
+    return _failed(name, f"for synops=1000, macs=0 expected {ref[0]:.3f} nJ, got {got[0]:.3f}",
+                   "(macs * E_MAC_PJ + synops * E_AC_PJ) / 1000")
+
+
+def check_pareto(pareto: Callable) -> bool:
+    """``pareto(rows) -> list of rule names``: the rules of a comparison table (dicts with
+    ``rule``, ``energy_nj_per_sample``, ``test_acc``) that no other rule beats, i.e. none has
+    lower-or-equal energy and higher-or-equal accuracy with at least one strictly better."""
+    from .compare import pareto_optimal
+
+    name = "pareto"
+    _need_callable("check_pareto", pareto)
+
+    def table(spec):
+        return [dict(rule=r, energy_nj_per_sample=e, test_acc=a) for r, e, a in spec]
+
+    cases = [
+        table([("a", 1.0, 0.70), ("b", 2.0, 0.90), ("c", 3.0, 0.80), ("d", 0.5, 0.60)]),
+        table([("a", 1.0, 0.80), ("b", 1.0, 0.90), ("c", 5.0, 0.95)]),  # a tie in energy
+        table([("a", 2.0, 0.9), ("b", 2.0, 0.9), ("c", 3.0, 0.9)]),  # exact twins both stay
+        table([("only", 4.0, 0.5)]),
+    ]
+    for rows in cases:
+        want = pareto_optimal(rows)
+        try:
+            got = _call(pareto, [dict(r) for r in rows])
+        except _LearnerError as e:
+            return _failed(name, str(e), "keep a row unless another is at least as good on "
+                                         "both metrics and strictly better on one")
+        if isinstance(got, str) or not isinstance(got, (list, tuple, set)):
+            return _failed(name, f"return a list of rule names, got {type(got).__name__}",
+                           "[r['rule'] for r in rows if not dominated(r)]")
+        if sorted(map(str, got)) != sorted(want):
+            spec = ", ".join(f"{r['rule']}: {r['energy_nj_per_sample']} nJ, {r['test_acc']:.2f}"
+                             for r in rows)
+            return _failed(name, f"for [{spec}] expected {want}, got {sorted(map(str, got))}",
+                           "lower energy is better, higher accuracy is better; ties do not "
+                           "dominate")
+    return _passed(name)
+
+
+__all__ += ["check_energy_estimate", "check_pareto"]

@@ -22,7 +22,7 @@ import torch
 from ._checks import check_choice, check_float, check_int, check_tensor
 
 __all__ = ["PALETTE", "raster", "membrane", "training_curves", "surrogates", "encodings",
-           "fi_curve", "gradient_comparison"]
+           "fi_curve", "gradient_comparison", "rule_comparison", "RULE_METRICS"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette; the first colour is used for spikes.
 PALETTE: tuple[str, ...] = (
@@ -616,3 +616,66 @@ def phase_history(history, *,
         _label(ax, "epoch (shaded: inhibitory)", key.replace("_", " "), None)
     fig.suptitle(title or "Excitatory / inhibitory cycles", fontsize=TITLE_SIZE)
     return fig
+
+
+#: the columns of :class:`snnlab.compare.Comparison` a rule comparison can plot:
+#: key -> (axis label with its unit, whether higher is better)
+RULE_METRICS: dict[str, tuple[str, bool]] = {
+    "test_acc": ("test accuracy (fraction)", True),
+    "spikes_per_sample": ("spikes per sample", False),
+    "synops_per_sample": ("SynOps per sample", False),
+    "energy_nj_per_sample": ("energy per sample (nJ)", False),
+    "seconds_per_epoch": ("training time per epoch (s)", False),
+    "step_memory_mib": ("activation memory per step (MiB)", False),
+    "T": ("time steps T", False),
+}
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+
+
+def rule_comparison(comparison, *, x: str = "energy_nj_per_sample", y: str = "test_acc",
+                    ax=None, title: str | None = None, log_x: bool | None = None,
+                    pareto: bool = True):
+    """One point per rule of a :class:`snnlab.compare.Comparison` (or its ``rows``), metric
+    ``x`` against metric ``y`` (keys of :data:`RULE_METRICS`), each point labelled with its rule.
+
+    ``pareto`` joins the rules no other rule beats on both axes (a dashed black line; the
+    direction of "better" comes from :data:`RULE_METRICS`). ``log_x`` defaults to a log axis
+    when the ``x`` values are positive and span more than a factor 30.
+    """
+    rows = getattr(comparison, "rows", comparison)
+    if not isinstance(rows, Sequence) or not rows or not all(isinstance(r, Mapping)
+                                                             for r in rows):
+        raise TypeError("comparison must be a Comparison or a non-empty list of row dicts")
+    check_choice("x", x, tuple(RULE_METRICS))
+    check_choice("y", y, tuple(RULE_METRICS))
+    for r in rows:
+        if r.get(x) is None or r.get(y) is None or "rule" not in r:
+            raise ValueError(f"every row needs 'rule', {x!r} and {y!r}; got {sorted(r)}")
+    xs = np.array([float(r[x]) for r in rows])
+    ys = np.array([float(r[y]) for r in rows])
+    ax = _axes(ax, figsize=(7.0, 4.5))
+    for i, r in enumerate(rows):
+        ax.scatter(xs[i], ys[i], s=50, color=PALETTE[i % len(PALETTE)],
+                   marker=_MARKERS[(i // len(PALETTE)) % len(_MARKERS)], edgecolors="black",
+                   linewidths=0.5, zorder=3, label=str(r["rule"]))
+        ax.annotate(str(r["rule"]), (xs[i], ys[i]), textcoords="offset points", xytext=(5, 4),
+                    fontsize=8)
+    if pareto:
+        from .compare import pareto_optimal
+
+        # pareto_optimal minimises cost and maximises score: flip signs to match the metrics
+        sx = 1.0 if not RULE_METRICS[x][1] else -1.0
+        sy = 1.0 if RULE_METRICS[y][1] else -1.0
+        keyed = [dict(rule=i, c=sx * xs[i], s=sy * ys[i]) for i in range(len(rows))]
+        front = sorted(pareto_optimal(keyed, cost="c", score="s"), key=lambda i: xs[i])
+        ax.plot(xs[front], ys[front], "--", color=PALETTE[7], lw=1, zorder=2,
+                label="Pareto front")
+    if log_x is None:
+        log_x = bool((xs > 0).all() and xs.max() / xs.min() > 30)
+    if log_x:
+        ax.set_xscale("log")
+    ax.legend(fontsize=7, ncol=2, loc="best", frameon=False)
+    _label(ax, RULE_METRICS[x][0], RULE_METRICS[y][0],
+           title if title is not None else
+           f"{RULE_METRICS[y][0].split(' (')[0]} vs {RULE_METRICS[x][0].split(' (')[0]}")
+    return ax

@@ -805,3 +805,61 @@ def nir_readings_dashboard(**start) -> Dashboard:
         _show(ax)
 
     return _build(controls, lambda **kw: simulate_readings(**kw), draw)
+
+
+# --------------------------------------------------------------------------- 15 capstone
+def simulate_rule_comparison(rows, *, x: str = "energy_nj_per_sample", y: str = "test_acc",
+                             log_x: bool = False) -> dict:
+    """Pure update of :func:`rule_comparison_dashboard`: the ``x`` and ``y`` columns of a rule
+    comparison (``Comparison`` or its ``rows``), the rules on the Pareto front for that pair of
+    metrics (better = the direction :data:`snnlab.plot.RULE_METRICS` gives) and the best rule on
+    each axis."""
+    from .compare import pareto_optimal
+    from .plot import RULE_METRICS
+
+    rows = list(getattr(rows, "rows", rows))
+    if not rows:
+        raise ValueError("rows must hold at least one rule")
+    check_choice("x", x, tuple(RULE_METRICS))
+    check_choice("y", y, tuple(RULE_METRICS))
+    xs = [float(r[x]) for r in rows]
+    ys = [float(r[y]) for r in rows]
+    names = [str(r["rule"]) for r in rows]
+    sx = -1.0 if RULE_METRICS[x][1] else 1.0  # pareto_optimal minimises cost ...
+    sy = 1.0 if RULE_METRICS[y][1] else -1.0  # ... and maximises score
+    keyed = [dict(rule=n, c=sx * a, s=sy * b) for n, a, b in zip(names, xs, ys)]
+    best_x = names[min(range(len(rows)), key=lambda i: sx * xs[i])]
+    best_y = names[max(range(len(rows)), key=lambda i: sy * ys[i])]
+    return dict(rules=names, x=xs, y=ys, x_metric=x, y_metric=y, log_x=bool(log_x),
+                pareto=pareto_optimal(keyed, cost="c", score="s"), best_x=best_x,
+                best_y=best_y)
+
+
+def rule_comparison_dashboard(comparison, **start) -> Dashboard:
+    """Two menus pick the metrics on the axes of the rule-comparison scatter (and a log-x box);
+    the pure update is :func:`simulate_rule_comparison`, the plot
+    :func:`snnlab.plot.rule_comparison`."""
+    import ipywidgets as W
+
+    from .plot import RULE_METRICS, rule_comparison
+
+    rows = list(getattr(comparison, "rows", comparison))
+    options = [(label, key) for key, (label, _) in RULE_METRICS.items()]
+    controls = {
+        "x": W.Dropdown(options=options, value=start.get("x", "energy_nj_per_sample"),
+                        description="x axis"),
+        "y": W.Dropdown(options=options, value=start.get("y", "test_acc"),
+                        description="y axis"),
+        "log_x": W.Checkbox(value=start.get("log_x", False), description="log x"),
+    }
+
+    def draw(r):
+        ax = rule_comparison(rows, x=r["x_metric"], y=r["y_metric"], log_x=r["log_x"])
+        print(f"Pareto front: {', '.join(r['pareto'])}; best on x: {r['best_x']}, "
+              f"best on y: {r['best_y']}")
+        _show(ax)
+
+    return _build(controls, lambda **kw: simulate_rule_comparison(rows, **kw), draw)
+
+
+__all__ += ["simulate_rule_comparison", "rule_comparison_dashboard"]

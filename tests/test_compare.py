@@ -95,3 +95,16 @@ def test_bad_inputs():
         compare.gradients(net, x_seq, y[:3])
     with pytest.raises(ValueError, match="sigma"):
         compare.smoothed_fd_gradient(net, x_seq, y, sigma=0.0)
+
+
+def test_rules_max_epochs_caps_each_default():
+    from snnlab import load
+
+    data = load("digits")
+    cmp = compare.rules(["bptt", "tandem"], data, hidden=(16,), max_epochs=1)
+    assert [r["epochs"] for r in cmp.rows] == [1, 1]
+    cmp = compare.rules(["bptt"], data, hidden=(16,), epochs=2, max_epochs=5)
+    assert cmp.rows[0]["epochs"] == 2
+    assert set(compare.pareto_optimal(cmp)) == {"bptt"}
+    with pytest.raises(ValueError, match="max_epochs"):
+        compare.rules(["bptt"], data, max_epochs=0)

@@ -428,3 +428,118 @@ def test_import_without_ipywidgets_is_lazy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+# =========================================================================== 15 capstone
+_ROWS = [dict(rule="bptt", test_acc=0.95, energy_nj_per_sample=150.0, spikes_per_sample=200.0,
+              synops_per_sample=2000.0, seconds_per_epoch=0.1, step_memory_mib=0.6, T=8),
+         dict(rule="ttfs", test_acc=0.80, energy_nj_per_sample=4.0, spikes_per_sample=400.0,
+              synops_per_sample=7000.0, seconds_per_epoch=0.3, step_memory_mib=11.0, T=40),
+         dict(rule="tandem", test_acc=0.90, energy_nj_per_sample=80.0, spikes_per_sample=100.0,
+              synops_per_sample=1000.0, seconds_per_epoch=0.02, step_memory_mib=0.1, T=4),
+         dict(rule="antlr", test_acc=0.40, energy_nj_per_sample=6.0, spikes_per_sample=110.0,
+              synops_per_sample=5000.0, seconds_per_epoch=0.2, step_memory_mib=6.0, T=40)]
+
+
+def test_pareto_optimal_on_a_known_table():
+    from snnlab.compare import Comparison, pareto_optimal
+
+    assert pareto_optimal(_ROWS) == ["bptt", "ttfs", "tandem"]  # antlr: ttfs is cheaper, better
+    assert pareto_optimal(Comparison(rows=_ROWS), cost="step_memory_mib") == ["bptt", "tandem"]
+    twins = [dict(rule="a", energy_nj_per_sample=1.0, test_acc=0.5),
+             dict(rule="b", energy_nj_per_sample=1.0, test_acc=0.5)]
+    assert pareto_optimal(twins) == ["a", "b"]
+    with pytest.raises(ValueError, match="test_acc"):
+        pareto_optimal([dict(rule="a", energy_nj_per_sample=1.0)])
+
+
+def test_rule_comparison_plot():
+    ax = plot.rule_comparison(_ROWS)
+    assert ax.get_xlabel() == "energy per sample (nJ)"
+    assert ax.get_ylabel() == "test accuracy (fraction)"
+    assert ax.get_title() and ax.get_xscale() == "log"  # 4 to 150 nJ spans > 30x
+    assert len(ax.collections) == len(_ROWS)
+    assert {t.get_text() for t in ax.texts} == {r["rule"] for r in _ROWS}
+    assert ax.collections[0].get_facecolor()[0][:3] == pytest.approx(
+        matplotlib.colors.to_rgb(plot.PALETTE[0]))
+    front = [line for line in ax.lines if line.get_label() == "Pareto front"]
+    assert len(front) == 1 and len(front[0].get_xdata()) == 3
+    ax2 = plot.rule_comparison(_ROWS, x="step_memory_mib", y="seconds_per_epoch", log_x=False,
+                               pareto=False, title="t")
+    assert ax2.get_xscale() == "linear" and ax2.get_title() == "t" and not ax2.lines
+    assert "MiB" in ax2.get_xlabel() and "(s)" in ax2.get_ylabel()
+
+
+def test_rule_comparison_plot_errors():
+    with pytest.raises(ValueError, match="x"):
+        plot.rule_comparison(_ROWS, x="accuracy")
+    with pytest.raises(TypeError, match="comparison"):
+        plot.rule_comparison([])
+    with pytest.raises(ValueError, match="spikes_per_sample"):
+        plot.rule_comparison([dict(rule="a", test_acc=0.5)], x="spikes_per_sample")
+
+
+def test_simulate_rule_comparison_and_dashboard():
+    r = widgets.simulate_rule_comparison(_ROWS)
+    assert r["rules"] == ["bptt", "ttfs", "tandem", "antlr"]
+    assert r["pareto"] == ["bptt", "ttfs", "tandem"]
+    assert r["best_x"] == "ttfs" and r["best_y"] == "bptt"
+    # accuracy on x: higher is better on that axis too
+    r2 = widgets.simulate_rule_comparison(_ROWS, x="test_acc", y="step_memory_mib")
+    assert r2["best_x"] == "bptt" and r2["best_y"] == "tandem"
+    assert r2["pareto"] == ["bptt", "tandem"]
+    with pytest.raises(ValueError, match="y"):
+        widgets.simulate_rule_comparison(_ROWS, y="nope")
+    with pytest.raises(ValueError, match="rows"):
+        widgets.simulate_rule_comparison([])
+    dash = widgets.rule_comparison_dashboard(_ROWS)
+    assert dash.result["x_metric"] == "energy_nj_per_sample"
+    dash.controls["x"].value = "spikes_per_sample"
+    assert dash.result["x_metric"] == "spikes_per_sample" and dash.result["best_x"] == "tandem"
+
+
+def _energy_ok(synops, macs):
+    return (macs * 4.6 + synops * 0.9) / 1000
+
+
+def _pareto_ok(rows):
+    return [r["rule"] for r in rows
+            if not any(o["energy_nj_per_sample"] <= r["energy_nj_per_sample"]
+                       and o["test_acc"] >= r["test_acc"]
+                       and (o["energy_nj_per_sample"] < r["energy_nj_per_sample"]
+                            or o["test_acc"] > r["test_acc"]) for o in rows)]
+
+
+def _pareto_strict_ties(rows):  # drops rows that are merely tied
+    return [r["rule"] for r in rows
+            if not any(o is not r and o["energy_nj_per_sample"] <= r["energy_nj_per_sample"]
+                       and o["test_acc"] >= r["test_acc"] for o in rows)]
+
+
+@pytest.mark.parametrize("good, bad, phrase", [
+    (_energy_ok, lambda s, m: m * 4.6 + s * 0.9, "pJ"),
+    (_energy_ok, lambda s, m: (s * 4.6 + m * 0.9) / 1000, "swapped"),
+    (_energy_ok, _not_implemented, "NotImplementedError"),
+])
+def test_check_energy_estimate(good, bad, phrase, capsys, fresh_progress):
+    assert E.check_energy_estimate(bad) is False
+    out = capsys.readouterr().out
+    assert out.startswith("❌ energy_estimate:") and phrase in out and out.count("\n") == 1
+    assert E.check_energy_estimate(good) is True
+    assert capsys.readouterr().out.startswith("✅ energy_estimate: passed")
+
+
+@pytest.mark.parametrize("bad, phrase", [
+    (_pareto_strict_ties, "expected"),
+    (lambda rows: [max(rows, key=lambda r: r["test_acc"])["rule"]], "expected"),
+    (lambda rows: "a", "list"),
+    (_not_implemented, "NotImplementedError"),
+])
+def test_check_pareto(bad, phrase, capsys, fresh_progress):
+    assert E.check_pareto(bad) is False
+    out = capsys.readouterr().out
+    assert out.startswith("❌ pareto:") and phrase in out and "hint:" in out
+    assert E.check_pareto(_pareto_ok) is True
+    assert E.PROGRESS["pareto"] is True
+    with pytest.raises(TypeError, match="function"):
+        E.check_pareto(3)
