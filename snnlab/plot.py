@@ -640,7 +640,7 @@ def rule_comparison(comparison, *, x: str = "energy_nj_per_sample", y: str = "te
 
     ``pareto`` joins the rules no other rule beats on both axes (a dashed black line; the
     direction of "better" comes from :data:`RULE_METRICS`). ``log_x`` defaults to a log axis
-    when the ``x`` values are positive and span more than a factor 30.
+    when the ``x`` values are positive and span more than a factor 10.
     """
     rows = getattr(comparison, "rows", comparison)
     if not isinstance(rows, Sequence) or not rows or not all(isinstance(r, Mapping)
@@ -671,7 +671,7 @@ def rule_comparison(comparison, *, x: str = "energy_nj_per_sample", y: str = "te
         ax.plot(xs[front], ys[front], "--", color=PALETTE[7], lw=1, zorder=2,
                 label="Pareto front")
     if log_x is None:
-        log_x = bool((xs > 0).all() and xs.max() / xs.min() > 30)
+        log_x = bool((xs > 0).all() and xs.max() / xs.min() > 10)
     if log_x:
         ax.set_xscale("log")
     ax.legend(fontsize=7, ncol=2, loc="best", frameon=False)

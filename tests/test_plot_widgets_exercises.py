@@ -457,7 +457,7 @@ def test_rule_comparison_plot():
     ax = plot.rule_comparison(_ROWS)
     assert ax.get_xlabel() == "energy per sample (nJ)"
     assert ax.get_ylabel() == "test accuracy (fraction)"
-    assert ax.get_title() and ax.get_xscale() == "log"  # 4 to 150 nJ spans > 30x
+    assert ax.get_title() and ax.get_xscale() == "log"  # 4 to 150 nJ spans > 10x
     assert len(ax.collections) == len(_ROWS)
     assert {t.get_text() for t in ax.texts} == {r["rule"] for r in _ROWS}
     assert ax.collections[0].get_facecolor()[0][:3] == pytest.approx(
