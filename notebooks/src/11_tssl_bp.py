@@ -165,7 +165,8 @@ for name, g in r["grads"].items():
 # previous spike, and that the fallback acts only before the first spike (where the PSP is
 # still low). Like the reference code, snnlab applies the timing terms at every step where the
 # membrane rises, not only at spike steps (`spike_steps_only=True` gives the paper's version),
-# so for a silent neuron the *inter* bars are not zero: the fallback is what replaces them. The three switches are arguments of `snnlab.rules.tssl.tssl_spikes` and of the
+# so for a silent neuron the *inter* bars are not zero: the fallback is what replaces them.
+# The three switches are arguments of `snnlab.rules.tssl.tssl_spikes` and of the
 # rule itself (`inter=`, `intra=`, `fallback=`), and the library's test checks the
 # spike-time part against finite differences under smooth conditions.
 #
