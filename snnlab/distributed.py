@@ -24,7 +24,7 @@ import torch
 import torch.distributed as dist
 
 __all__ = ["init", "is_initialized", "rank", "world_size", "is_main", "shard",
-           "AveragedOptimizer", "broadcast_parameters"]
+           "AveragedOptimizer", "broadcast_parameters", "gather_rows"]
 
 
 def is_initialized() -> bool:
@@ -105,3 +105,20 @@ class AveragedOptimizer:
 
     def __getattr__(self, name):  # param_groups, state_dict, load_state_dict, ...
         return getattr(self.optimizer, name)
+
+
+@torch.no_grad()
+def gather_rows(t: torch.Tensor) -> torch.Tensor:
+    """The global batch of a per-process tensor: every process's rows, in rank order (shards
+    may differ in size by one). Without a process group this is ``t`` itself. For statistics
+    that must see the whole batch, such as LTL's percentile normalisation."""
+    if not is_initialized():
+        return t
+    sizes = [torch.zeros(1, dtype=torch.long) for _ in range(world_size())]
+    dist.all_gather(sizes, torch.tensor([t.shape[0]], dtype=torch.long))
+    longest = int(max(int(s) for s in sizes))
+    padded = torch.full((longest, *t.shape[1:]), float("nan"), dtype=t.dtype, device=t.device)
+    padded[: t.shape[0]] = t
+    parts = [torch.empty_like(padded) for _ in sizes]
+    dist.all_gather(parts, padded)
+    return torch.cat([p[: int(n)] for p, n in zip(parts, sizes)])

@@ -25,19 +25,24 @@ def _run(args, tmp_path):
 
 
 @pytest.mark.slow
-def test_two_processes_match_each_other_and_one_process(tmp_path):
+@pytest.mark.parametrize("rule", ["bptt", "ottt_o", "ltl"])
+def test_two_processes_match_each_other_and_one_process(tmp_path, rule):
+    """bptt; ottt_o (an optimizer step every time step) and ltl (layer-local losses) show that
+    averaging at the optimizer keeps rules that reach into the network correct."""
     _run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
           "--master_addr=127.0.0.1", f"--master_port={_free_port()}", str(WORKER),
-          str(tmp_path)], tmp_path)
-    _run([sys.executable, str(WORKER), str(tmp_path)], tmp_path)
+          str(tmp_path), rule], tmp_path)
+    _run([sys.executable, str(WORKER), str(tmp_path), rule], tmp_path)
     w0, w1, single = (torch.load(tmp_path / f"weights_{n}.pt", weights_only=True)
                       for n in ("0", "1", "single"))
     for k in w0:
         assert torch.equal(w0[k], w1[k]), f"ranks disagree on {k}"
-        # same global batches and averaged gradients; only the summation order differs, which
-        # Adam's normalisation can amplify for the rare weights whose gradient is ~0
+        # same global batches and averaged gradients (exactly, as sums: see test below); only
+        # the floating-point summation order differs, which Adam's normalisation and flipped
+        # spikes amplify over an epoch for a few weights (LTL's lr is 5x BPTT's)
         diff = (w0[k] - single[k]).abs()
-        assert float(diff.max()) < 2e-3 and float(diff.mean()) < 2e-5, (k, float(diff.max()))
+        assert float(diff.max()) < 5e-3 and float(diff.mean()) < 1e-4, (k, float(diff.max()),
+                                                                          float(diff.mean()))
 
 
 def test_distributed_without_launcher_is_a_clear_error():
@@ -51,3 +56,30 @@ def test_distributed_without_launcher_is_a_clear_error():
                          progress=False, distributed=True)
     finally:
         os.environ.update(env)
+
+
+def test_ltl_gradient_is_the_average_of_shard_gradients():
+    """The property data parallelism needs, checked without processes: LTL's gradient on a batch
+    equals the average of its gradients on two halves, once the percentile normalisation sees
+    the whole batch (what distributed.gather_rows gives it under torchrun)."""
+    import snnlab
+    from snnlab.rules import ltl
+
+    data = snnlab.load("digits")
+    torch.manual_seed(0)
+    net = snnlab.models.mlp(64, [32], 10)
+    rule = snnlab.rules.get("ltl")
+    rule.setup(net, data, T=4, encoding="direct", seed=0)
+    x, y = data.train.tensors[0][:64], data.train.tensors[1][:64]
+    x_seq = snnlab.encode(x, 4)
+    full = rule.gradients(net, x_seq, y)
+    whole = {a.shape[1]: a for a in rule.teacher.activations(x)[:-1]}
+    original = ltl.gather_rows
+    ltl.gather_rows = lambda a: whole[a.shape[1]]
+    try:
+        halves = [rule.gradients(net, x_seq[:, s], y[s]) for s in (slice(0, 32), slice(32, 64))]
+    finally:
+        ltl.gather_rows = original
+    for k in full:
+        torch.testing.assert_close((halves[0][k] + halves[1][k]) / 2, full[k], atol=1e-7,
+                                   rtol=1e-5)

@@ -56,6 +56,7 @@ import torch.nn.functional as TF
 
 from .._checks import check_choice, check_float, check_int
 from ..conversion import percentile
+from ..distributed import gather_rows
 from ..metrics import peak_saved_bytes
 from .base import Rule, register
 
@@ -65,11 +66,12 @@ __all__ = ["LTL", "layer_targets", "peak_saved_bytes", "memory_vs_T"]
 @torch.no_grad()
 def layer_targets(teacher, x: torch.Tensor, p: float = 99.9) -> list[torch.Tensor]:
     """Eq. (1): the teacher's hidden activations on static ``x``, each divided by its batch
-    percentile ``P_p`` and clipped to [0, 1]."""
+    percentile ``P_p`` and clipped to [0, 1]. Under data-parallel training the percentile is
+    taken over the global batch, so every process normalises as one process would."""
     acts = teacher.activations(x)[:-1]
     out = []
     for a in acts:
-        scale = percentile(a, p)
+        scale = percentile(gather_rows(a), p)
         scale = scale if float(scale) > 0 else torch.ones_like(scale)
         out.append((a / scale).clamp(0.0, 1.0))
     return out
