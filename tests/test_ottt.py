@@ -189,3 +189,20 @@ def test_exercise_checkers(capsys):
     assert not exercises.check_three_factor(stub)
     out = capsys.readouterr().out
     assert "surrogate factor is missing" in out and "NotImplementedError" in out
+
+
+@pytest.mark.parametrize("rule", ["ottt", "ottt_o"])
+def test_ottt_runs_with_per_neuron_decays(rule):
+    """Leak mismatch on a chip gives every neuron its own decay; the trace then uses the layer's
+    mean decay (documented in ``_decay``) instead of failing on the shape."""
+    import warnings
+
+    from snnlab import hardware
+
+    data = snnlab.load("digits")
+    torch.manual_seed(0)
+    chip = hardware.NoiseModel(leak_mismatch=0.2).program(snnlab.models.mlp(64, [32], 10), seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hist = snnlab.train(chip, data, rule, epochs=1, progress=False)
+    assert hist.test_acc > 0.5

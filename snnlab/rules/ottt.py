@@ -93,11 +93,19 @@ def _detach(state):
 
 
 def _decay(neuron) -> float | torch.Tensor:
+    """The trace's decay lambda: the (postsynaptic) layer's membrane decay.
+
+    With one decay per neuron (leak mismatch on a chip, per-neuron PLIF or DA-LIF decays) an
+    exact trace would need one per *synapse*; OTTT then uses the layer's mean decay, an
+    approximation that is exact when the decays agree."""
     beta = getattr(neuron, "beta", None)
     if beta is None:
         raise ValueError(f"OTTT needs neurons with a membrane decay `beta`; {type(neuron).__name__}"
                          " has none")
-    return beta.detach() if isinstance(beta, torch.Tensor) else float(beta)
+    if isinstance(beta, torch.Tensor):
+        beta = beta.detach()
+        return beta if beta.numel() == 1 else float(beta.mean())
+    return float(beta)
 
 
 class ScaledWS(nn.Module):
