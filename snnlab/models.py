@@ -108,7 +108,11 @@ class Readout(nn.Module):
             c = self.time_weights(x_seq)
             z = _TimeWeightedSum.apply(x_seq, c)
             out = self.synapse(z)
-            return out + (c.sum() - 1) * self.synapse(torch.zeros_like(z[:1])), None, None
+            scale = self._c_cache[2] - 1.0  # sum_k c_k - 1
+            if isinstance(self.synapse, nn.Linear):  # A(0) is the bias
+                bias = self.synapse.bias
+                return (out if bias is None else out + scale * bias), None, None
+            return out + scale * self.synapse(torch.zeros_like(z[:1])), None, None
         current = over_time(self.synapse, x_seq)
         if self.mode == "membrane":
             if membrane:
@@ -123,14 +127,20 @@ class Readout(nn.Module):
 
     def time_weights(self, x_seq: torch.Tensor) -> torch.Tensor:
         """``c_k``, the weight of step k's input in the mean membrane (sums over the time axis
-        of ``x_seq``)."""
-        current = x_seq
-        T = current.shape[0]
-        k = torch.arange(T, dtype=current.dtype, device=current.device)
+        of ``x_seq``). Cached per (T, beta, dtype, device): it is a constant."""
+        key = (x_seq.shape[0], self.beta, x_seq.dtype, x_seq.device)
+        cached = getattr(self, "_c_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        T = x_seq.shape[0]
+        k = torch.arange(T, dtype=x_seq.dtype, device=x_seq.device)
         steps = T - k  # how many readout steps the input at time k still contributes to
         if self.beta == 1.0:
-            return steps / T
-        return (1 - self.beta ** steps) / ((1 - self.beta) * T)
+            c = steps / T
+        else:
+            c = (1 - self.beta ** steps) / ((1 - self.beta) * T)
+        self._c_cache = (key, c, float(c.sum()))
+        return c
 
     def forward(self, x_seq):
         return self.simulate(x_seq, membrane=False)[0]
