@@ -35,7 +35,7 @@ lab: setup
 	$(PY) -m jupyter lab notebooks/
 
 demo: setup
-	$(PY) -m snnlab compare --rules bptt --data digits --epochs 5
+	$(PY) -m snnlab compare --rules bptt,ottt,rate_bp,tandem,ltl --data digits --epochs 5
 
 test: setup
 	$(PY) -m ruff check snnlab tests benchmarks
@@ -53,6 +53,10 @@ bench: setup
 # Re-execute every notebook in full mode and store the outputs (what Binder and GitHub show).
 notebooks: setup
 	$(PY) -m snnlab notebooks run --jobs $(JOBS)
+
+# Student versions (solutions removed) in notebooks/student/
+student: setup
+	$(PY) -m snnlab notebooks student
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
