@@ -16,6 +16,8 @@ Class attributes give the defaults the trainer and CLI use when the user says no
 
 from __future__ import annotations
 
+import abc
+
 import torch
 import torch.nn.functional as TF
 from torch import nn
@@ -34,15 +36,16 @@ def register(name: str):
     return deco
 
 
-class Rule:
+class Rule(abc.ABC):
     name = "rule"
     default_T = 8
     default_encoding = "direct"
     default_lr = 2e-3
     default_epochs = 10
 
+    @abc.abstractmethod
     def loss(self, model: nn.Module, x_seq: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError(f"rule {self.name!r} must define loss()")
+        """The scalar whose gradient defines the rule (every rule defines it)."""
 
     def step(self, model, x_seq, y, optimizer) -> dict:
         optimizer.zero_grad(set_to_none=True)
@@ -65,8 +68,8 @@ class Rule:
                 p.grad = saved[n]
 
     # Hooks for rules that need more than batches (a teacher, a phase schedule, ...).
-    def setup(self, model, data, *, T: int, encoding: str, seed: int) -> None:
-        """Called once by :func:`snnlab.train` before the first epoch."""
+    def setup(self, model, data, *, T: int, encoding: str, seed: int) -> None:  # noqa: B027
+        """Called once by :func:`snnlab.train` before the first epoch (default: nothing)."""
 
     def on_epoch_end(self, model, epoch: int) -> dict:
         """Called after every epoch; may return extra values to log in the history."""
