@@ -62,6 +62,8 @@ def to_notebook(src: Path, dest: Path | None = None) -> Path:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nb.metadata.pop("jupytext", None)
+    for i, cell in enumerate(nb.cells):  # stable ids: rebuilding a notebook gives small diffs
+        cell["id"] = f"cell-{i:03d}"
     dest = dest or NOTEBOOKS / (src.stem + ".ipynb")
     jupytext.write(nb, dest, fmt="ipynb")
     return dest
