@@ -557,3 +557,12 @@ def test_nmnist_missing_without_tonic(monkeypatch, offline):
     assert str(cache_dir() / "nmnist") in msg and "Train/0/*.bin" in msg
     with pytest.raises(ValueError, match="n_bins"):
         load("nmnist", n_bins=0)
+
+
+def test_mnist1d_standard_scaling_option():
+    split = load("mnist1d", scale="standard")
+    x = split.train.tensors[0]
+    assert abs(float(x.mean())) < 1e-4 and abs(float(x.std()) - 1.0) < 0.01
+    assert split.test.tensors[0].shape[1] == 40
+    with pytest.raises(ValueError, match="scale"):
+        load("mnist1d", scale="log")
