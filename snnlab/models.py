@@ -21,6 +21,7 @@ from torch import nn
 
 from . import functional as F
 from . import neurons as N
+from . import spikemm
 from ._checks import check_choice, check_float, check_int, check_sequence
 
 READOUTS = ("membrane", "count", "first_spike")
@@ -44,7 +45,14 @@ def over_time(module: nn.Module, x_seq: torch.Tensor) -> torch.Tensor:
     if T > 1 and x_seq.stride(0) == 0 and not _has_hooks(module):
         y = module(x_seq[0])
         return y.unsqueeze(0).expand(T, *y.shape)
-    y = module(x_seq.reshape(T * B, *x_seq.shape[2:]))
+    flat = x_seq.reshape(T * B, *x_seq.shape[2:])
+    if type(module) is nn.Linear and flat.dim() == 2 and not _has_hooks(module) \
+            and not (nn.modules.module._global_forward_hooks
+                     or nn.modules.module._global_forward_pre_hooks):
+        # spikes are 0/1: a large synapse runs as an exact int8 matmul (snnlab.spikemm)
+        y = spikemm.spike_linear(flat, module.weight, module.bias)
+    else:
+        y = module(flat)
     return y.reshape(T, B, *y.shape[1:])
 
 
