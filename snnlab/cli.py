@@ -197,8 +197,14 @@ def _info() -> str:
         lines.append(f"snntorch {snntorch.__version__}")
     except ImportError:
         lines.append("snntorch not installed")
+    from . import _native, spikemm
+
+    int8 = ("on" if spikemm.enabled() else
+            "off (SNNLAB_INT8_SPIKES=0, or int8 matmuls are not faster on this CPU)")
     lines += [f"rules: {', '.join(R.available())}", f"datasets: {', '.join(available())}",
-              f"data cache: {cache_dir()} (set SNNLAB_DATA to move it)"]
+              f"data cache: {cache_dir()} (set SNNLAB_DATA to move it)",
+              f"LIF time loop: {_native.status()}",
+              f"int8 synapse for spike inputs of large layers: {int8}"]
     return "\n".join(lines)
 
 

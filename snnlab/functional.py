@@ -21,7 +21,10 @@ Two implementations of the whole time loop live here and must agree:
   per step): slow, obviously correct, kept for tests and teaching;
 * :func:`lif_sequence` runs the loop inside one ``autograd.Function`` that stores only the
   membrane and the spikes and walks the recursion backwards by hand (the adjoint below). On the
-  project's 2-core CPU this is what makes BPTT several times faster than a per-step loop.
+  project's 2-core CPU this is what makes BPTT several times faster than a per-step loop. For
+  float32 on the CPU the loop itself runs in C (``_lif_kernel.c``, compiled on first use by
+  :mod:`snnlab._native`): the same float operations in the same order, so bit-identical results
+  without the per-step Python dispatch; PyTorch ops otherwise (GPU, float64, tensor decays).
 
 Backward through (1)-(3), with :math:`\sigma'` the surrogate derivative and
 :math:`g_x = \partial L / \partial x`:
@@ -38,9 +41,12 @@ Backward through (1)-(3), with :math:`\sigma'` the surrogate derivative and
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from .surrogate import Surrogate
+from . import _native
+from .surrogate import ATan, FastSigmoid, Rectangle, Surrogate, Triangle
 
 RESETS = ("subtract", "zero", "none")
 
@@ -122,15 +128,50 @@ def _as_float_or_tensor(beta):
     return beta
 
 
+# ----------------------------------------------------------------- the C loop (_lif_kernel.c)
+NATIVE = True  # use the compiled loop where it applies (tests switch it off to compare)
+_RESET_CODE = {"subtract": 0, "zero": 1, "none": 2}
+# the kernel's surrogate code and float parameters, for the built-in shapes only (exact classes:
+# a subclass may redefine the derivative)
+_NATIVE_SURROGATE = {
+    FastSigmoid: lambda k: (0, k, 0.0),
+    ATan: lambda k: (1, math.pi / 2.0 * k, k / 2.0),
+    Triangle: lambda k: (2, -k, k),
+    Rectangle: lambda k: (3, 0.5 / k, k),
+}
+
+
+def _step_stride(x: torch.Tensor) -> int | None:
+    """Elements between time steps if every step of ``x`` is one contiguous block, else None."""
+    if x.dtype != torch.float32 or x.device.type != "cpu" or not x[0].is_contiguous():
+        return None
+    n = x[0].numel()
+    return x.stride(0) if x.shape[0] == 1 or x.stride(0) in (0, n) else None
+
+
+def _native_lib():
+    return _native.lif_kernel() if NATIVE else None
+
+
 class _LIFSequence(torch.autograd.Function):
     """The whole LIF time loop as one autograd node (forward eqs. 1-3, backward eq. 5)."""
 
     @staticmethod
     def forward(ctx, current, beta_t, v0, beta, threshold, reset_mode, detach_reset, surrogate):
-        u = torch.empty_like(current)
-        s = torch.empty_like(current)
+        u = torch.empty_like(current, memory_format=torch.contiguous_format)
+        s = torch.empty_like(u)
         v = torch.zeros_like(current[0]) if v0 is None else v0.clone()
         b = beta if beta_t is None else beta_t
+        stride = _step_stride(current) if beta_t is None else None
+        lib = (_native_lib() if stride is not None and v.dtype == torch.float32
+               and v.numel() == current[0].numel() else None)
+        if lib is not None and current.numel():
+            T, n = current.shape[0], current[0].numel()
+            v = v.contiguous()
+            lib.lif_forward(current.data_ptr(), stride, u.data_ptr(), s.data_ptr(), v.data_ptr(),
+                            T, n, b, threshold, _RESET_CODE[reset_mode])
+            return _LIFSequence._save(ctx, u, s, beta_t, v0, beta, threshold, reset_mode,
+                                      detach_reset, surrogate)
         # unbind once: indexing a time-major tensor inside the loop costs more than the maths
         for i_t, u_t, s_t in zip(current.unbind(0), u.unbind(0), s.unbind(0)):
             if beta_t is None:
@@ -144,9 +185,14 @@ class _LIFSequence(torch.autograd.Function):
                 torch.addcmul(u_t, u_t, s_t, value=-1.0, out=v)  # eq. (3b)
             else:
                 v.copy_(u_t)
+        return _LIFSequence._save(ctx, u, s, beta_t, v0, beta, threshold, reset_mode,
+                                  detach_reset, surrogate)
+
+    @staticmethod
+    def _save(ctx, u, s, beta_t, v0, *cfg):
         ctx.set_materialize_grads(False)  # no zero-filled gradient for the membrane output
         ctx.save_for_backward(u, s, beta_t, v0)
-        ctx.cfg = (beta, threshold, reset_mode, detach_reset, surrogate)
+        ctx.cfg = cfg
         ctx.mark_non_differentiable(u)
         return s, u
 
@@ -157,6 +203,19 @@ class _LIFSequence(torch.autograd.Function):
         if grad_s is None:  # the spikes were not used by the loss
             return (None,) * 8
         b = beta if beta_t is None else beta_t
+        simple_reset = reset_mode == "none" or (reset_mode == "subtract" and detach_reset)
+        native = _NATIVE_SURROGATE.get(type(surrogate))
+        stride = _step_stride(grad_s)
+        lib = (_native_lib() if native is not None and simple_reset and beta_t is None
+               and stride is not None and u.is_contiguous() else None)
+        if lib is not None and u.numel():
+            # eq. (5) in one pass: surrogate, product with dL/ds and the recursion
+            g = torch.empty_like(u)
+            T, n = u.shape[0], u[0].numel()
+            lib.lif_backward(u.data_ptr(), grad_s.data_ptr(), stride, g.data_ptr(), T, n, b,
+                             threshold, *native(surrogate.scale))
+            grad_v0 = b * g[0] if v0 is not None and ctx.needs_input_grad[2] else None
+            return g, None, grad_v0, None, None, None, None, None
         sg = surrogate.derivative_(torch.sub(u, threshold))   # sigma'(u[t] - theta), all t
         g = grad_s.mul(sg)                                     # g_s sigma'; becomes g_u, eq. (5)
         # dv[t]/du[t] for every step; None means 1 (the common, fastest case)
