@@ -10,13 +10,15 @@ Absolute times vary run to run (shared CPUs); ratios measured in one run are wha
 "(fp32 matmul floor)" row times only the input layer's forward matmul and weight-gradient matmul
 in float32, which a float32 implementation must do: its ratio is the largest speed-up such an
 implementation could show against snnTorch on this machine. snnlab can pass it on large layers
-because it runs the synapse of 0/1 spike inputs as exact int8 matmuls (snnlab/spikemm.py;
-``SNNLAB_INT8_SPIKES=0`` turns that off, to compare).
+because it runs the synapse of 0/1 spike inputs as exact int8 matmuls (snnlab/spikemm.py). The
+"snnlab, ops only" row is snnlab with that and its C LIF loop (snnlab/_lif_kernel.c) switched
+off: the fused autograd Functions in plain PyTorch ops.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 
@@ -25,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import snnlab
+from snnlab import spikemm
 from snnlab.surrogate import FastSigmoid
 
 BETA = 0.9
@@ -71,6 +74,29 @@ class SnnTorchNet(nn.Module):
         return total / x.shape[0]
 
 
+class PyTorchOpsOnly(nn.Module):
+    """snnlab without its two CPU accelerations (the C LIF loop and the int8 synapse for spike
+    inputs): the fused autograd Functions in PyTorch ops alone, to show what each part buys."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    @staticmethod
+    @contextlib.contextmanager
+    def active():
+        saved = snnlab.functional.NATIVE, spikemm._state["enabled"]
+        snnlab.functional.NATIVE = False
+        spikemm.set_enabled(False)
+        try:
+            yield
+        finally:
+            snnlab.functional.NATIVE, spikemm._state["enabled"] = saved
+
+    def forward(self, x):
+        return self.net(x)
+
+
 def time_steps(models, x, y, steps, warmup=3, block=5):
     """Median ms per training step of each model. Models take turns in blocks of ``block``
     consecutive steps (as in a real training loop, caches stay warm within a block), so load
@@ -91,9 +117,11 @@ def time_steps(models, x, y, steps, warmup=3, block=5):
 
 
 def _train_step(model, opt, x, y):
-    opt.zero_grad(set_to_none=True)
-    F.cross_entropy(model(x), y).backward()
-    opt.step()
+    context = model.active() if isinstance(model, PyTorchOpsOnly) else contextlib.nullcontext()
+    with context:
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
 
 
 def matmul_floor(n_in, n_hidden, T, B, reps=10):
@@ -116,12 +144,15 @@ def bench(n_in, n_hidden, n_out, T, B, steps):
     x = (torch.rand(T, B, n_in) < 0.2).float()
     y = torch.randint(0, n_out, (B,))
     ours = snnlab.models.mlp(n_in, [n_hidden], n_out, beta=BETA)
+    ops_only = PyTorchOpsOnly(snnlab.models.mlp(n_in, [n_hidden], n_out, beta=BETA))
+    ops_only.net.load_state_dict(ours.state_dict())
     impls = {"snntorch": SnnTorchNet(n_in, n_hidden, n_out),
              "plain torch": PlainLIFNet(n_in, n_hidden, n_out),
+             "snnlab, ops only": ops_only,
              "snnlab": ours}
     # the same initial weights everywhere
     for m in impls.values():
-        if m is not ours:
+        if m not in (ours, ops_only):
             m.fc1.load_state_dict(ours.layers[0].synapse.state_dict())
             m.fc2.load_state_dict(ours.readout.synapse.state_dict())
     # snnlab and the plain loop compute the same function (charge, fire, reset); snnTorch's

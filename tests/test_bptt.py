@@ -137,3 +137,22 @@ def test_constant_input_shortcut_is_exact():
     g_full = rule.gradients(net, expanded.contiguous(), y)
     for k in g_fast:
         torch.testing.assert_close(g_fast[k], g_full[k], atol=1e-6, rtol=1e-5)
+
+
+def test_benchmark_runs(capsys):
+    """benchmarks/bench_bptt.py end to end on a tiny problem (times are not asserted: speed is
+    the benchmark's job, not a unit test's)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_bptt.py"
+    spec = importlib.util.spec_from_file_location("bench_bptt", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    results = bench.main(["--steps", "5", "--T", "3", "--batch", "8"])
+    for r in results.values():
+        assert set(r) == {"snntorch", "plain torch", "snnlab, ops only", "snnlab",
+                          "(fp32 matmul floor)"}
+        assert all(ms > 0 for ms in r.values())
+    assert "vs snnTorch" in capsys.readouterr().out
+    assert snnlab.functional.NATIVE  # the ops-only row put the switches back
