@@ -97,10 +97,13 @@ def is_integer_valued(x: torch.Tensor, x8: torch.Tensor | None = None) -> bool:
 def _to_bytes(v: torch.Tensor, dim: int):
     """Block floating point along ``dim`` (one scale per slice) and the three signed byte planes.
 
-    Returns ``(planes, scale)``: ``planes[i]`` (int8, on a new leading axis) are the ``d_i`` with
-    ``v ~= scale * (sum_i 256^i d_i + BYTE_BIAS)``."""
+    Returns ``(planes, scale)``: ``planes[..., i]`` (int8, a new last axis) are the ``d_i`` with
+    ``v ~= scale * (sum_i 256^i d_i + BYTE_BIAS)``; None if ``v`` holds a NaN or an infinity
+    (no integer stands for those: the caller falls back to float32, which propagates them)."""
     v = v.contiguous()
     scale = v.abs().amax(dim, keepdim=True).div_(QMAX)  # eq. (1)
+    if not bool(torch.isfinite(scale).all()):
+        return None
     scale.clamp_(min=torch.finfo(v.dtype).tiny)  # an all-zero slice: any scale will do
     u = torch.div(v, scale).round_().add_(OFFSET).to(torch.int32)  # eq. (2): u in [1, 2^24)
     u.bitwise_xor_(FLIP)  # bytes u_i - 128, read as signed
@@ -139,13 +142,17 @@ class _Int8LinearFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, x8, weight, bias):
         K, N = weight.shape[1], weight.shape[0]
-        planes, s = _to_bytes(weight.detach().t(), 0)  # W^T per output neuron: [K, N, 3]
-        b_op = planes.permute(0, 2, 1).contiguous().view(K, 3 * N)
-        o = torch._int_mm(x8, b_op)  # eq. (3), exact in int32
-        rows = x8.sum(1, dtype=torch.int32).to(torch.float32)
-        out = _combine(o, N, rows).mul_(s)  # eq. (4)
-        if bias is not None:
-            out.add_(bias)
+        packed = _to_bytes(weight.detach().t(), 0)  # W^T per output neuron: [K, N, 3]
+        if packed is None:
+            out = F.linear(x8.to(weight.dtype), weight.detach(), bias)
+        else:
+            planes, s = packed
+            b_op = planes.permute(0, 2, 1).contiguous().view(K, 3 * N)
+            o = torch._int_mm(x8, b_op)  # eq. (3), exact in int32
+            rows = x8.sum(1, dtype=torch.int32).to(torch.float32)
+            out = _combine(o, N, rows).mul_(s)  # eq. (4)
+            if bias is not None:
+                out.add_(bias)
         ctx.save_for_backward(x8, weight)
         ctx.has_bias = bias is not None
         return out
@@ -157,12 +164,16 @@ class _Int8LinearFn(torch.autograd.Function):
         if ctx.needs_input_grad[2]:
             g = g.contiguous()
             M, N = g.shape
-            planes, s = _to_bytes(g, 0)  # G per output neuron: [M, N, 3], s [1, N]
-            g_op = planes.permute(0, 2, 1).contiguous().view(M, 3 * N)
-            xt = x8.t() if min(x8.shape) > 1 else _row_major(x8.t())  # a transposed view is fine
-            o = torch._int_mm(xt, g_op)  # x^T [d_0 | d_1 | d_2]: [K, 3N], exact
-            cols = x8.sum(0, dtype=torch.int32).to(torch.float32)
-            grad_w = _combine(o, N, cols).mul_(s).t()  # dL/dW = (x^T G)^T: [N, K]
+            packed = _to_bytes(g, 0)  # G per output neuron: [M, N, 3], s [1, N]
+            if packed is None:
+                grad_w = g.t() @ x8.to(g.dtype)
+            else:
+                planes, s = packed
+                g_op = planes.permute(0, 2, 1).contiguous().view(M, 3 * N)
+                xt = x8.t() if min(x8.shape) > 1 else _row_major(x8.t())  # transposed view: ok
+                o = torch._int_mm(xt, g_op)  # x^T [d_0 | d_1 | d_2]: [K, 3N], exact
+                cols = x8.sum(0, dtype=torch.int32).to(torch.float32)
+                grad_w = _combine(o, N, cols).mul_(s).t()  # dL/dW = (x^T G)^T: [N, K]
         if ctx.has_bias and ctx.needs_input_grad[3]:
             grad_b = g.sum(0)
         if ctx.needs_input_grad[0]:

@@ -125,3 +125,21 @@ def test_probe_and_switch():
         assert spikemm.enabled() is False
     finally:
         spikemm._state.update(state)
+
+
+def test_nan_and_inf_propagate_as_in_float32():
+    """No integer stands for NaN or inf: such weights or gradients take the float32 matmul, so
+    they show up in the result (and train()'s NaN stop sees them) instead of turning finite."""
+    torch.manual_seed(0)
+    x = (torch.rand(9, 6) < 0.5).float()
+    x[:, 2] = 1.0
+    W = torch.randn(4, 6)
+    W[1, 2] = float("nan")
+    W[3, 2] = float("inf")
+    y = spikemm.int8_linear(x, W)
+    torch.testing.assert_close(y, TF.linear(x, W), equal_nan=True)
+    W = torch.randn(4, 6, requires_grad=True)
+    G = torch.randn(9, 4)
+    G[0, 1] = float("nan")
+    spikemm.int8_linear(x, W).backward(G)
+    torch.testing.assert_close(W.grad, G.t() @ x, equal_nan=True)
