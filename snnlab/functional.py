@@ -203,10 +203,11 @@ class _LIFSequence(torch.autograd.Function):
         if grad_s is None:  # the spikes were not used by the loss
             return (None,) * 8
         b = beta if beta_t is None else beta_t
-        simple_reset = reset_mode == "none" or (reset_mode == "subtract" and detach_reset)
+        # dv[t]/du[t] is 1 for these resets (the common, fastest case)
+        unit_dv_du = reset_mode == "none" or (reset_mode == "subtract" and detach_reset)
         native = _NATIVE_SURROGATE.get(type(surrogate))
         stride = _step_stride(grad_s)
-        lib = (_native_lib() if native is not None and simple_reset and beta_t is None
+        lib = (_native_lib() if native is not None and unit_dv_du and beta_t is None
                and stride is not None and u.is_contiguous() else None)
         if lib is not None and u.numel():
             # eq. (5) in one pass: surrogate, product with dL/ds and the recursion
@@ -218,8 +219,8 @@ class _LIFSequence(torch.autograd.Function):
             return g, None, grad_v0, None, None, None, None, None
         sg = surrogate.derivative_(torch.sub(u, threshold))   # sigma'(u[t] - theta), all t
         g = grad_s.mul(sg)                                     # g_s sigma'; becomes g_u, eq. (5)
-        # dv[t]/du[t] for every step; None means 1 (the common, fastest case)
-        if reset_mode == "none" or (reset_mode == "subtract" and detach_reset):
+        # dv[t]/du[t] for every step; None means 1
+        if unit_dv_du:
             k = None
         elif reset_mode == "subtract":
             k = sg.mul_(-threshold).add_(1.0)                  # 1 - theta sigma'
