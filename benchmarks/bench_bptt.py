@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import snnlab
-from snnlab import spikemm
+from snnlab.compare import pytorch_ops_only
 from snnlab.surrogate import FastSigmoid
 
 BETA = 0.9
@@ -82,17 +82,6 @@ class PyTorchOpsOnly(nn.Module):
         super().__init__()
         self.net = net
 
-    @staticmethod
-    @contextlib.contextmanager
-    def active():
-        saved = snnlab.functional.NATIVE, spikemm._state["enabled"]
-        snnlab.functional.NATIVE = False
-        spikemm.set_enabled(False)
-        try:
-            yield
-        finally:
-            snnlab.functional.NATIVE, spikemm._state["enabled"] = saved
-
     def forward(self, x):
         return self.net(x)
 
@@ -117,7 +106,7 @@ def time_steps(models, x, y, steps, warmup=3, block=5):
 
 
 def _train_step(model, opt, x, y):
-    context = model.active() if isinstance(model, PyTorchOpsOnly) else contextlib.nullcontext()
+    context = pytorch_ops_only() if isinstance(model, PyTorchOpsOnly) else contextlib.nullcontext()
     with context:
         opt.zero_grad(set_to_none=True)
         F.cross_entropy(model(x), y).backward()

@@ -8,8 +8,10 @@ and peak memory, printable and plottable.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import resource
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -19,7 +21,8 @@ import torch
 from . import rules as R
 
 __all__ = ["Comparison", "rules", "pareto_optimal", "step_memory", "format_table", "peak_rss_mb",
-           "GradientComparison", "gradients", "gradient_metrics", "smoothed_fd_gradient"]
+           "GradientComparison", "gradients", "gradient_metrics", "smoothed_fd_gradient",
+           "pytorch_ops_only", "bptt_paths", "PathTimings"]
 
 
 def peak_rss_mb() -> float:
@@ -306,3 +309,77 @@ def gradients(model, x_seq, y, rules=("bptt",), reference="bptt", *, fd_sigma: f
         for name, ref_g in ref.items():
             out.rows.append({"rule": label, "param": name, **gradient_metrics(g[name], ref_g)})
     return out
+
+
+@contextlib.contextmanager
+def pytorch_ops_only():
+    """Inside the block, snnlab's two CPU accelerations are off: the C LIF loop
+    (``snnlab/_lif_kernel.c``) and the int8 synapse for spike inputs (:mod:`snnlab.spikemm`).
+    What is computed stays the same (bit for bit for the loop, to float32 rounding for the
+    synapse); only the speed changes."""
+    from . import functional, spikemm
+
+    saved = functional.NATIVE, spikemm._state["enabled"]
+    functional.NATIVE = False
+    spikemm.set_enabled(False)
+    try:
+        yield
+    finally:
+        functional.NATIVE, spikemm._state["enabled"] = saved
+
+
+@dataclass
+class PathTimings:
+    """What :func:`bptt_paths` measured: one row per way of computing the gradient."""
+
+    rows: list[dict] = field(default_factory=list)
+
+    def table(self) -> str:
+        cells = [[r["path"], f"{r['ms_per_step']:.2f}", f"{r['speedup']:.1f}x",
+                  f"{r['max_abs_diff']:.1e}"] for r in self.rows]
+        return format_table(["path", "ms/step", "speed-up", "max |grad - unrolled|"], cells)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def bptt_paths(model, x_seq, y, *, repeats: int = 5) -> PathTimings:
+    """One BPTT gradient computed three ways, timed (forward + backward, median of ``repeats``):
+
+    1. ``unrolled autograd``: the plain loop, one graph node per operation per step;
+    2. ``fused, PyTorch ops``: each layer's time loop in one autograd Function with the
+       hand-written adjoint (eq. 5 of :mod:`snnlab.functional`);
+    3. ``fused, C loop + int8``: the same Function with its loop in C, and large spike-fed
+       synapses as int8 matmuls (:mod:`snnlab.spikemm`), where they apply.
+
+    Returns a :class:`PathTimings` (print it for a table) whose ``rows`` hold, per path,
+    ``path``, ``ms_per_step``, ``speedup`` (over the unrolled loop) and ``max_abs_diff``, the
+    largest difference of any gradient entry from the unrolled one. The model is left fused.
+    """
+    from ._checks import check_int, check_labels, check_sequence
+
+    check_sequence("x_seq", x_seq)
+    check_labels("y", y, x_seq.shape[1])
+    check_int("repeats", repeats, low=1)
+    rule = R.get("bptt")
+    paths = (("unrolled autograd", False, False), ("fused, PyTorch ops", True, False),
+             ("fused, C loop + int8", True, True))
+    rows, ref = [], None
+    try:
+        for name, fused, accelerated in paths:
+            model.set_fused(fused)
+            with contextlib.nullcontext() if accelerated else pytorch_ops_only():
+                times = []
+                for _ in range(repeats + 1):  # the first call warms up (and builds the C loop)
+                    t0 = time.perf_counter()
+                    grads = rule.gradients(model, x_seq, y)
+                    times.append(time.perf_counter() - t0)
+            ref = grads if ref is None else ref
+            diff = max(float((grads[k] - ref[k]).abs().max()) for k in ref)
+            rows.append({"path": name, "ms_per_step": 1e3 * statistics.median(times[1:]),
+                         "max_abs_diff": diff})
+    finally:
+        model.set_fused(True)
+    for row in rows:
+        row["speedup"] = rows[0]["ms_per_step"] / row["ms_per_step"]
+    return PathTimings(rows)

@@ -108,3 +108,34 @@ def test_rules_max_epochs_caps_each_default():
     assert set(compare.pareto_optimal(cmp)) == {"bptt"}
     with pytest.raises(ValueError, match="max_epochs"):
         compare.rules(["bptt"], data, max_epochs=0)
+
+
+def test_bptt_paths_agree_and_restore_the_model():
+    from snnlab import functional
+
+    torch.manual_seed(0)
+    net = mlp(20, [32], 5, beta=0.9)
+    x = (torch.rand(10, 8, 20) < 0.3).float()
+    y = torch.randint(0, 5, (8,))
+    timings = compare.bptt_paths(net, x, y, repeats=2)
+    rows = timings.rows
+    assert "fused, C loop + int8" in str(timings)
+    assert [r["path"] for r in rows] == ["unrolled autograd", "fused, PyTorch ops",
+                                         "fused, C loop + int8"]
+    assert rows[0]["max_abs_diff"] == 0.0 and rows[0]["speedup"] == 1.0
+    assert all(r["max_abs_diff"] < 1e-5 and r["ms_per_step"] > 0 for r in rows)
+    assert all(getattr(m, "fused", True) for m in net.modules())
+    assert functional.NATIVE
+    with pytest.raises(ValueError, match="repeats"):
+        compare.bptt_paths(net, x, y, repeats=0)
+
+
+def test_pytorch_ops_only_restores_the_switches():
+    from snnlab import functional, spikemm
+
+    before = functional.NATIVE, spikemm._state["enabled"]
+    with pytest.raises(RuntimeError):
+        with compare.pytorch_ops_only():
+            assert not functional.NATIVE and not spikemm.enabled()
+            raise RuntimeError("inside")
+    assert (functional.NATIVE, spikemm._state["enabled"]) == before
