@@ -39,7 +39,9 @@ def _compile(cc: str, out: Path) -> None:
     """Compile with -march=native where the compiler takes it, else portable flags."""
     errors = []
     for extra in (["-march=native"], ["-mcpu=native"], []):
-        tmp = Path(tempfile.mkstemp(suffix=".so", dir=out.parent)[1])
+        fd, name = tempfile.mkstemp(suffix=".so", dir=out.parent)
+        os.close(fd)
+        tmp = Path(name)
         cmd = [cc, *FLAGS, *extra, str(SOURCE), "-o", str(tmp), "-lm"]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if proc.returncode == 0:
