@@ -26,7 +26,8 @@ _P, _I64, _F, _I32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_float, ctypes.c_i
 _state: dict = {"lib": None, "tried": False, "error": None}
 
 
-def _cpu_tag() -> str:
+def cpu_tag() -> str:
+    """The CPU's architecture and feature flags (a cache key for what was built or measured)."""
     try:
         flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines()
                      if line.startswith(("flags", "Features")))
@@ -69,7 +70,7 @@ def lif_kernel():
         from .data import cache_dir
 
         key = hashlib.sha256(
-            SOURCE.read_bytes() + f"{cc}|{FLAGS}|{_cpu_tag()}".encode()).hexdigest()[:16]
+            SOURCE.read_bytes() + f"{cc}|{FLAGS}|{cpu_tag()}".encode()).hexdigest()[:16]
         out = cache_dir() / "kernels" / f"lif-{key}.so"
         out.parent.mkdir(parents=True, exist_ok=True)
         if not out.exists():

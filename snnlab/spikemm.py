@@ -30,6 +30,7 @@ matmuls faster on this machine. ``SNNLAB_INT8_SPIKES=0`` (or ``set_enabled(False
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
@@ -56,12 +57,34 @@ def set_enabled(flag: bool) -> None:
 
 
 def enabled() -> bool:
-    """Whether large spike-input synapses may use the int8 path on this machine (probes once)."""
+    """Whether large spike-input synapses may use the int8 path on this machine.
+
+    The answer comes from a timing probe run once per machine and PyTorch version and kept in
+    the snnlab cache, so that every later process (and every rerun of a seeded experiment)
+    takes the same path."""
     if not _state["enabled"] or sys.byteorder != "little":
         return False
     if _state["faster"] is None:
-        _state["faster"] = _probe()
+        _state["faster"] = _cached_probe()
     return _state["faster"]
+
+
+def _cached_probe() -> bool:
+    from ._native import cpu_tag
+
+    key = hashlib.sha256(f"{cpu_tag()}|{torch.__version__}".encode()).hexdigest()[:16]
+    try:
+        from .data import cache_dir
+
+        path = cache_dir() / "kernels" / f"int8-probe-{key}.txt"
+        if path.exists():
+            return path.read_text().strip() == "faster"
+        faster = _probe()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("faster" if faster else "slower")
+        return faster
+    except OSError:  # no writable cache: decide for this process only
+        return _probe()
 
 
 def _probe(reps: int = 3) -> bool:

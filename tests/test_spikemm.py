@@ -143,3 +143,17 @@ def test_nan_and_inf_propagate_as_in_float32():
     G[0, 1] = float("nan")
     spikemm.int8_linear(x, W).backward(G)
     torch.testing.assert_close(W.grad, G.t() @ x, equal_nan=True)
+
+
+def test_probe_result_is_kept_per_machine(tmp_path, monkeypatch):
+    """Every process on a machine takes the same path, so seeded reruns stay bit-identical."""
+    monkeypatch.setenv("SNNLAB_DATA", str(tmp_path))
+    monkeypatch.setattr(spikemm, "_probe", lambda: True)
+    assert spikemm._cached_probe() is True
+    assert [p.read_text() for p in (tmp_path / "kernels").glob("int8-probe-*")] == ["faster"]
+
+    def must_not_run():
+        raise AssertionError("probed again")
+
+    monkeypatch.setattr(spikemm, "_probe", must_not_run)
+    assert spikemm._cached_probe() is True
