@@ -81,7 +81,9 @@ def _cached_probe() -> bool:
             return path.read_text().strip() == "faster"
         faster = _probe()
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("faster" if faster else "slower")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text("faster" if faster else "slower")
+        os.replace(tmp, path)  # atomic: a parallel process never reads a half-written file
         return faster
     except OSError:  # no writable cache: decide for this process only
         return _probe()
