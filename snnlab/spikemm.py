@@ -18,14 +18,15 @@ several times faster than float32 ones, so for a large layer it pays to hand the
 
 The weight gradient ``dL/dW = G^T x`` (``G = dL/dI``, float) gets the same treatment with ``G``
 in block floating point per output neuron; the input gradient ``G W`` stays a float32 matmul.
-The only rounding is that of ``W`` and ``G`` to 24-bit block floating point, an error of at most
-``2^-24 max|W_j|`` per weight: the same order as float32 itself (tests/test_spikemm.py checks it
-against float64).
+Besides rounding the result to float32, the only approximation is that of ``W`` and ``G`` to
+24-bit block floating point, an error of at most ``2^-24 max|W_j|`` per weight: the same order as
+float32 itself (tests/test_spikemm.py checks it against float64).
 
 :func:`spike_linear` is what :func:`snnlab.models.over_time` calls for an ``nn.Linear`` synapse;
 it falls back to ``F.linear`` unless the input is integer-valued in [-128, 127] (spikes, spike
-counts), float32 on the CPU, the layer is large enough to gain, and a one-off probe found int8
-matmuls faster on this machine. ``SNNLAB_INT8_SPIKES=0`` (or ``set_enabled(False)``) turns it off.
+counts), float32 on the CPU, the layer is large enough to gain, and a timing probe (run once per
+machine, its verdict kept in the snnlab cache) found int8 matmuls faster here.
+``SNNLAB_INT8_SPIKES=0`` (or ``set_enabled(False)``) turns it off.
 """
 
 from __future__ import annotations
