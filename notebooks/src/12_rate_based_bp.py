@@ -149,7 +149,7 @@ for enc in cosines:
         xs = snnlab.encode(x, T_, enc, generator=torch.Generator().manual_seed(SEED))
         cmp = snnlab.compare.gradients(net, xs, y, ["rate_bp"], reference="bptt")
         cosines[enc][T_] = cmp.value("rate_bp", "layers.0.synapse.weight")
-    print(f"{enc:8s}", "  ".join(f"T={t}: {c:+.3f}" for t, c in cosines[enc].items()))
+    print(f"{enc:8s} " + "  ".join(f"T={t}: {c:+.3f}" for t, c in cosines[enc].items()))
 fig, ax = plt.subplots(figsize=(6, 3.4))
 for enc, c in cosines.items():
     ax.plot(list(c), list(c.values()), "o-", label=enc)
