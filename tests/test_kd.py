@@ -174,7 +174,13 @@ def test_teacher_sharing_student_weights_is_refused():
 def test_students_beat_ce_only_at_low_T():
     """Calibrated on MNIST-1D, T=1, 10 epochs, student mlp(40, [128], 10), teacher a 256-256
     ReLU ANN (20 epochs, test acc 0.444). Seeds 0-4, mean test accuracy: CE-only 0.300,
-    kd 0.328, hta_kl 0.336; seeds 0-1 (used here): 0.288, 0.339, 0.345."""
+    kd 0.328, hta_kl 0.336.
+
+    The test used to run seeds 0-1 only; on another CPU (Intel Xeon instead of AMD EPYC: the
+    int8 spike synapse and BLAS round differently, so training trajectories differ) hta_kl's
+    two-seed margin came out at 1.45 points, under the 1.5 asserted. It now runs the five seeds
+    the calibration was made on; measured there (Intel): CE 0.312, kd 0.343, hta_kl 0.335,
+    paired margins kd +3.1 (every seed positive), hta_kl +2.3 (4 of 5 seeds positive)."""
     from snnlab import models, train
     from snnlab.data import load
     from snnlab.teacher import train_teacher
@@ -186,14 +192,14 @@ def test_students_beat_ce_only_at_low_T():
     for rule in ("bptt", "kd", "hta_kl"):
         kw = {} if rule == "bptt" else dict(teacher=teacher)
         accs = []
-        for seed in range(2):
+        for seed in range(5):
             torch.manual_seed(seed)
             net = models.mlp(40, [128], 10)
             accs.append(train(net, data, rule, T=1, epochs=10, seed=seed, progress=False,
                               **kw).test_acc)
         mean[rule] = sum(accs) / len(accs)
-    # seeds 0-1 after the core's readout change: CE 0.306, kd 0.339, hta_kl 0.330 (5-seed means
-    # before it: 0.300 / 0.328 / 0.336); a 1.5-point margin is well outside CE's seed noise here
+    # a 1.5-point margin of the five-seed mean (CE's seed spread here is about 2 points per run,
+    # so under 1 point for a five-seed mean)
     assert mean["kd"] > mean["bptt"] + 0.015, mean
     assert mean["hta_kl"] > mean["bptt"] + 0.015, mean
 
