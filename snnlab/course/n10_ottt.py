@@ -33,8 +33,8 @@ def simulate_ottt_trace(*, rate: float = 0.3, beta: float = 0.9, trace_decay: fl
     T = check_int("T", T, low=1)
     g = torch.Generator().manual_seed(check_int("seed", seed, low=0))
     s = (torch.rand(T, generator=g, dtype=torch.float64) < rate).double()
-    trace = F.leaky_integrate_reference(s, trace_decay)
-    sens = F.leaky_integrate_reference(s, beta)
+    trace = F.leaky_integrate(s, trace_decay)
+    sens = F.leaky_integrate(s, beta)
     err = float((trace - sens).norm() / sens.norm().clamp(min=1e-12))
     return {"spikes": s, "trace": trace, "sensitivity": sens, "rel_error": err}
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import torch
 
+from .. import neurons as N
 from .._checks import check_choice, check_float, check_int
 from ..plot import PALETTE, set_labels, show, subplots
 from ..rules.tssl import psp, tssl_spikes
@@ -51,13 +52,10 @@ def simulate_tssl_neuron(*, current: float = 0.5, tau_m: float = 5.0, tau_s: flo
         loss = 0.5 * ((a - target_psp) ** 2).sum()
         (grads[name],) = torch.autograd.grad(loss, c)
         grads[name] = grads[name][:, 0]
-    beta = 1 - 1 / tau_m
-    u, v = [], 0.0
-    for _ in range(T):
-        u_t = beta * v + current
-        u.append(u_t)
-        v = 0.0 if u_t > 1.0 else u_t
-    return {"u": torch.tensor(u, dtype=torch.float64), "spikes": s.detach()[:, 0],
+    # the membrane to plot: the same neuron (leak 1 - 1/tau_m, reset to zero) without the PSP
+    neuron = N.LIF(beta=1 - 1 / tau_m, threshold=1.0, reset="zero")
+    _, u = neuron.simulate(torch.full((T, 1), current, dtype=torch.float64))
+    return {"u": u[:, 0], "spikes": s.detach()[:, 0],
             "psp": a.detach(), "target_psp": target_psp, "target": target,
             "loss": float(loss.detach()), "grads": grads}
 

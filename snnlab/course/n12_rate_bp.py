@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 import torch
 
-from .. import functional as F
 from .. import neurons as N
 from .._checks import check_float, check_int
 from ..plot import PALETTE, new_axes, set_labels, show
@@ -37,8 +36,7 @@ def simulate_rate_sensitivity(*, current: float = 0.3, beta: float = 0.9, T: int
 
     def run(c):
         c = torch.as_tensor(c, dtype=torch.float64).reshape(1, -1)
-        return F.lif_sequence_reference(c.expand(T, *c.shape[1:]), beta=beta,
-                                        surrogate=neuron.surrogate)
+        return neuron.simulate(c.expand(T, *c.shape[1:]))
 
     s, u = run(current)
     e = float(eligibility(neuron, u, s))
