@@ -1,11 +1,14 @@
 """Figures for spiking networks: rasters, membrane traces, surrogates, encodings, curves.
 
-matplotlib only, imported inside each function so ``import snnlab`` stays light. The pattern
-every function here follows (append new ones the same way):
+Layer 6 of ``docs/ARCHITECTURE.md``: figures from numbers. It imports models, metrics and lower
+layers only, never experiment code (``train``, ``compare``, rules): a History or a comparison is
+read by duck typing. ``matplotlib.pyplot`` is loaded on the first figure (:func:`pyplot`), so
+``import snnlab.plot`` picks no backend. The pattern every function here follows (append new
+ones the same way):
 
 * signature ``name(data..., *, ax=None, **options)``; validate the inputs first and raise
   ``TypeError``/``ValueError`` naming the parameter (helpers in :mod:`snnlab._checks`);
-* draw into ``ax`` when given, else create a figure with :func:`_axes`;
+* draw into ``ax`` when given, else create a figure with :func:`new_axes`;
 * label every axis with its unit, set a title, use the colour-blind-safe :data:`PALETTE`;
 * no Python loop over spikes or samples: hand whole arrays to matplotlib (``scatter``,
   ``plot`` with 2-D arrays, ``imshow``), so thousands of neurons draw in milliseconds;
@@ -18,11 +21,18 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 
+from . import surrogate as S
 from ._checks import check_choice, check_float, check_int, check_tensor
+from .encoding import METHODS, encode
 
-__all__ = ["PALETTE", "raster", "membrane", "training_curves", "surrogates", "encodings",
-           "fi_curve", "gradient_comparison", "rule_comparison", "RULE_METRICS"]
+__all__ = ["PALETTE", "TITLE_SIZE", "LABEL_SIZE", "RULE_METRICS",
+           "pyplot", "new_axes", "set_labels", "subplots", "show", "pareto_front",
+           "raster", "membrane", "training_curves", "surrogates", "encodings", "fi_curve",
+           "chip_view", "noise_sweep", "gradient_comparison", "conversion_errors",
+           "accuracy_vs_T", "compare_scatter", "memory_vs_T", "head_tail", "decays_by_depth",
+           "phase_history", "rule_comparison"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette; the first colour is used for spikes.
 PALETTE: tuple[str, ...] = (
@@ -41,25 +51,56 @@ LABEL_SIZE = 11
 
 
 # --------------------------------------------------------------------------- helpers
-def _axes(ax=None, *, figsize=(6.0, 3.5)):
-    """``ax`` if given (checked), else a new figure's single axes."""
+def pyplot():
+    """``matplotlib.pyplot``, imported on first use: importing it picks a backend, which a
+    headless ``import snnlab.plot`` (and a kernel that has not drawn yet) should not do."""
     import matplotlib.pyplot as plt
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize, constrained_layout=True)
-        return ax
-    from matplotlib.axes import Axes
+    return plt
 
+
+def new_axes(ax=None, *, figsize=(6.0, 3.5)):
+    """``ax`` if given (checked), else a new figure's single axes."""
+    if ax is None:
+        _, ax = pyplot().subplots(figsize=figsize, constrained_layout=True)
+        return ax
     if not isinstance(ax, Axes):
         raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
     return ax
 
 
-def _label(ax, xlabel: str, ylabel: str, title: str | None) -> None:
+def set_labels(ax, xlabel: str, ylabel: str, title: str | None) -> None:
+    """Axis labels (with their units) and an optional title, in the module's font sizes."""
     ax.set_xlabel(xlabel, fontsize=LABEL_SIZE)
     ax.set_ylabel(ylabel, fontsize=LABEL_SIZE)
     if title:
         ax.set_title(title, fontsize=TITLE_SIZE)
+
+
+def subplots(*args, **kwargs):
+    """``matplotlib.pyplot.subplots`` (for multi-panel figures drawn outside this module)."""
+    return pyplot().subplots(*args, **kwargs)
+
+
+def show(fig_or_ax) -> None:
+    """Show a figure (or the figure of an Axes) in the notebook and free it."""
+    plt = pyplot()
+    fig = getattr(fig_or_ax, "figure", fig_or_ax)
+    plt.show()
+    plt.close(fig)
+
+
+def pareto_front(costs, scores) -> list[int]:
+    """Indices (in order) of the points no other point dominates: none has a lower-or-equal
+    cost *and* a higher-or-equal score with at least one of them strictly better (exact twins
+    both stay). The same test as :func:`snnlab.compare.pareto_optimal`, on plain numbers."""
+    costs, scores = [float(c) for c in costs], [float(v) for v in scores]
+    if len(costs) != len(scores):
+        raise ValueError(f"costs and scores must have the same length, got {len(costs)} and "
+                         f"{len(scores)}")
+    return [i for i, (c, v) in enumerate(zip(costs, scores))
+            if not any(c2 <= c and v2 >= v and (c2 < c or v2 > v)
+                       for c2, v2 in zip(costs, scores))]
 
 
 def _as_tensor(name: str, x, *, min_ndim: int = 1) -> torch.Tensor:
@@ -100,7 +141,7 @@ def raster(spikes, *, ax=None, sample: int = 0, dt_ms: float | None = None,
         s = s[:, :check_int("max_neurons", max_neurons, low=1)]
     if dt_ms is not None:
         check_float("dt_ms", dt_ms, low=0.0, low_open=True)
-    ax = _axes(ax)
+    ax = new_axes(ax)
     T, N = s.shape
     scale = 1.0 if dt_ms is None else dt_ms
     # marker area in pt^2: roughly one row of the axes per neuron, readable from 5 to 5000 rows
@@ -115,7 +156,7 @@ def raster(spikes, *, ax=None, sample: int = 0, dt_ms: float | None = None,
         ax.legend(loc="upper right", fontsize=8)
     ax.set_xlim(-0.5 * scale, (T - 0.5) * scale)
     ax.set_ylim(-0.5, N - 0.5)
-    _label(ax, "time (ms)" if dt_ms is not None else "time step", "neuron index", title)
+    set_labels(ax, "time (ms)" if dt_ms is not None else "time step", "neuron index", title)
     return ax
 
 
@@ -157,7 +198,7 @@ def membrane(u, threshold: float | None = None, spikes=None, *, ax=None, sample:
         threshold = check_float("threshold", threshold)
     if dt_ms is not None:
         check_float("dt_ms", dt_ms, low=0.0, low_open=True)
-    ax = _axes(ax)
+    ax = new_axes(ax)
     T = u.shape[0]
     t = np.arange(T) * (1.0 if dt_ms is None else dt_ms)
     colors = [PALETTE[i % len(PALETTE)] for i in range(len(idx))]
@@ -175,12 +216,19 @@ def membrane(u, threshold: float | None = None, spikes=None, *, ax=None, sample:
         ax.axhline(threshold, ls="--", color=PALETTE[7], lw=1.0, label=f"threshold {threshold:g}")
     if len(idx) <= 10:
         ax.legend(loc="best", fontsize=8, ncol=2 if len(idx) > 5 else 1)
-    _label(ax, "time (ms)" if dt_ms is not None else "time step", "membrane potential u (a.u.)",
+    set_labels(ax, "time (ms)" if dt_ms is not None else "time step", "membrane potential u (a.u.)",
            title)
     return ax
 
 
 # --------------------------------------------------------------------------- training curves
+def _is_history(h) -> bool:
+    """A :class:`snnlab.History` by what it offers (``rule``, ``records``, ``column``), so that
+    this module need not import :mod:`snnlab.train`."""
+    return (hasattr(h, "rule") and isinstance(getattr(h, "records", None), list)
+            and callable(getattr(h, "column", None)))
+
+
 def training_curves(history, *, ax=None, keys: Sequence[str] = ("train_loss", "test_acc"),
                     title: str | None = "Training curves"):
     """Plot per-epoch records of one :class:`~snnlab.History` or several (a list, or a dict
@@ -189,18 +237,16 @@ def training_curves(history, *, ax=None, keys: Sequence[str] = ("train_loss", "t
     With two keys the second goes on a twin y axis (e.g. loss left, accuracy right). Returns the
     main axes.
     """
-    from .train import History
-
-    if isinstance(history, History):
+    if _is_history(history):
         runs = {history.rule: history}
-    elif isinstance(history, (list, tuple)) and all(isinstance(h, History) for h in history):
+    elif isinstance(history, (list, tuple)) and all(_is_history(h) for h in history):
         runs = {}
         for i, h in enumerate(history):  # name by rule; repeated rules get their index
             runs[h.rule if h.rule not in runs else f"{h.rule} #{i + 1}"] = h
     elif isinstance(history, Mapping):
         runs = dict(history)
         for name, h in runs.items():
-            if not isinstance(h, History):
+            if not _is_history(h):
                 raise TypeError(f"history[{name!r}] must be a snnlab.History, got "
                                 f"{type(h).__name__}")
     else:
@@ -210,7 +256,7 @@ def training_curves(history, *, ax=None, keys: Sequence[str] = ("train_loss", "t
         raise ValueError("history is empty: give at least one run")
     if isinstance(keys, str) or not isinstance(keys, Sequence) or not 1 <= len(keys) <= 2:
         raise ValueError(f"keys must be a list of one or two record keys, got {keys!r}")
-    ax = _axes(ax)
+    ax = new_axes(ax)
     axes = [ax, ax.twinx()] if len(keys) == 2 else [ax]
     styles = ["-", "--"]
     for k, (key, a) in enumerate(zip(keys, axes)):
@@ -248,20 +294,18 @@ def surrogates(*, ax=None, names: Sequence[str] | None = None, x_range: float = 
                title: str | None = "Surrogate derivatives"):
     """The surrogate derivatives :math:`\\sigma'(u-\\vartheta)` of :mod:`snnlab.surrogate`
     (default scales), next to the true derivative of the step (zero, with a spike at 0)."""
-    from . import surrogate as S
-
     names = list(names) if names is not None else S.available()
     for n in names:
         check_choice("names", n, S.available())
     check_float("x_range", x_range, low=0.0, low_open=True)
-    ax = _axes(ax)
+    ax = new_axes(ax)
     x = torch.linspace(-x_range, x_range, 601)
     for i, n in enumerate(names):
         sg = S.get(n)
         ax.plot(x.numpy(), sg.derivative(x).numpy(), color=PALETTE[i % len(PALETTE)], lw=2,
                 label=repr(sg))
     ax.axhline(0.0, color=PALETTE[7], lw=1, ls=":", label="true dH/du (0 away from threshold)")
-    _label(ax, "distance to threshold u - θ (a.u.)", "σ'(u - θ) (1/a.u.)", title)
+    set_labels(ax, "distance to threshold u - θ (a.u.)", "σ'(u - θ) (1/a.u.)", title)
     ax.legend(fontsize=8)
     return ax
 
@@ -279,10 +323,7 @@ def encodings(x, T: int, methods: Sequence[str] = ("direct", "rate", "latency", 
 
     Returns the figure.
     """
-    import matplotlib.pyplot as plt
-
-    from .encoding import METHODS, encode
-
+    plt = pyplot()
     x = _as_tensor("x", x)
     check_int("T", T, low=1)
     if isinstance(methods, str) or not methods:
@@ -309,13 +350,13 @@ def encodings(x, T: int, methods: Sequence[str] = ("direct", "rate", "latency", 
         a0.set_title("input", fontsize=TITLE_SIZE)
     else:
         a0.bar(np.arange(x.shape[1]), x[0].numpy(), color=PALETTE[1])
-        _label(a0, "input index", "value (0-1)", "input")
+        set_labels(a0, "input index", "value (0-1)", "input")
     for a, m in zip(axes[1:], methods):
         seq = encode(x, T, m, generator=gen, **encode_kw)
         if m == "direct":
             a.imshow(seq[:, 0].T.numpy(), aspect="auto", cmap="viridis", origin="lower",
                      interpolation="nearest")
-            _label(a, "time step", "input index", f"direct (current, T={T})")
+            set_labels(a, "time step", "input index", f"direct (current, T={T})")
         else:
             raster(seq, ax=a, title=f"{m}: {int(seq.abs().sum())} spikes")
             a.set_ylabel("input index", fontsize=LABEL_SIZE)
@@ -334,13 +375,13 @@ def fi_curve(currents, rates, *, ax=None, labels: Sequence[str] | None = None,
             raise ValueError(f"rates[{i}] has {c.size} values but currents has {cur.size}")
     if labels is not None and len(labels) != len(curves):
         raise ValueError(f"labels has {len(labels)} names for {len(curves)} curves")
-    ax = _axes(ax)
+    ax = new_axes(ax)
     for i, c in enumerate(curves):
         ax.plot(cur, c, marker="o", ms=3, color=PALETTE[i % len(PALETTE)],
                 label=None if labels is None else labels[i])
     if labels is not None:
         ax.legend(fontsize=8)
-    _label(ax, "input current I (a.u. per step)", "firing rate (spikes per step)", title)
+    set_labels(ax, "input current I (a.u. per step)", "firing rate (spikes per step)", title)
     return ax
 
 
@@ -349,8 +390,7 @@ def chip_view(view, *, fig=None):
     """Three panels for one :class:`~snnlab.hardware.ChipView`: the programmed and effective
     weight histograms, and the raster of the ideal network next to the chip's (one sample).
     Returns the ``Figure``."""
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     if not all(hasattr(view, k) for k in ("programmed", "effective", "spikes_chip")):
         raise TypeError(f"view must be a snnlab.hardware.ChipView, got {type(view).__name__}")
     if fig is None:
@@ -364,7 +404,7 @@ def chip_view(view, *, fig=None):
     axes[0].hist(w_e, bins=bins, color=PALETTE[1], alpha=0.6, label="on chip")
     axes[0].set_yscale("log")
     axes[0].legend(fontsize=8)
-    _label(axes[0], "weight", "count", f"layer {view.layer + 1} weights")
+    set_labels(axes[0], "weight", "count", f"layer {view.layer + 1} weights")
     raster(view.spikes_ideal, ax=axes[1],
            title=f"ideal: acc {100 * view.acc_ideal:.1f}%, rate {view.rate_ideal:.2f}")
     raster(view.spikes_chip, ax=axes[2], color=PALETTE[3],
@@ -379,7 +419,7 @@ def noise_sweep(result, *, ax=None, title: str | None = None):
     if not all(hasattr(result, k) for k in ("param", "values", "mean_before", "std_before")):
         raise TypeError(f"result must be a snnlab.hardware.SweepResult, got "
                         f"{type(result).__name__}")
-    ax = _axes(ax)
+    ax = new_axes(ax)
     numeric = all(isinstance(v, (int, float)) for v in result.values)
     x = np.asarray(result.values, dtype=float) if numeric else np.arange(len(result.values))
     m, s = 100 * np.asarray(result.mean_before), 100 * np.asarray(result.std_before)
@@ -393,7 +433,7 @@ def noise_sweep(result, *, ax=None, title: str | None = None):
     if not numeric:
         ax.set_xticks(x, [str(v) for v in result.values])
     ax.legend(fontsize=8)
-    _label(ax, result.param, "test accuracy (%)",
+    set_labels(ax, result.param, "test accuracy (%)",
            title if title is not None else f"accuracy vs {result.param} "
                                            f"({len(result.seeds)} chips per point)")
     return ax
@@ -407,8 +447,7 @@ def gradient_comparison(comparison, *, param: str | None = None, metric: str = "
     agreement or norm ratio) against the reference, then the weight-gradient heatmaps of layer
     ``param`` (default: the first weight) side by side, reference first, each on a symmetric
     colour scale of its own (so directions compare; magnitudes are in the titles)."""
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     if not all(hasattr(comparison, k) for k in ("grads", "rows", "reference")):
         raise TypeError(f"comparison must be a snnlab.compare.GradientComparison, got "
                         f"{type(comparison).__name__}")
@@ -435,7 +474,7 @@ def gradient_comparison(comparison, *, param: str | None = None, metric: str = "
         ax.set_ylim(-1.05 if metric == "cosine" else 0, 1.05)
     ax.axhline(0, color=PALETTE[7], lw=0.8)
     ax.legend(fontsize=8)
-    _label(ax, "parameter", metric.replace("_", " "), f"vs {comparison.reference}")
+    set_labels(ax, "parameter", metric.replace("_", " "), f"vs {comparison.reference}")
     for ax, name in zip(axes[1:], names):
         g = comparison.grads[name][param].detach()
         g = g.reshape(g.shape[0], -1) if g.ndim >= 2 else g.reshape(1, -1)
@@ -465,7 +504,7 @@ def conversion_errors(rows, *, ax=None, terms: Sequence[str] = _ERROR_TERMS,
     for t in terms:
         if t not in rows[0]:
             raise ValueError(f"unknown error term {t!r}; rows have {sorted(rows[0])}")
-    ax = _axes(ax)
+    ax = new_axes(ax)
     n, k = len(rows), len(terms)
     width = 0.8 / k
     x = np.arange(n)
@@ -474,7 +513,7 @@ def conversion_errors(rows, *, ax=None, terms: Sequence[str] = _ERROR_TERMS,
                color=PALETTE[j % len(PALETTE)], label=t)
     ax.set_xticks(x, [f"layer {r.get('layer', i + 1)}" for i, r in enumerate(rows)])
     ax.legend(fontsize=8)
-    _label(ax, "hidden layer", "mean |error| (ANN units)",
+    set_labels(ax, "hidden layer", "mean |error| (ANN units)",
            title if title is not None else "Conversion error per layer")
     return ax
 
@@ -484,7 +523,7 @@ def accuracy_vs_T(curves, *, reference=None, ax=None, title: str | None = None):
     (``{label: {T: acc}}``), with optional horizontal reference lines (``{label: acc}``)."""
     if not isinstance(curves, Mapping) or not curves:
         raise TypeError("curves must be a non-empty dict label -> {T: accuracy}")
-    ax = _axes(ax)
+    ax = new_axes(ax)
     for i, (name, c) in enumerate(curves.items()):
         if not isinstance(c, Mapping) or not c:
             raise TypeError(f"curves[{name!r}] must be a non-empty dict T -> accuracy")
@@ -496,7 +535,7 @@ def accuracy_vs_T(curves, *, reference=None, ax=None, title: str | None = None):
                    label=name)
     ax.set_xscale("log", base=2)
     ax.legend(fontsize=8)
-    _label(ax, "time steps T", "test accuracy (%)",
+    set_labels(ax, "time steps T", "test accuracy (%)",
            title if title is not None else "Accuracy vs simulation length")
     return ax
 
@@ -515,12 +554,12 @@ def compare_scatter(x, y, *, ax=None, xlabel: str = "x", ylabel: str = "y",
     if x.size > max_points:
         idx = np.random.default_rng(seed).choice(x.size, max_points, replace=False)
         x, y = x[idx], y[idx]
-    ax = _axes(ax, figsize=(4.0, 4.0))
+    ax = new_axes(ax, figsize=(4.0, 4.0))
     ax.scatter(x, y, s=6, alpha=0.3, color=PALETTE[0], edgecolors="none")
     if identity:
         lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
         ax.plot([lo, hi], [lo, hi], "--", color=PALETTE[7], lw=1)
-    _label(ax, xlabel, ylabel, title)
+    set_labels(ax, xlabel, ylabel, title)
     return ax
 
 
@@ -529,14 +568,14 @@ def memory_vs_T(mem, *, ax=None, title: str | None = None):
     :func:`snnlab.rules.ltl.memory_vs_T` returns it."""
     if not isinstance(mem, Mapping) or not mem:
         raise TypeError("mem must be a non-empty dict label -> {T: bytes}")
-    ax = _axes(ax)
+    ax = new_axes(ax)
     for i, (name, c) in enumerate(mem.items()):
         Ts = sorted(c)
         ax.plot(Ts, [c[t] / 2 ** 20 for t in Ts], marker="o", ms=4,
                 color=PALETTE[i % len(PALETTE)], label=name)
     ax.set_xscale("log", base=2)
     ax.legend(fontsize=8)
-    _label(ax, "time steps T", "peak memory held for backward (MiB)",
+    set_labels(ax, "time steps T", "peak memory held for backward (MiB)",
            title if title is not None else "Training memory vs T")
     return ax
 
@@ -545,7 +584,7 @@ def memory_vs_T(mem, *, ax=None, title: str | None = None):
 def head_tail(result, *, ax=None, sample: int = 0, title: str | None = None):
     """Teacher probabilities ``p`` as bars (head and tail in two colours) with the student's
     ``q`` on top, classes ranked by ``p``; ``result`` is
-    :func:`snnlab.widgets.simulate_head_tail`'s dict (or ``hta_kl_divergence(...,
+    :func:`snnlab.course.n09_distillation.simulate_head_tail`'s dict (or ``hta_kl_divergence(...,
     return_parts=True)[1]``)."""
     if not isinstance(result, Mapping) or not {"p", "q", "mask"} <= set(result):
         raise TypeError("result must be a dict with 'p', 'q' and 'mask' (simulate_head_tail)")
@@ -558,7 +597,7 @@ def head_tail(result, *, ax=None, sample: int = 0, title: str | None = None):
     order = torch.argsort(p, descending=True)
     p, q, mask = p[order].numpy(), q[order].numpy(), mask[order].numpy()
     x = np.arange(p.size)
-    ax = _axes(ax)
+    ax = new_axes(ax)
     colors = np.where(mask, PALETTE[0], PALETTE[1])
     ax.bar(x, p, color=colors, alpha=0.8, label="teacher p (blue: head, orange: tail)")
     ax.plot(x, q, "o-", color=PALETTE[3], ms=4, lw=1, label="student q")
@@ -571,7 +610,7 @@ def head_tail(result, *, ax=None, sample: int = 0, title: str | None = None):
                 v = torch.as_tensor(result[key]).reshape(-1)
                 parts.append(f"{lab} = {float(v[min(sample, v.numel() - 1)]):.2f}")
         title = ", ".join(parts)
-    _label(ax, "class (ranked by teacher probability)", "probability", title)
+    set_labels(ax, "class (ranked by teacher probability)", "probability", title)
     return ax
 
 
@@ -580,7 +619,7 @@ def decays_by_depth(rows, *, ax=None, title: str | None = None):
     :func:`snnlab.neurons.dalif_decays` lists them (error bars: spread across channels)."""
     if not isinstance(rows, Sequence) or not rows or not all(isinstance(r, Mapping) for r in rows):
         raise TypeError("rows must be a non-empty list of dicts (snnlab.neurons.dalif_decays)")
-    ax = _axes(ax)
+    ax = new_axes(ax)
     layers = np.array([r["layer"] for r in rows]) + 1
     for i, key in enumerate(("alpha", "beta")):
         ax.errorbar(layers, [r[key] for r in rows], yerr=[r.get(key + "_std", 0.0) for r in rows],
@@ -589,7 +628,7 @@ def decays_by_depth(rows, *, ax=None, title: str | None = None):
     ax.axhline(1.0, ls=":", lw=1, color=PALETTE[7])
     ax.set_xticks(layers)
     ax.legend(fontsize=8)
-    _label(ax, "hidden layer", "learned decay", title or "DA-LIF decays by depth")
+    set_labels(ax, "hidden layer", "learned decay", title or "DA-LIF decays by depth")
     return ax
 
 
@@ -598,8 +637,7 @@ def phase_history(history, *,
                   title: str | None = None):
     """One panel per key against epoch, inhibitory epochs shaded (an ``eicil`` History or its
     records). Returns the Figure."""
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     records = getattr(history, "records", history)
     if not isinstance(records, Sequence) or not records:
         raise TypeError("history must be a History or a non-empty list of records")
@@ -613,7 +651,7 @@ def phase_history(history, *,
             if on:
                 ax.axvspan(e - 0.5, e + 0.5, color=PALETTE[1], alpha=0.2, lw=0)
         ax.plot(epochs, vals, "o-", ms=4, color=PALETTE[0])
-        _label(ax, "epoch (shaded: inhibitory)", key.replace("_", " "), None)
+        set_labels(ax, "epoch (shaded: inhibitory)", key.replace("_", " "), None)
     fig.suptitle(title or "Excitatory / inhibitory cycles", fontsize=TITLE_SIZE)
     return fig
 
@@ -653,7 +691,7 @@ def rule_comparison(comparison, *, x: str = "energy_nj_per_sample", y: str = "te
             raise ValueError(f"every row needs 'rule', {x!r} and {y!r}; got {sorted(r)}")
     xs = np.array([float(r[x]) for r in rows])
     ys = np.array([float(r[y]) for r in rows])
-    ax = _axes(ax, figsize=(7.0, 4.5))
+    ax = new_axes(ax, figsize=(7.0, 4.5))
     for i, r in enumerate(rows):
         ax.scatter(xs[i], ys[i], s=50, color=PALETTE[i % len(PALETTE)],
                    marker=_MARKERS[(i // len(PALETTE)) % len(_MARKERS)], edgecolors="black",
@@ -661,13 +699,10 @@ def rule_comparison(comparison, *, x: str = "energy_nj_per_sample", y: str = "te
         ax.annotate(str(r["rule"]), (xs[i], ys[i]), textcoords="offset points", xytext=(5, 4),
                     fontsize=8)
     if pareto:
-        from .compare import pareto_optimal
-
-        # pareto_optimal minimises cost and maximises score: flip signs to match the metrics
+        # pareto_front minimises cost and maximises score: flip signs to match the metrics
         sx = 1.0 if not RULE_METRICS[x][1] else -1.0
         sy = 1.0 if RULE_METRICS[y][1] else -1.0
-        keyed = [dict(rule=i, c=sx * xs[i], s=sy * ys[i]) for i in range(len(rows))]
-        front = sorted(pareto_optimal(keyed, cost="c", score="s"), key=lambda i: xs[i])
+        front = sorted(pareto_front(sx * xs, sy * ys), key=lambda i: xs[i])
         ax.plot(xs[front], ys[front], "--", color=PALETTE[7], lw=1, zorder=2,
                 label="Pareto front")
     if log_x is None:
@@ -675,7 +710,7 @@ def rule_comparison(comparison, *, x: str = "energy_nj_per_sample", y: str = "te
     if log_x:
         ax.set_xscale("log")
     ax.legend(fontsize=7, ncol=2, loc="best", frameon=False)
-    _label(ax, RULE_METRICS[x][0], RULE_METRICS[y][0],
+    set_labels(ax, RULE_METRICS[x][0], RULE_METRICS[y][0],
            title if title is not None else
            f"{RULE_METRICS[y][0].split(' (')[0]} vs {RULE_METRICS[x][0].split(' (')[0]}")
     return ax

@@ -18,6 +18,7 @@ import snnlab  # noqa: E402
 from snnlab import exercises as E  # noqa: E402
 from snnlab import functional as F  # noqa: E402
 from snnlab import plot, widgets  # noqa: E402
+from snnlab.course import n01_neurons  # noqa: E402
 from snnlab.train import History  # noqa: E402
 
 
@@ -388,7 +389,7 @@ def test_checkers_reject_the_wrong_kind_of_answer():
 def test_lif_rate_closed_form_matches_simulation():
     for cur, beta, thr in [(0.3, 0.9, 1.0), (0.11, 0.9, 1.0), (0.05, 0.9, 1.0), (0.4, 1.0, 1.0)]:
         assert E.lif_rate_closed_form(cur, beta, thr) == pytest.approx(
-            E._simulated_rate(cur, beta, thr, "zero"), rel=0.02, abs=1e-9)
+            n01_neurons._simulated_rate(cur, beta, thr, "zero"), rel=0.02, abs=1e-9)
 
 
 def test_check_bptt_accuracy(capsys, fresh_progress):

@@ -1,0 +1,164 @@
+"""The course: one module per notebook, holding that notebook's simulate functions, dashboards
+and exercise checkers side by side; :mod:`~snnlab.course.ui` holds what they share (the
+:class:`Dashboard` machinery, :class:`LiveCurve`, the checkers' results, hints and messages).
+
+* :mod:`~snnlab.course.n01_neurons` -- ``notebooks/01_spiking_neurons.ipynb``
+* :mod:`~snnlab.course.n02_encodings` -- ``notebooks/02_encodings.ipynb``
+* :mod:`~snnlab.course.n03_surrogate_bptt` -- ``notebooks/03_surrogate_bptt.ipynb``
+* :mod:`~snnlab.course.n04_timing_gradients` -- ``notebooks/04_timing_gradients.ipynb``
+* :mod:`~snnlab.course.n05_activation_vs_timing` -- ``notebooks/05_activation_vs_timing.ipynb``
+* :mod:`~snnlab.course.n06_conversion` -- ``notebooks/06_conversion_errors.ipynb``
+* :mod:`~snnlab.course.n07_tandem` -- ``notebooks/07_tandem_learning.ipynb``
+* :mod:`~snnlab.course.n08_local_tandem` -- ``notebooks/08_local_tandem_learning.ipynb``
+* :mod:`~snnlab.course.n09_distillation` -- ``notebooks/09_distillation_hta_kl_dalif.ipynb``
+* :mod:`~snnlab.course.n10_ottt` -- ``notebooks/10_online_training_ottt.ipynb``
+* :mod:`~snnlab.course.n11_tssl` -- ``notebooks/11_tssl_bp.ipynb``
+* :mod:`~snnlab.course.n12_rate_bp` -- ``notebooks/12_rate_based_bp.ipynb``
+* :mod:`~snnlab.course.n13_device_noise` -- ``notebooks/13_device_noise_and_calibration.ipynb``
+* :mod:`~snnlab.course.n14_eicil` -- ``notebooks/14_eicil.ipynb``
+* :mod:`~snnlab.course.n15_capstone` -- ``notebooks/15_capstone_all_rules.ipynb``
+* :mod:`~snnlab.course.n16_nir` -- ``notebooks/16_deploy_with_nir.ipynb``
+
+Notebook 00 (the course map) uses checkers of 01 and 02. :mod:`snnlab.exercises` (the checkers)
+and :mod:`snnlab.widgets` (the dashboards) are thin faces re-exporting these names, so notebooks
+and learners' code keep writing ``exercises.check_lif_step`` and ``widgets.lif_dashboard``. A new
+exercise or dashboard goes into its notebook's module and that module's ``__all__``; add it here
+and to the face too (``tests/test_course.py`` checks that nothing is missing).
+"""
+
+from __future__ import annotations
+
+from .n01_neurons import (
+    check_firing_rate,
+    check_if_rate,
+    check_lif_step,
+    lif_dashboard,
+    lif_rate_closed_form,
+    simulate_lif,
+)
+from .n02_encodings import (
+    check_latency_code,
+    check_rate_code,
+    check_spike_count,
+    encoding_dashboard,
+    simulate_encoding,
+)
+from .n03_surrogate_bptt import (
+    check_bptt_accuracy,
+    check_spike_function,
+    check_surrogate_derivative,
+    simulate_surrogate,
+    surrogate_dashboard,
+)
+from .n04_timing_gradients import (
+    check_timing_dv,
+    check_vdot_estimate,
+)
+from .n05_activation_vs_timing import (
+    check_cosine,
+    check_timing_error,
+)
+from .n06_conversion import (
+    check_staircase,
+    check_weight_normalisation,
+    conversion_dashboard,
+    simulate_conversion,
+)
+from .n07_tandem import (
+    check_straight_through,
+    check_tandem_count,
+)
+from .n08_local_tandem import (
+    check_ltl_target,
+    check_rate_mse,
+)
+from .n09_distillation import (
+    check_head_mask,
+    check_hta_weights,
+    head_tail_dashboard,
+    simulate_head_tail,
+)
+from .n10_ottt import (
+    check_ottt_trace,
+    check_three_factor,
+    ottt_trace_dashboard,
+    simulate_ottt_trace,
+)
+from .n11_tssl import (
+    check_psp_kernel,
+    check_spike_time_derivative,
+    simulate_tssl_neuron,
+    tssl_neuron_dashboard,
+)
+from .n12_rate_bp import (
+    check_rate_eligibility,
+    check_rate_kappa,
+    rate_sensitivity_dashboard,
+    simulate_rate_sensitivity,
+)
+from .n13_device_noise import (
+    check_quantise,
+    check_read_noise_std,
+    chip_dashboard,
+    simulate_chip,
+)
+from .n14_eicil import (
+    check_inhibitory_update,
+    check_stdp_traces,
+    inhibition_dashboard,
+    simulate_inhibition,
+)
+from .n15_capstone import (
+    check_energy_estimate,
+    check_pareto,
+    rule_comparison_dashboard,
+    simulate_rule_comparison,
+)
+from .n16_nir import (
+    check_nir_euler_step,
+    check_nir_lif,
+    nir_readings_dashboard,
+)
+from .ui import (
+    PROGRESS,
+    Dashboard,
+    LearnerError,
+    LiveCurve,
+    as_tensor,
+    build,
+    call,
+    failed,
+    need_callable,
+    need_number,
+    passed,
+    progress,
+    reset_progress,
+    unanswered,
+)
+
+__all__ = [
+    "Dashboard", "build", "LiveCurve", "PROGRESS", "progress", "reset_progress", "LearnerError",
+    "passed", "failed", "call", "need_callable", "need_number", "unanswered", "as_tensor",
+    "simulate_lif", "lif_dashboard", "check_lif_step", "lif_rate_closed_form", "check_firing_rate",
+    "check_if_rate",
+    "simulate_encoding", "encoding_dashboard", "check_rate_code", "check_latency_code",
+    "check_spike_count",
+    "simulate_surrogate", "surrogate_dashboard", "check_surrogate_derivative",
+    "check_spike_function", "check_bptt_accuracy",
+    "check_vdot_estimate", "check_timing_dv",
+    "check_timing_error", "check_cosine",
+    "simulate_conversion", "conversion_dashboard", "check_staircase", "check_weight_normalisation",
+    "check_tandem_count", "check_straight_through",
+    "check_ltl_target", "check_rate_mse",
+    "simulate_head_tail", "head_tail_dashboard", "check_head_mask", "check_hta_weights",
+    "simulate_ottt_trace", "ottt_trace_dashboard", "check_ottt_trace", "check_three_factor",
+    "simulate_tssl_neuron", "tssl_neuron_dashboard", "check_psp_kernel",
+    "check_spike_time_derivative",
+    "simulate_rate_sensitivity", "rate_sensitivity_dashboard", "check_rate_kappa",
+    "check_rate_eligibility",
+    "simulate_chip", "chip_dashboard", "check_quantise", "check_read_noise_std",
+    "simulate_inhibition", "inhibition_dashboard", "check_stdp_traces", "check_inhibitory_update",
+    "simulate_rule_comparison", "rule_comparison_dashboard", "check_energy_estimate",
+    "check_pareto",
+    "nir_readings_dashboard", "check_nir_lif", "check_nir_euler_step",
+]

@@ -1,0 +1,144 @@
+"""Notebook 13: device noise and calibration.
+
+The simulate functions, dashboards and exercise checkers of
+``notebooks/13_device_noise_and_calibration.ipynb``, side by side (the pattern is described in
+:mod:`snnlab.course.ui`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from .. import plot
+from .._checks import check_float, check_int
+from ..hardware import Crossbar, NoiseModel, chip_view
+from .ui import Dashboard, LearnerError, as_tensor, build, call, failed, need_callable, passed
+
+__all__ = ["simulate_chip", "chip_dashboard", "check_quantise", "check_read_noise_std"]
+
+
+def simulate_chip(model, data, *, sigma: float = 0.0, variation: str = "lognormal",
+                  bits: int = 0, stuck: float = 0.0, log10_drift_s: float = 0.0,
+                  read_noise: float = 0.0, threshold_mismatch: float = 0.0, seed: int = 0,
+                  T: int = 8, layer: int = 0, drift_nu: float = 0.06,
+                  drift_nu_std: float = 0.02) -> dict:
+    """Program ``model`` onto one chip and compare it with the ideal network.
+
+    ``bits=0`` means analogue devices; ``stuck`` is the total fault rate, split evenly between
+    stuck-on and stuck-off; the chip is read ``10**log10_drift_s`` seconds after programming
+    (PCM-like drift exponent ``drift_nu ± drift_nu_std``; nothing drifts before 20 s).
+    Returns ``dict(view, noise, acc_ideal, acc_chip)`` where ``view`` is a
+    :class:`snnlab.hardware.ChipView`.
+    """
+    stuck = check_float("stuck", stuck, low=0.0, high=1.0)
+    bits = check_int("bits", bits, low=0, high=16)
+    drift_s = 10.0 ** check_float("log10_drift_s", log10_drift_s, low=0.0, high=12.0)
+    noise = NoiseModel(sigma=sigma, variation=variation, bits=bits or None,
+                       stuck_on=stuck / 2, stuck_off=stuck / 2, drift_nu=drift_nu,
+                       drift_nu_std=drift_nu_std, drift_time=drift_s, read_noise=read_noise,
+                       threshold_mismatch=threshold_mismatch)
+    view = chip_view(model, data, noise, seed=seed, T=T, layer=layer)
+    return {"view": view, "noise": noise, "acc_ideal": view.acc_ideal, "acc_chip": view.acc_chip}
+
+
+def chip_dashboard(model, data, *, T: int = 8, layer: int = 0, **start) -> Dashboard:
+    """Sliders for every non-ideality of :class:`snnlab.hardware.NoiseModel` (σ, bits, fault
+    rate, drift time, read noise, threshold mismatch) and the chip's seed; redraws the weight
+    histograms, the ideal and chip rasters and both accuracies (:func:`snnlab.plot.chip_view`).
+    Leave all but one at zero to see each non-ideality alone."""
+    import ipywidgets as W
+
+    def slider(cls, key, value, **kw):
+        return cls(value=start.get(key, value), continuous_update=False,
+                   style={"description_width": "initial"}, **kw)
+
+    controls = {
+        "sigma": slider(W.FloatSlider, "sigma", 0.0, min=0.0, max=1.0, step=0.05,
+                        description="variation σ"),
+        "variation": W.Dropdown(options=["lognormal", "gaussian"],
+                                value=start.get("variation", "lognormal"),
+                                description="distribution"),
+        "bits": slider(W.IntSlider, "bits", 0, min=0, max=8, description="bits (0 = analogue)"),
+        "stuck": slider(W.FloatSlider, "stuck", 0.0, min=0.0, max=0.4, step=0.01,
+                        description="stuck-at rate"),
+        "log10_drift_s": slider(W.FloatSlider, "log10_drift_s", 0.0, min=0.0, max=8.0,
+                                step=0.5, description="log10 drift time (s)"),
+        "read_noise": slider(W.FloatSlider, "read_noise", 0.0, min=0.0, max=0.5, step=0.01,
+                             description="read noise σ_r"),
+        "threshold_mismatch": slider(W.FloatSlider, "threshold_mismatch", 0.0, min=0.0,
+                                     max=0.5, step=0.05, description="threshold mismatch"),
+        "seed": slider(W.IntSlider, "seed", 0, min=0, max=9, description="chip seed"),
+    }
+
+    def compute(**kw):
+        return simulate_chip(model, data, T=T, layer=layer, **kw)
+
+    def draw(r):
+        plot.show(plot.chip_view(r["view"]))
+
+    c = controls
+    layout = W.VBox([W.HBox([c["sigma"], c["variation"], c["bits"]]),
+                     W.HBox([c["stuck"], c["log10_drift_s"], c["read_noise"]]),
+                     W.HBox([c["threshold_mismatch"], c["seed"]])])
+    return build(controls, compute, draw, layout)
+
+
+def check_quantise(quantise: Callable) -> bool:
+    """Your ``quantise(g, bits, g_min, g_max)`` rounds conductances to the nearest of the
+    ``2**bits`` evenly spaced levels in ``[g_min, g_max]`` (eq. 2 of :mod:`snnlab.hardware`)."""
+    name = "quantise"
+    need_callable("check_quantise", quantise)
+    gen = torch.Generator().manual_seed(0)
+    for bits, g_min in ((1, 0.0), (2, 0.1), (3, 0.0), (4, 0.25)):
+        g = g_min + (1.0 - g_min) * torch.rand(200, generator=gen)
+        xbar = Crossbar(torch.ones(1), NoiseModel(bits=bits, g_min=g_min), gen)
+        want = xbar.quantise(g)
+        try:
+            got = as_tensor(call(quantise, g.clone(), bits, g_min, 1.0), want)
+        except LearnerError as e:
+            return failed(name, str(e), "delta = (g_max - g_min) / (2**bits - 1); "
+                          "g_min + torch.round((g - g_min) / delta) * delta")
+        if got is None or got.shape != want.shape:
+            return failed(name, f"expected a tensor of shape {tuple(want.shape)}",
+                          "return one quantised value per input conductance")
+        if not torch.allclose(got, want, atol=1e-5):
+            n_levels = int(got.unique().numel())
+            hint = ("there are 2**bits levels, so 2**bits - 1 steps between g_min and g_max"
+                    if n_levels != 2 ** bits else "measure the levels from g_min, not from 0")
+            return failed(name, f"wrong levels for bits={bits}, g_min={g_min} "
+                          f"({n_levels} distinct values)", hint)
+    return passed(name, "at most 2**bits levels, nearest level chosen")
+
+
+def check_read_noise_std(read_noise_std: Callable) -> bool:
+    """Your ``read_noise_std(x, g_pos, g_neg, sigma_r, scale)`` gives the standard deviation of
+    each output current when every device reads ``G (1 + sigma_r * xi)`` independently
+    (eq. 7 of :mod:`snnlab.hardware`): ``x [B, n_in]``, ``g_pos, g_neg [n_out, n_in]``."""
+    name = "read_noise_std"
+    need_callable("check_read_noise_std", read_noise_std)
+    gen = torch.Generator().manual_seed(1)
+    x = torch.rand(3, 5, generator=gen)
+    g_pos, g_neg = torch.rand(4, 5, generator=gen), torch.rand(4, 5, generator=gen)
+    sigma_r, scale = 0.05, 0.3
+    want = sigma_r * scale * torch.sqrt((x * x) @ (g_pos ** 2 + g_neg ** 2).T)
+    try:
+        got = as_tensor(call(read_noise_std, x.clone(), g_pos.clone(), g_neg.clone(),
+                             sigma_r, scale), want)
+    except LearnerError as e:
+        return failed(name, str(e), "variances of independent devices add: "
+                      "var_j = sum_i x_i^2 (sigma_r * scale)^2 (G+_ji^2 + G-_ji^2)")
+    if got is None or got.shape != want.shape:
+        return failed(name, f"expected shape {tuple(want.shape)} ([B, n_out])",
+                      "one standard deviation per sample and output neuron")
+    if torch.allclose(got, want, rtol=1e-4, atol=1e-7):
+        return passed(name, "variances of independent device reads add up")
+    if torch.allclose(got, want ** 2, rtol=1e-4, atol=1e-9):
+        return failed(name, "you returned the variance", "take the square root at the end")
+    lin = sigma_r * scale * (x @ (g_pos + g_neg).T)
+    if torch.allclose(got, lin, rtol=1e-4):
+        return failed(name, "you added standard deviations", "add variances (squares), "
+                      "then take one square root")
+    return failed(name, "the values differ from the reference",
+                  "std_j = sigma_r * scale * sqrt(sum_i x_i^2 (G+_ji^2 + G-_ji^2))")
