@@ -112,8 +112,9 @@ def _build():
 
     @triton.jit
     def lif_bwd(u_last, s_last, gs_last, gs_stride, g_last, T, n, beta, theta, p1, p2,
-                SURR: tl.constexpr, RESET: tl.constexpr, DETACH: tl.constexpr,
-                BLOCK: tl.constexpr):
+                SURR: tl.constexpr, DVDU: tl.constexpr, BLOCK: tl.constexpr):
+        # DVDU, the kind of dv[t]/du[t]: 0 one (subtract detached, none), 1 1 - theta sigma'
+        # (subtract), 2 1 - s (zero detached), 3 1 - s - u sigma' (zero)
         # pointers start at step T-1 and walk backwards
         offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
         mask = offs < n
@@ -144,13 +145,13 @@ def _build():
                 sg = tl.where(tl.abs(x) < p1, p2, 0.0)
             g_t = gs_t * sg                                   # g = grad_s * sigma'
             if t > 0:
-                if RESET == 2 or (RESET == 0 and DETACH):     # dv/du = 1
+                if DVDU == 0:                                 # dv/du = 1
                     g_t = tl.fma(g_next, beta, g_t)
                 else:
-                    if RESET == 0:                            # 1 - theta sigma'
+                    if DVDU == 1:                             # 1 - theta sigma'
                         k = sg * (-theta)
                         k = k + 1.0
-                    elif DETACH:                              # 1 - s
+                    elif DVDU == 2:                           # 1 - s
                         k = 1.0 - tl.load(ps, mask=mask, other=0.0)
                     else:                                     # 1 - s - u sigma'
                         k = -(sg * u_t)
@@ -175,6 +176,15 @@ def _steps(x: torch.Tensor) -> tuple[torch.Tensor, int]:
     if x[0].is_contiguous() and (x.shape[0] == 1 or x.stride(0) in (0, n)):
         return x, (x.stride(0) if x.shape[0] > 1 else n)
     return x.contiguous(), n
+
+
+def _dvdu_kind(reset_mode, detach_reset) -> int:
+    """The backward kernel's DVDU: which dv[t]/du[t] the reset gives (see lif_bwd)."""
+    if reset_mode == "none" or (reset_mode == "subtract" and detach_reset):
+        return 0
+    if reset_mode == "subtract":
+        return 1
+    return 2 if detach_reset else 3
 
 
 def _grid(n):
@@ -213,9 +223,8 @@ class _TritonLIF(torch.autograd.Function):
         if T and n:
             code, p1, p2 = SURROGATE_CODE[type(surrogate)](surrogate.scale)
             bwd[_grid(n)](u[T - 1], s[T - 1], gs[T - 1], stride, g[T - 1], T, n, beta,
-                          threshold, p1, p2, SURR=code, RESET=RESET_CODE[reset_mode],
-                          DETACH=bool(detach_reset), BLOCK=BLOCK, num_warps=NUM_WARPS,
-                          enable_fp_fusion=False)
+                          threshold, p1, p2, SURR=code, DVDU=_dvdu_kind(reset_mode, detach_reset),
+                          BLOCK=BLOCK, num_warps=NUM_WARPS, enable_fp_fusion=False)
         grad_v0 = beta * g[0] if has_v0 and ctx.needs_input_grad[1] else None
         return g, grad_v0, None, None, None, None, None
 
