@@ -45,7 +45,7 @@ import math
 
 import torch
 
-from . import _native
+from . import _native, _triton_lif
 from .surrogate import ATan, FastSigmoid, Rectangle, Surrogate, Triangle
 
 RESETS = ("subtract", "zero", "none")
@@ -263,6 +263,10 @@ def lif_sequence(current, *, beta, threshold=1.0, reset_mode="subtract", detach_
     gradient too). Returns ``(spikes, membrane u before reset)``; ``u`` carries no gradient.
     """
     beta = _as_float_or_tensor(beta)
+    if current.is_cuda and _triton_lif.usable(current, v0, beta, surrogate, reset_mode):
+        # CUDA float32, scalar decay: the loop as Triton kernels (snnlab/_triton_lif.py)
+        return _triton_lif.lif_sequence(current, beta, threshold, reset_mode, detach_reset,
+                                        surrogate, v0)
     beta_t = beta if isinstance(beta, torch.Tensor) else None
     return _LIFSequence.apply(current, beta_t, v0, None if beta_t is not None else float(beta),
                               float(threshold), reset_mode, detach_reset, surrogate)
