@@ -271,5 +271,5 @@ print("identical to the notebook's export:",
 # * J. E. Pedersen, S. Abreu, M. Jobst, et al., *Neuromorphic intermediate representation: a
 #   unified instruction set for interoperable brain-inspired computing*, Nature Communications
 #   15, 8122 (2024). Docs: <https://neuroir.org>.
-# * `snnlab/export.py` (the mapping table), snnTorch's `snntorch/import_nir.py` and Norse's
+# * `snnlab/nir/export.py` (the mapping table), snnTorch's `snntorch/import_nir.py` and Norse's
 #   `norse/torch/utils/import_nir.py` (how each reader interprets the file).
