@@ -110,3 +110,54 @@ def test_malloc_tuning_is_opt_in_and_spawns_nothing():
     assert proc.returncode == 0, proc.stderr[-2000:]
     expect = "True True" if sys.platform.startswith("linux") else "False False"
     assert proc.stdout.strip() == expect
+
+
+def test_one_epoch_cli_run_imports_no_dynamo_or_scikit_learn():
+    """``snnlab train`` end to end: the digits loader reads the file itself, and the optimizer
+    (snnlab/_optim.py) does not pull in torch._dynamo on its first call."""
+    proc = _python("-X", "importtime", "-m", "snnlab", "train", "--rule", "bptt", "--data",
+                   "digits", "--epochs", "1", "--no-progress", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert '"test_acc"' in proc.stdout.splitlines()[-1]
+    assert _heavy(_imported(proc.stderr)) == []
+
+
+def test_optimizers_are_torch_optim_bit_for_bit():
+    """Ours first, in a fresh process (so without torch._dynamo), then torch.optim's: same
+    weights and optimizer state after a few steps, for each optimizer train() builds."""
+    code = textwrap.dedent("""
+        import sys
+        import torch
+        from snnlab import _optim
+
+        CASES = {"Adam": dict(lr=1e-2, weight_decay=1e-3), "AdamW": dict(lr=1e-2),
+                 "SGD": dict(lr=0.1, momentum=0.9, weight_decay=1e-3)}
+
+        def run(cls, kw):
+            torch.manual_seed(0)
+            net = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Tanh(),
+                                      torch.nn.Linear(7, 3))
+            opt = cls(net.parameters(), **kw)
+            x = torch.randn(8, 5)
+            for _ in range(4):
+                opt.zero_grad(set_to_none=True)
+                net(x).square().sum().backward()
+                opt.step()
+            assert torch.is_grad_enabled()  # the grad mode step() switched off is restored
+            state = [v for s in opt.state_dict()["state"].values() for v in s.values()]
+            return [p.detach().clone() for p in net.parameters()] + state
+
+        ours = {n: run(getattr(_optim, n), kw) for n, kw in CASES.items()}
+        assert "torch._dynamo" not in sys.modules
+        assert isinstance(_optim.Adam([torch.zeros(1, requires_grad=True)]), torch.optim.Adam)
+        for n, kw in CASES.items():
+            theirs = run(getattr(torch.optim, n), kw)
+            assert len(ours[n]) == len(theirs)
+            for a, b in zip(ours[n], theirs):
+                assert torch.equal(torch.as_tensor(a), torch.as_tensor(b)), n
+        assert "torch._dynamo" in sys.modules  # torch.optim's own classes do import it
+        print("ok")
+    """)
+    proc = _python(code=code)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "ok"
