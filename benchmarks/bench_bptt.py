@@ -5,6 +5,11 @@ leaky readout, cross-entropy on the mean readout membrane) is trained by each im
 Adam on the same random batch. Prints median milliseconds per step and speed-ups against snnTorch.
 
     python benchmarks/bench_bptt.py [--steps 20] [--T 25] [--batch 128] [--threads N]
+                                    [--no-malloc-tuning]
+
+glibc's malloc thresholds are raised first for the whole process, so every implementation
+keeps its big freed tensors for reuse alike (snnlab/_malloc.py; importing snnlab does not do
+it); ``--no-malloc-tuning`` times glibc's defaults.
 
 Absolute times vary run to run (shared CPUs); ratios measured in one run are what hold. The
 "(fp32 matmul floor)" row times only the input layer's forward matmul and weight-gradient matmul
@@ -27,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import snnlab
+from snnlab import _malloc
 from snnlab.compare import pytorch_ops_only
 from snnlab.surrogate import FastSigmoid
 
@@ -161,11 +167,15 @@ def main(argv=None):
     p.add_argument("--T", type=int, default=25)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    p.add_argument("--no-malloc-tuning", action="store_true",
+                   help="keep glibc's malloc defaults (see snnlab/_malloc.py)")
     a = p.parse_args(argv)
+    tuned = False if a.no_malloc_tuning else _malloc.tune()
     if a.threads:
         torch.set_num_threads(a.threads)
     print(f"BPTT training step, LIF MLP, T={a.T}, B={a.batch}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, median of {a.steps} steps")
+          f"{torch.get_num_threads()} threads, median of {a.steps} steps, "
+          f"malloc tuning {'on' if tuned else 'off'}")
     print(f"{'network':<12}{'implementation':<20}{'ms/step':>9}{'vs snnTorch':>13}")
     results = {}
     for sizes in ((64, 256, 10), (784, 512, 10)):

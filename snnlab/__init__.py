@@ -10,14 +10,12 @@ True
 
 from __future__ import annotations
 
-from . import _malloc, data, encoding, functional, metrics, models, neurons, rules, surrogate
+from . import data, encoding, functional, metrics, models, neurons, rules, surrogate
 from .data import load
 from .encoding import encode
 from .train import History, evaluate, load_checkpoint, save_checkpoint, train
 
 __version__ = "0.1.0"
-
-_malloc.tune()  # keep big freed tensors for reuse: see snnlab/_malloc.py for why
 
 __all__ = [
     "data", "encoding", "functional", "metrics", "models", "neurons", "rules", "surrogate",

@@ -25,7 +25,8 @@ float32 itself (tests/test_spikemm.py checks it against float64).
 :func:`spike_linear` is what :func:`snnlab.models.over_time` calls for an ``nn.Linear`` synapse;
 it falls back to ``F.linear`` unless the input is integer-valued in [-128, 127] (spikes, spike
 counts), float32 on the CPU, the layer is large enough to gain, and a timing probe (run once per
-machine, its verdict kept in the snnlab cache) found int8 matmuls faster here.
+machine, its verdict kept in snnlab's private per-user directory, see :mod:`snnlab._native`)
+found int8 matmuls faster here.
 ``SNNLAB_INT8_SPIKES=0`` (or ``set_enabled(False)``) turns it off.
 """
 
@@ -61,8 +62,8 @@ def enabled() -> bool:
     """Whether large spike-input synapses may use the int8 path on this machine.
 
     The answer comes from a timing probe run once per machine and PyTorch version and kept in
-    the snnlab cache, so that every later process (and every rerun of a seeded experiment)
-    takes the same path."""
+    snnlab's private per-user directory, so that every later process (and every rerun of a
+    seeded experiment) takes the same path."""
     if not _state["enabled"] or sys.byteorder != "little":
         return False
     if _state["faster"] is None:
@@ -71,23 +72,18 @@ def enabled() -> bool:
 
 
 def _cached_probe() -> bool:
-    from ._native import cpu_tag
+    """The probe's verdict, kept in snnlab's private per-user directory (never the data cache,
+    which may be shared: a planted verdict would change which path every run takes)."""
+    from . import _native
 
-    key = hashlib.sha256(f"{cpu_tag()}|{torch.__version__}".encode()).hexdigest()[:16]
-    try:
-        from .data import cache_dir
-
-        path = cache_dir() / "kernels" / f"int8-probe-{key}.txt"
-        if path.exists():
-            return path.read_text().strip() == "faster"
-        faster = _probe()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text("faster" if faster else "slower")
-        os.replace(tmp, path)  # atomic: a parallel process never reads a half-written file
-        return faster
-    except OSError:  # no writable cache: decide for this process only
-        return _probe()
+    key = hashlib.sha256(f"{_native.cpu_tag()}|{torch.__version__}".encode()).hexdigest()[:16]
+    name = f"int8-probe-{key}.txt"
+    kept = _native.read_private(name)
+    if kept is not None and kept.strip() in ("faster", "slower"):
+        return kept.strip() == "faster"
+    faster = _probe()
+    _native.write_private(name, "faster" if faster else "slower")  # no trusted place: not kept
+    return faster
 
 
 def _probe(reps: int = 3) -> bool:

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as TF
 from torch.utils.data import DataLoader, TensorDataset
 
+from . import _optim
 from . import distributed as DIST
 from . import rules as R
 from ._checks import check_choice, check_float, check_int
@@ -223,9 +224,9 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
         DIST.broadcast_parameters(model)
     params = [p for p in model.parameters() if p.requires_grad]
     if opt_name == "sgd":
-        opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+        opt = _optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
     else:
-        cls = torch.optim.Adam if opt_name == "adam" else torch.optim.AdamW
+        cls = _optim.Adam if opt_name == "adam" else _optim.AdamW  # torch's, see _optim.py
         opt = cls(params, lr=lr, weight_decay=weight_decay)
     if distributed:
         opt = DIST.AveragedOptimizer(opt)

@@ -183,6 +183,37 @@ def test_digits_seeded():
     assert not torch.equal(a.test.tensors[0], c.test.tensors[0])
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2, 5, 17, 42, 99, 2**31, 2**32 - 1])
+def test_digits_bit_identical_to_scikit_learn(seed):
+    """Read without importing scikit-learn, split by a copy of its StratifiedShuffleSplit: the
+    same arrays, bit for bit, as sklearn's load_digits + train_test_split(stratify=y)."""
+    sk_datasets = pytest.importorskip("sklearn.datasets")
+    from sklearn.model_selection import train_test_split
+
+    from snnlab.data import digits as dg
+
+    bunch = sk_datasets.load_digits()
+    data, target = dg.read_digits()
+    assert data.dtype == bunch.data.dtype and np.array_equal(data, bunch.data)
+    assert target.dtype == bunch.target.dtype and np.array_equal(target, bunch.target)
+    x = (bunch.data / 16.0).astype(np.float32)
+    y = bunch.target.astype(np.int64)
+    want = train_test_split(x, y, test_size=360, stratify=y, shuffle=True, random_state=seed)
+    split = load("digits", seed=seed)
+    got = [split.train.tensors[0], split.test.tensors[0], split.train.tensors[1],
+           split.test.tensors[1]]
+    for g, w in zip(got, want):
+        assert g.dtype == torch.from_numpy(w).dtype and torch.equal(g, torch.from_numpy(w))
+
+
+def test_digits_without_scikit_learn_installed(monkeypatch):
+    from snnlab.data import digits as dg
+
+    monkeypatch.setattr(dg.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(DataUnavailableError, match="scikit-learn"):
+        load("digits")
+
+
 # ------------------------------------------------------------------------------------ yinyang
 
 

@@ -147,10 +147,10 @@ def test_nan_and_inf_propagate_as_in_float32():
 
 def test_probe_result_is_kept_per_machine(tmp_path, monkeypatch):
     """Every process on a machine takes the same path, so seeded reruns stay bit-identical."""
-    monkeypatch.setenv("SNNLAB_DATA", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # where snnlab-native/ is
     monkeypatch.setattr(spikemm, "_probe", lambda: True)
     assert spikemm._cached_probe() is True
-    assert [p.read_text() for p in (tmp_path / "kernels").glob("int8-probe-*")] == ["faster"]
+    assert [p.read_text() for p in (tmp_path / "snnlab-native").glob("int8-probe-*")] == ["faster"]
 
     def must_not_run():
         raise AssertionError("probed again")
