@@ -42,45 +42,17 @@ import copy
 import torch
 from torch import nn
 
-from . import neurons as N
 from ._checks import check_choice, check_float, check_int, check_tensor
-from .models import ANNTwin, Readout, SpikingLayer, SpikingNet
+from .models import ANNTwin, SpikingLayer, SpikingNet
+from .neurons import ConvertedIF
+from .readouts import MembraneReadout
 
-__all__ = ["ConvertedIF", "QCFS", "QCFSTwin", "train_qcfs", "fold_bn", "fold_synapse",
+__all__ = ["ConvertedIF",  # compat: remove after the issue-14 merge (its home: snnlab.neurons)
+           "QCFS", "QCFSTwin", "train_qcfs", "fold_bn", "fold_synapse",
            "percentile", "layer_scales", "convert", "errors", "accuracy_vs_T", "NORMS",
            "staircase"]
 
 NORMS = ("max", "percentile", "model", "qcfs")
-
-
-# --------------------------------------------------------------------------- the neuron
-class ConvertedIF(N.IF):
-    """IF neuron with reset by subtraction and an initial membrane ``v0`` (a fraction of the
-    threshold; QCFS uses 1/2). ``beta`` is accepted and ignored so that a converted network's
-    config can ask :func:`snnlab.models.mlp` for a leak-free (``beta = 0``) mean-current
-    readout."""
-
-    kind = "if_conv"
-
-    def __init__(self, threshold: float = 1.0, v0: float = 0.0, reset: str = "subtract",
-                 surrogate="fast_sigmoid", surrogate_scale: float | None = None,
-                 detach_reset: bool = True, beta: float | None = None):
-        super().__init__(threshold, reset, surrogate, surrogate_scale, detach_reset)
-        self.v0 = check_float("v0", v0, low=0.0, high=1.0)
-
-    def simulate(self, current, v0=None):
-        if v0 is None and self.v0 != 0.0:
-            v0 = torch.full_like(current[0], self.v0 * self.threshold)
-        return super().simulate(current, v0)
-
-    def init_state(self, like):
-        return torch.full_like(like, self.v0 * self.threshold)
-
-    def extra_repr(self) -> str:
-        return f"threshold={self.threshold:g}, v0={self.v0:g}*threshold, reset={self.reset_mode!r}"
-
-
-N.register(ConvertedIF.kind, ConvertedIF)
 
 
 # --------------------------------------------------------------------------- QCFS (Bu et al.)
@@ -314,7 +286,7 @@ def convert(ann: ANNTwin, x: torch.Tensor, *, norm: str | None = None, p: float 
         prev = lam
     head = fold_synapse(ann.readout)
     _weighted(head).weight.mul_(prev)
-    readout = Readout(head, "membrane", beta=0.0)
+    readout = MembraneReadout(head, beta=0.0)
     config = dict(getattr(ann, "config", {}) or {})
     if config:
         config.update(neuron=ConvertedIF.kind, readout="membrane",

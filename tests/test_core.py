@@ -30,7 +30,7 @@ def test_step_api_matches_sequence():
         state = n.init_state(cur[0])
         steps = []
         for c in cur:
-            s, state = n.step(c, state)
+            s, state = n.advance(c, state)
             steps.append(s)
         torch.testing.assert_close(torch.stack(steps), s_seq)
 
@@ -91,7 +91,8 @@ def test_mlp_forward_record_and_twin():
 @pytest.mark.parametrize("readout", models.READOUTS)
 def test_readouts_train_and_backprop(readout):
     torch.manual_seed(0)
-    net = models.mlp(8, [16], 3, readout=readout)
+    kw = {"neuron": "psp_lif"} if readout == "psp" else {}  # a PSP readout needs PSP neurons
+    net = models.mlp(8, [16], 3, readout=readout, **kw)
     x = torch.rand(6, 4, 8) * 2
     out = net(x)
     out.sum().backward()
