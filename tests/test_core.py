@@ -160,3 +160,36 @@ def test_metrics_activity_counts_synops():
     assert stats.synops_per_sample == 1 * 3 + 3 * 2
     assert stats.macs_per_sample == 0
     assert stats.energy_nj_per_sample == pytest.approx(9 * 0.9e-3)
+
+
+def test_no_registered_rule_overrides_the_step_template():
+    from snnlab import rules as R
+    from snnlab.rules.base import Rule, registry
+
+    names = R.available()
+    assert names and all(registry[n].step is Rule.step for n in names), \
+        [n for n in names if registry[n].step is not Rule.step]
+
+
+def test_every_neuron_in_the_table_builds_under_its_kind():
+    for name in neurons.available():
+        n = neurons.make(name)
+        assert n.kind == name and callable(n.advance) and callable(n.simulate)
+
+
+def test_readouts_read_and_forward_agree():
+    from snnlab.readouts import ReadoutResult
+
+    torch.manual_seed(0)
+    x = torch.rand(6, 4, 8) * 2
+    for readout in models.READOUTS:
+        kw = {"neuron": "psp_lif"} if readout == "psp" else {}
+        net = models.mlp(8, [16], 3, readout=readout, **kw)
+        assert net.readout.mode == readout
+        h = net.layers[0](x)
+        res = net.readout.read(h)
+        assert isinstance(res, ReadoutResult)
+        torch.testing.assert_close(net.readout(h), res.logits, atol=1e-5, rtol=1e-5)
+        assert (res.spikes is None) == (readout == "membrane")
+        rebuilt = models.from_config(net.config)
+        assert type(rebuilt.readout) is type(net.readout)
