@@ -43,9 +43,12 @@ import torch
 from torch import nn
 
 from ._checks import check_choice, check_float, check_int, check_tensor
+from .encoding import encode
 from .models import ANNTwin, SpikingLayer, SpikingNet
 from .neurons import ConvertedIF
 from .readouts import MembraneReadout
+from .teacher import _load, fit_ann, fresh_like
+from .teacher import ann_accuracy as teacher_ann_accuracy
 
 __all__ = ["ConvertedIF",  # compat: remove after the issue-14 merge (its home: snnlab.neurons)
            "QCFS", "QCFSTwin", "train_qcfs", "fold_bn", "fold_synapse",
@@ -113,8 +116,6 @@ def train_qcfs(data, like: SpikingNet | None = None, *, hidden=(128,), levels: i
                seed: int = 0, progress: bool = False) -> QCFSTwin:
     """Train a QCFS network (quantised clipped ReLU with trainable lambda) with ``like``'s
     architecture; returns a :class:`QCFSTwin` with ``test_acc``, ``config``, ``input_shape``."""
-    from .teacher import _load, fit_ann, fresh_like
-
     data = _load(data, seed)
     torch.manual_seed(check_int("seed", seed, low=0))
     net = fresh_like(like, data, hidden)
@@ -338,8 +339,6 @@ def errors(ann: ANNTwin, snn: SpikingNet, x: torch.Tensor, T: int, *,
     ``quantisation``, ``unevenness``, ``total`` (:math:`f(\bar z) - \varphi`) and
     ``accumulated``; with ``return_terms=True`` also ``terms``: the signed element-wise tensors.
     """
-    from .encoding import encode
-
     if not hasattr(snn, "conversion"):
         raise ValueError("snn must come from snnlab.conversion.convert (it needs .conversion)")
     check_int("T", T, low=1)
@@ -377,6 +376,4 @@ def accuracy_vs_T(snn: SpikingNet, dataset, Ts=(1, 2, 4, 8, 16, 32, 64)) -> dict
 
 def ann_accuracy(ann, dataset) -> float:
     """Accuracy of the (static-input) ANN, for the reference line of accuracy-vs-T plots."""
-    from .teacher import ann_accuracy as acc
-
-    return acc(ann, dataset)
+    return teacher_ann_accuracy(ann, dataset)

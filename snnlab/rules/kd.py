@@ -65,6 +65,7 @@ import torch.nn.functional as TF
 from torch import nn
 
 from .._checks import check_float, check_int
+from ..teacher import train_teacher
 from .base import Rule, register
 
 __all__ = ["KD", "HTAKL", "soft_targets", "forward_kl", "reverse_kl", "head_mask", "hta_weights",
@@ -172,8 +173,6 @@ class KD(Rule):
 
     def setup(self, model, data, *, T, encoding, seed):
         if self.teacher is None:
-            from ..teacher import train_teacher
-
             self.teacher = train_teacher(data, like=model, epochs=self.teacher_epochs,
                                          seed=seed, progress=False)
         shared = {id(p) for p in self.teacher.parameters()} & {id(p) for p in model.parameters()}

@@ -58,6 +58,7 @@ from .._checks import check_choice, check_float, check_int
 from ..conversion import percentile
 from ..distributed import gather_rows
 from ..metrics import peak_saved_bytes
+from ..teacher import train_teacher
 from .base import Rule, register
 
 __all__ = ["LTL", "layer_targets", "peak_saved_bytes", "memory_vs_T"]
@@ -125,8 +126,6 @@ class LTL(Rule):
     def setup(self, model, data, *, T, encoding, seed):
         self.check_model(model)
         if self.teacher is None:
-            from ..teacher import train_teacher
-
             self.teacher = train_teacher(data, like=model, epochs=self.teacher_epochs,
                                          lr=self.teacher_lr, seed=seed)
         self._check(model)
