@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--seed", type=_nonneg_int, default=0)
         sp.add_argument("--batch-size", type=_positive_int, default=64)
         sp.add_argument("--hidden", type=_sizes, default=[128], help="e.g. 128 or 256,128")
-        sp.add_argument("--neuron", default="lif", help="lif, if, lif_syn, ...")
+        sp.add_argument("--neuron", help="lif, if, lif_syn, ... (default: the rule's network)")
         sp.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
         sp.add_argument("--json", action="store_true", help="last stdout line is one JSON object")
         sp.add_argument("--no-progress", action="store_true")
@@ -121,31 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _model_for(data, hidden, neuron):
-    from . import models
-
-    shape = tuple(data.input_shape)
-    if len(shape) == 1:
-        return models.mlp(shape[0], hidden, data.n_classes, neuron=neuron)
-    if len(shape) == 3:
-        return models.convnet(shape, (16, 32), data.n_classes, neuron=neuron)
-    if len(shape) == 4:  # event frames [n_bins, C, H, W]: time comes from the data
-        return models.convnet(shape[1:], (16, 32), data.n_classes, neuron=neuron)
-    raise ValueError(f"no default model for inputs of shape {shape}")
+def _model_kw(args) -> dict:
+    return {} if args.neuron is None else {"neuron": args.neuron}
 
 
 def _train(args) -> dict:
-    import torch
-
     from . import data as D
     from . import rules as R
     from .compare import peak_rss_mb
-    from .train import train
+    from .train import build_model, train
 
     rule = R.get(args.rule)
     split = D.load(args.data, seed=args.seed)
-    torch.manual_seed(args.seed)
-    model = _model_for(split, args.hidden, args.neuron)
+    model = build_model(rule, split, args.hidden, seed=args.seed, **_model_kw(args))
     kw = {}
     if len(split.input_shape) == 4:
         kw = dict(encoding="frames", T=split.input_shape[0])
@@ -169,15 +157,10 @@ def _compare(args):
     from .compare import rules
 
     split = D.load(args.data, seed=args.seed)
-    model = None
-    if len(split.input_shape) != 1:
-        import torch
-
-        torch.manual_seed(args.seed)
-        model = _model_for(split, args.hidden, args.neuron)
-    return rules(args.rules, split, model=model, hidden=args.hidden, epochs=args.epochs,
-                 T=args.T, seed=args.seed, batch_size=args.batch_size,
-                 progress=not (args.no_progress or args.json), device=args.device)
+    return rules(args.rules, split, hidden=args.hidden, epochs=args.epochs, T=args.T,
+                 seed=args.seed, batch_size=args.batch_size,
+                 progress=not (args.no_progress or args.json), device=args.device,
+                 model_kw=_model_kw(args))
 
 
 def _info() -> str:

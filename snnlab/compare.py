@@ -17,12 +17,23 @@ import time
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as TF
 
+from . import functional, spikemm
 from . import rules as R
+from ._checks import check_float, check_int, check_labels, check_sequence
+from .data import DataSplit, load
+from .encoding import encode
+from .metrics import (
+    SavedTensorMeter,
+    pareto_optimal,  # compat: remove after the issue-14 merge (home: metrics)
+)
+from .train import build_model, evaluate, train
 
-__all__ = ["Comparison", "rules", "pareto_optimal", "step_memory", "format_table", "peak_rss_mb",
+__all__ = ["Comparison", "rules", "step_memory", "format_table", "peak_rss_mb",
            "GradientComparison", "gradients", "gradient_metrics", "smoothed_fd_gradient",
-           "pytorch_ops_only", "bptt_paths", "PathTimings"]
+           "pytorch_ops_only", "bptt_paths", "PathTimings",
+           "pareto_optimal"]  # compat: remove after the issue-14 merge (last line)
 
 
 def peak_rss_mb() -> float:
@@ -66,19 +77,18 @@ class Comparison:
 
 def rules(names, data, *, model=None, hidden=(128,), epochs: int | None = None,
           T: int | None = None, seed: int = 0, batch_size: int = 64, progress: bool = False,
-          device="cpu", hparams: dict | None = None,
-          max_epochs: int | None = None) -> Comparison:
+          device="cpu", hparams: dict | None = None, max_epochs: int | None = None,
+          model_kw: dict | None = None) -> Comparison:
     """Train each rule in ``names`` ("all" for every registered rule) on ``data`` and tabulate.
 
-    ``model`` (a SpikingNet) is deep-copied per rule so all start from the same weights; by
-    default an ``mlp(n_in, hidden, n_classes)`` is built with ``seed``. ``hparams`` maps a rule
-    name to its keyword hyper-parameters. ``max_epochs`` caps each rule's epochs (its default
-    unless ``epochs`` is given), for a quick look at every rule on a small budget.
+    ``model`` (a SpikingNet) is deep-copied per rule so all start from the same weights (each
+    rule checks that it fits). By default each rule builds its own network with ``seed``
+    (:func:`snnlab.train.build_model`: ``rule.build_model(n_in, hidden, n_classes,
+    **model_kw)``, so rules
+    sharing a network also share its initial weights). ``hparams`` maps a rule name to its
+    keyword hyper-parameters. ``max_epochs`` caps each rule's epochs (its default unless
+    ``epochs`` is given), for a quick look at every rule on a small budget.
     """
-    from .data import DataSplit, load
-    from .models import mlp
-    from .train import evaluate, train
-
     if names == "all" or names == ["all"]:
         names = R.available()
     if isinstance(names, str):
@@ -86,8 +96,6 @@ def rules(names, data, *, model=None, hidden=(128,), epochs: int | None = None,
     if not names:
         raise ValueError("names must list at least one rule")
     if max_epochs is not None:
-        from ._checks import check_int
-
         check_int("max_epochs", max_epochs, low=1)
     for n in names:
         R.get(n)  # fail early, with the list of available rules, before any training
@@ -95,16 +103,14 @@ def rules(names, data, *, model=None, hidden=(128,), epochs: int | None = None,
         data = load(data, seed=seed)
     if not isinstance(data, DataSplit):
         raise TypeError(f"data must be a DataSplit or a dataset name, got {type(data).__name__}")
-    if model is None:
-        if len(data.input_shape) != 1:
-            raise ValueError(f"data {data.name!r} is not flat; pass model= (e.g. a convnet)")
-        torch.manual_seed(seed)
-        model = mlp(data.input_shape[0], list(hidden), data.n_classes)
     hparams = hparams or {}
     result = Comparison()
     for name in names:
-        net = copy.deepcopy(model)
         rule = R.get(name, **hparams.get(name, {}))
+        if model is None:
+            net = build_model(rule, data, hidden, seed=seed, **(model_kw or {}))
+        else:
+            net = copy.deepcopy(model)
         n_epochs = epochs if epochs is not None else rule.default_epochs
         if max_epochs is not None:
             n_epochs = min(n_epochs, max_epochs)
@@ -129,37 +135,11 @@ def rules(names, data, *, model=None, hidden=(128,), epochs: int | None = None,
     return result
 
 
-def pareto_optimal(rows, cost: str = "energy_nj_per_sample", score: str = "test_acc") -> list[str]:
-    """Names (``row["rule"]``) of the rows no other row dominates: none has a lower-or-equal
-    ``cost`` *and* a higher-or-equal ``score`` with at least one of them strictly better.
-
-    ``rows`` is :attr:`Comparison.rows` (or a Comparison, or any list of dicts with those keys);
-    the names come back in the rows' order.
-    """
-    if isinstance(rows, Comparison):
-        rows = rows.rows
-    rows = list(rows)
-    for r in rows:
-        for key in ("rule", cost, score):
-            if key not in r:
-                raise ValueError(f"every row needs the key {key!r}; got {sorted(r)}")
-    front = []
-    for r in rows:
-        dominated = any(o[cost] <= r[cost] and o[score] >= r[score]
-                        and (o[cost] < r[cost] or o[score] > r[score]) for o in rows)
-        if not dominated:
-            front.append(r["rule"])
-    return front
-
-
 def step_memory(model, rule, data, T: int, encoding: str, batch_size: int = 64,
                 device="cpu") -> int:
     """Peak bytes autograd holds during one training step of ``rule`` (on a copy of ``model``,
     so nothing changes): the activation memory of training, see
     :class:`snnlab.metrics.SavedTensorMeter`."""
-    from .encoding import encode
-    from .metrics import SavedTensorMeter
-
     net = copy.deepcopy(model)
     x, y = data.train.tensors[0][:batch_size], data.train.tensors[1][:batch_size]
     x_seq = encode(x.to(device), T, encoding, generator=torch.Generator().manual_seed(0)
@@ -240,10 +220,6 @@ def smoothed_fd_gradient(model, x_seq, y, *, loss=None, sigma: float = 0.05,
     but its noise grows with the parameter count: use it on tiny networks. ``loss`` defaults to
     cross-entropy on the model's logits.
     """
-    import torch.nn.functional as TF
-
-    from ._checks import check_float, check_int
-
     check_float("sigma", sigma, low=0.0, low_open=True)
     check_int("samples", samples, low=1)
     loss = loss or (lambda m: TF.cross_entropy(m(x_seq), y))
@@ -283,8 +259,6 @@ def gradients(model, x_seq, y, rules=("bptt",), reference="bptt", *, fd_sigma: f
 
     Example: ``compare.gradients(net, x_seq, y, ["timing", "antlr"], reference="bptt")``.
     """
-    from ._checks import check_labels, check_sequence
-
     check_sequence("x_seq", x_seq)
     check_labels("y", y, x_seq.shape[1])
     if isinstance(rules, (str, R.Rule)):
@@ -317,8 +291,6 @@ def pytorch_ops_only():
     (``snnlab/_lif_kernel.c``) and the int8 synapse for spike inputs (:mod:`snnlab.spikemm`).
     What is computed stays the same (bit for bit for the loop, to float32 rounding for the
     synapse); only the speed changes."""
-    from . import functional, spikemm
-
     saved = functional.NATIVE, spikemm._state["enabled"]
     functional.NATIVE = False
     spikemm.set_enabled(False)
@@ -356,8 +328,6 @@ def bptt_paths(model, x_seq, y, *, repeats: int = 5) -> PathTimings:
     ``path``, ``ms_per_step``, ``speedup`` (over the unrolled loop) and ``max_abs_diff``, the
     largest difference of any gradient entry from the unrolled one. The model is left fused.
     """
-    from ._checks import check_int, check_labels, check_sequence
-
     check_sequence("x_seq", x_seq)
     check_labels("y", y, x_seq.shape[1])
     check_int("repeats", repeats, low=1)

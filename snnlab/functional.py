@@ -44,8 +44,9 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import nn
 
-from . import _native, _triton_lif
+from . import _native, _triton_lif, spikemm
 from .surrogate import ATan, FastSigmoid, Rectangle, Surrogate, Triangle
 
 RESETS = ("subtract", "zero", "none")
@@ -61,6 +62,7 @@ __all__ = [
     "lif_sequence_reference",
     "leaky_integrate",
     "leaky_integrate_reference",
+    "over_time",
 ]
 
 
@@ -322,3 +324,30 @@ def leaky_integrate_reference(x: torch.Tensor, alpha) -> torch.Tensor:
         y = alpha * y + x_t
         ys.append(y)
     return torch.stack(ys)
+
+
+# --------------------------------------------------------------------------- synapses over time
+def _has_hooks(module: nn.Module) -> bool:
+    return any(m._forward_hooks or m._forward_pre_hooks for m in module.modules())
+
+
+def over_time(module: nn.Module, x_seq: torch.Tensor) -> torch.Tensor:
+    """Apply a stateless module to every step at once: ``[T, B, ...] -> [T, B, ...]``.
+
+    An input that is the same at every step (direct encoding makes it with ``expand``, stride 0
+    in time) is sent through the module once, unless the module has hooks that may differ per
+    step (a chip's read noise, say).
+    """
+    T, B = x_seq.shape[:2]
+    if T > 1 and x_seq.stride(0) == 0 and not _has_hooks(module):
+        y = module(x_seq[0])
+        return y.unsqueeze(0).expand(T, *y.shape)
+    flat = x_seq.reshape(T * B, *x_seq.shape[2:])
+    if type(module) is nn.Linear and flat.dim() == 2 and not _has_hooks(module) \
+            and not (nn.modules.module._global_forward_hooks
+                     or nn.modules.module._global_forward_pre_hooks):
+        # spikes are 0/1: a large synapse runs as an exact int8 matmul (snnlab.spikemm)
+        y = spikemm.spike_linear(flat, module.weight, module.bias)
+    else:
+        y = module(flat)
+    return y.reshape(T, B, *y.shape[1:])

@@ -21,7 +21,8 @@ from torch import nn
 E_AC_PJ = 0.9
 E_MAC_PJ = 4.6
 
-__all__ = ["accuracy", "fan_out", "ActivityStats", "activity", "energy_pj", "E_AC_PJ", "E_MAC_PJ"]
+__all__ = ["accuracy", "fan_out", "ActivityStats", "activity", "energy_pj", "E_AC_PJ", "E_MAC_PJ",
+           "SavedTensorMeter", "peak_saved_bytes", "pareto_optimal"]
 
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
@@ -159,3 +160,24 @@ def peak_saved_bytes(fn, *args, **kwargs) -> tuple[int, object]:
     with SavedTensorMeter() as meter:
         out = fn(*args, **kwargs)
     return meter.peak_bytes, out
+
+
+def pareto_optimal(rows, cost: str = "energy_nj_per_sample", score: str = "test_acc") -> list[str]:
+    """Names (``row["rule"]``) of the rows no other row dominates: none has a lower-or-equal
+    ``cost`` *and* a higher-or-equal ``score`` with at least one of them strictly better.
+
+    ``rows`` is :attr:`snnlab.compare.Comparison.rows` (or a Comparison, or any list of dicts
+    with those keys); the names come back in the rows' order.
+    """
+    rows = list(getattr(rows, "rows", rows))
+    for r in rows:
+        for key in ("rule", cost, score):
+            if key not in r:
+                raise ValueError(f"every row needs the key {key!r}; got {sorted(r)}")
+    front = []
+    for r in rows:
+        dominated = any(o[cost] <= r[cost] and o[score] >= r[score]
+                        and (o[cost] < r[cost] or o[score] > r[score]) for o in rows)
+        if not dominated:
+            front.append(r["rule"])
+    return front

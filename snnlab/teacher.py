@@ -22,6 +22,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from ._checks import check_choice, check_float, check_int
+from .data import DataSplit, load
 from .models import ANNTwin, SpikingNet, from_config, mlp
 
 __all__ = ["Clamp", "train_teacher", "fit_ann", "ann_accuracy", "ACTIVATIONS"]
@@ -95,8 +96,6 @@ def fit_ann(ann: nn.Module, data, *, epochs: int = 20, lr: float = 1e-3, batch_s
 
 
 def _load(data, seed):
-    from .data import DataSplit, load
-
     if isinstance(data, str):
         data = load(data, seed=seed)
     if not isinstance(data, DataSplit):

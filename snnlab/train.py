@@ -1,9 +1,12 @@
 """The one training loop every rule uses, plus evaluation and checkpoints.
 
 ``train(model, data, rule)`` encodes each batch, hands it to ``rule.step`` and logs a
-:class:`History`. Runs are reproducible: the seed fixes the initial RNG state and every epoch's
-data order and encoding noise are drawn from generators seeded by ``(seed, epoch)``, so a run
-resumed from its checkpoint after epoch k ends bit-identical to one that never stopped (on CPU).
+:class:`History`. ``model`` is a network (checked by the rule, never changed in shape) or a spec
+from which the rule builds its own (:func:`build_model`).
+
+Runs are reproducible: the seed fixes the initial RNG state and every epoch's data order and
+encoding noise are drawn from generators seeded by ``(seed, epoch)``, so a run resumed from its
+checkpoint after epoch k ends bit-identical to one that never stopped (on CPU).
 """
 
 from __future__ import annotations
@@ -16,17 +19,21 @@ from pathlib import Path
 import torch
 import torch.nn.functional as TF
 from torch.utils.data import DataLoader, TensorDataset
+from tqdm.auto import tqdm
 
 from . import _optim
 from . import distributed as DIST
 from . import rules as R
 from ._checks import check_choice, check_float, check_int
+from .data import DataSplit, load
 from .encoding import METHODS, encode
 from .metrics import accuracy, activity
+from .models import from_config
 
 CHECKPOINT_FORMAT = 1
 
-__all__ = ["History", "train", "evaluate", "save_checkpoint", "load_checkpoint", "resolve_device"]
+__all__ = ["History", "train", "build_model", "evaluate", "save_checkpoint", "load_checkpoint",
+           "resolve_device"]
 
 
 @dataclass
@@ -36,6 +43,7 @@ class History:
     rule: str
     records: list[dict] = field(default_factory=list)
     config: dict = field(default_factory=dict)
+    model: object = field(default=None, repr=False, compare=False)  # the network trained
 
     def column(self, key: str) -> list:
         return [r.get(key) for r in self.records]
@@ -50,11 +58,6 @@ class History:
 
     def as_dict(self) -> dict:
         return {"rule": self.rule, "records": list(self.records), "config": dict(self.config)}
-
-    def plot(self, ax=None):
-        from .plot import training_curves
-
-        return training_curves(self, ax=ax)
 
     def __repr__(self) -> str:
         f = self.final
@@ -148,8 +151,6 @@ def load_checkpoint(path, model=None):
     Returns ``(model, checkpoint dict)``; the model is rebuilt from its stored config when not
     given. A checkpoint of another format or an incompatible model raises ``ValueError``.
     """
-    from .models import from_config
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
@@ -171,6 +172,20 @@ def load_checkpoint(path, model=None):
     return model, ckpt
 
 
+def build_model(rule, data, hidden=(128,), *, seed: int = 0, **kw):
+    """The network ``rule`` trains on ``data``, built with ``seed``: ``rule.build_model`` with
+    the data's sizes. Flat inputs give ``hidden`` dense layers; images (and event frames, one
+    frame per step) a ``convnet`` with channels (16, 32) and no dense layer."""
+    shape = tuple(data.input_shape)
+    torch.manual_seed(seed)
+    if len(shape) == 1:
+        return rule.build_model(shape[0], list(hidden), data.n_classes, **kw)
+    if len(shape) in (3, 4):  # event frames [n_bins, C, H, W]: time comes from the data
+        kw.setdefault("channels", (16, 32))
+        return rule.build_model(shape[-3:], [], data.n_classes, **kw)
+    raise ValueError(f"no default model for inputs of shape {shape}")
+
+
 def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None = None,
           batch_size: int = 64, lr: float | None = None, seed: int = 0,
           encoding: str | None = None, optimizer: str = "adam", weight_decay: float = 0.0,
@@ -180,7 +195,11 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
     """Train ``model`` on ``data`` with a learning rule and return its :class:`History`.
 
     Args:
-        model: a :class:`~snnlab.models.SpikingNet`.
+        model: a :class:`~snnlab.models.SpikingNet` (the rule checks that it can train it;
+            it is not rebuilt), or a spec from which the rule builds its network with ``seed``
+            (:func:`build_model`): ``None`` (one hidden layer of 128), a list of hidden sizes,
+            or a dict of ``hidden`` and keyword arguments of ``rule.build_model``. The trained
+            network is ``history.model``.
         data: a :class:`~snnlab.data.DataSplit` or a dataset name for :func:`snnlab.data.load`.
         rule: a name from :func:`snnlab.rules.available` or a :class:`~snnlab.rules.Rule`.
         T, epochs, lr, encoding: default to the rule's own defaults.
@@ -191,8 +210,6 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
             :mod:`snnlab.distributed`); each global batch of ``batch_size`` is split among them.
         rule_hparams: passed to the rule's constructor.
     """
-    from .data import DataSplit, load
-
     if isinstance(data, str):
         data = load(data, seed=seed)
     if not isinstance(data, DataSplit):
@@ -212,6 +229,9 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
     if step_shape != tuple(getattr(model, "input_shape", step_shape)):
         raise ValueError(f"model expects inputs of shape {model.input_shape} but data "
                          f"{data.name!r} gives steps of shape {step_shape}")
+    if model is None or isinstance(model, (list, tuple, dict)):
+        spec = dict(model) if isinstance(model, dict) else {"hidden": model or (128,)}
+        model = build_model(rule, data, spec.pop("hidden", (128,)), seed=seed, **spec)
     device = resolve_device(device)
     model.to(device)
 
@@ -234,7 +254,7 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
     config = dict(rule=rule.name, hparams=rule.hparams(), T=T, epochs=epochs,
                   batch_size=batch_size, lr=lr, seed=seed, encoding=encoding, optimizer=opt_name,
                   data=data.name)
-    history = History(rule.name, [], config)
+    history = History(rule.name, [], config, model)
     start_epoch = 0
     if resume and checkpoint is not None and Path(checkpoint).is_file():
         _, ckpt = load_checkpoint(checkpoint, model)
@@ -243,8 +263,6 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
         start_epoch = int(ckpt["epoch"])
         if ckpt["history"]:
             history.records = list(ckpt["history"]["records"])
-
-    from tqdm.auto import tqdm
 
     bar = tqdm(range(start_epoch, epochs), desc=f"{rule.name}", disable=not (progress and main),
                unit="epoch", leave=True)

@@ -12,6 +12,7 @@ import torch
 import snnlab
 from snnlab import rules as R
 from snnlab.encoding import encode
+from snnlab.neurons import AntlrLIF, psp_kernel
 from snnlab.rules import antlr as A
 
 
@@ -31,23 +32,23 @@ def _batch(n=32, T=30, hidden=(12,), readout="first_spike", seed=0):
 def test_neuron_registered_and_builds_with_mlp():
     assert "antlr_lif" in snnlab.neurons.available()
     net = snnlab.models.mlp(5, [7], 3, neuron="antlr_lif", readout="count", alpha=0.8, beta=0.9)
-    assert isinstance(net.layers[0].neuron, A.AntlrLIF)
-    assert isinstance(net.readout.neuron, A.AntlrLIF)
+    assert isinstance(net.layers[0].neuron, AntlrLIF)
+    assert isinstance(net.readout.neuron, AntlrLIF)
     out = net(torch.rand(10, 4, 5))
     assert out.shape == (4, 3)
 
 
 def test_psp_peaks_at_one_with_auto_scale():
-    n = A.AntlrLIF(alpha=0.9, beta=0.8, threshold=10.0)
+    n = AntlrLIF(alpha=0.9, beta=0.8, threshold=10.0)
     c = torch.zeros(60, 1, 1)
     c[0] = 1.0
     _, v = n.simulate(c)
     assert abs(float(v.max()) - 1.0) < 1e-5
-    assert torch.allclose(v.flatten(), A.psp_kernel(0.9, 0.8, 60, n.v_scale), atol=1e-6)
+    assert torch.allclose(v.flatten(), psp_kernel(0.9, 0.8, 60, n.v_scale), atol=1e-6)
 
 
 def test_both_current_and_voltage_reset_after_a_spike():
-    n = A.AntlrLIF(alpha=0.9, beta=0.9, threshold=0.5)
+    n = AntlrLIF(alpha=0.9, beta=0.9, threshold=0.5)
     c = torch.zeros(8, 1, 1)
     c[0] = 3.0  # fires at t = 0, then silence: I and V both start again from zero
     s, v = n.simulate(c)
@@ -60,12 +61,12 @@ def test_fused_equals_stepwise_autograd():
     g_fused = R.get("bptt").gradients(net, x_seq, y)
     net.set_fused(False)
     calls = []
-    orig = A.AntlrLIF.step
-    A.AntlrLIF.step = lambda self, c, st: calls.append(1) or orig(self, c, st)
+    orig = AntlrLIF.advance
+    AntlrLIF.advance = lambda self, c, st: calls.append(1) or orig(self, c, st)
     try:
         g_ref = R.get("bptt").gradients(net, x_seq, y)
     finally:
-        A.AntlrLIF.step = orig
+        AntlrLIF.advance = orig
         net.set_fused(True)
     assert calls, "the unrolled reference path was not used"
     for k in g_fused:
@@ -103,7 +104,7 @@ def _toy(dt=0.01, T=700, seed=3):
     """One ANTLR neuron on a fine time grid (tau_s = tau_m = 1): 10 input spikes, fires once."""
     g = torch.Generator().manual_seed(seed)
     a = math.exp(-dt)
-    neuron = A.AntlrLIF(alpha=a, beta=a, threshold=1.0, vdot_min=1e-6)  # slope per step ~ dt
+    neuron = AntlrLIF(alpha=a, beta=a, threshold=1.0, vdot_min=1e-6)  # slope per step ~ dt
     x = torch.zeros(T, 1, 10)
     t_in = torch.randint(0, 200, (10,), generator=g)
     x[t_in, 0, torch.arange(10)] = 1.0
@@ -122,7 +123,7 @@ def _toy_timing_grads(neuron, x, w):
     x = x.clone().requires_grad_(True)
     w = w.clone().requires_grad_(True)
     c = (x * w).sum(-1, keepdim=True)
-    s, tau, _ = neuron.run(c, lam_act=0.0, lam_tim=1.0)
+    s, tau, _ = neuron.routes(c, lam_act=0.0, lam_tim=1.0)
     t_first = -A._latency_logits(s, tau)
     t_first.sum().backward()
     return w.grad, A.input_timing_gradient(x.detach(), x.grad).sum(0)[0]
@@ -224,9 +225,9 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="loss"):
         R.get("antlr", loss="mse")
     with pytest.raises(ValueError, match="alpha"):
-        A.AntlrLIF(alpha=1.5)
+        AntlrLIF(alpha=1.5)
     with pytest.raises(ValueError, match="beta_v"):
-        A.AntlrLIF(beta_v="fast")
+        AntlrLIF(beta_v="fast")
     with pytest.raises(ValueError, match="window"):
         A.latency_dataset("yinyang", window=0.0)
     lif_net = snnlab.models.mlp(5, [8], 3)
@@ -295,14 +296,21 @@ def test_spike_shift_view_silent_case_has_zero_timing_gradient():
     assert float(view["dt_dw_act"].abs().max()) > 0.0  # the activation route still pushes
 
 
-def test_setup_adapts_a_default_model_with_a_warning():
-    net = snnlab.models.mlp(4, [8], 3)
+def test_setup_refuses_a_default_model_and_build_model_builds_a_fitting_one():
+    lif_net = snnlab.models.mlp(4, [8], 3)
     rule = R.get("antlr")
-    with pytest.warns(UserWarning, match="antlr_lif"):
-        rule.setup(net, None, T=20, encoding="latency", seed=0)
-    assert isinstance(net.layers[0].neuron, A.AntlrLIF) and net.readout.mode == "first_spike"
+    with pytest.raises(ValueError, match="build_model"):
+        rule.setup(lif_net, None, T=20, encoding="latency", seed=0)
+    assert lif_net.readout.mode == "membrane"  # never changed
+    torch.manual_seed(0)
+    net = rule.build_model(4, [8], 3)
+    rule.setup(net, None, T=20, encoding="latency", seed=0)
+    assert isinstance(net.layers[0].neuron, AntlrLIF) and net.readout.mode == "first_spike"
+    torch.manual_seed(0)  # the same weights as the default network of the same seed
+    torch.testing.assert_close(net.layers[0].synapse.weight,
+                               snnlab.models.mlp(4, [8], 3).layers[0].synapse.weight)
     x = encode(torch.rand(6, 4), 20, "latency")
     loss = rule.loss(net, x, torch.zeros(6, dtype=torch.long))
     assert torch.isfinite(loss)
     rebuilt = snnlab.models.from_config(net.config)  # checkpoints rebuild the adapted model
-    assert isinstance(rebuilt.readout.neuron, A.AntlrLIF)
+    assert isinstance(rebuilt.readout.neuron, AntlrLIF)

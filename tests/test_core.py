@@ -30,7 +30,7 @@ def test_step_api_matches_sequence():
         state = n.init_state(cur[0])
         steps = []
         for c in cur:
-            s, state = n.step(c, state)
+            s, state = n.advance(c, state)
             steps.append(s)
         torch.testing.assert_close(torch.stack(steps), s_seq)
 
@@ -91,7 +91,8 @@ def test_mlp_forward_record_and_twin():
 @pytest.mark.parametrize("readout", models.READOUTS)
 def test_readouts_train_and_backprop(readout):
     torch.manual_seed(0)
-    net = models.mlp(8, [16], 3, readout=readout)
+    kw = {"neuron": "psp_lif"} if readout == "psp" else {}  # a PSP readout needs PSP neurons
+    net = models.mlp(8, [16], 3, readout=readout, **kw)
     x = torch.rand(6, 4, 8) * 2
     out = net(x)
     out.sum().backward()
@@ -159,3 +160,36 @@ def test_metrics_activity_counts_synops():
     assert stats.synops_per_sample == 1 * 3 + 3 * 2
     assert stats.macs_per_sample == 0
     assert stats.energy_nj_per_sample == pytest.approx(9 * 0.9e-3)
+
+
+def test_no_registered_rule_overrides_the_step_template():
+    from snnlab import rules as R
+    from snnlab.rules.base import Rule, registry
+
+    names = R.available()
+    assert names and all(registry[n].step is Rule.step for n in names), \
+        [n for n in names if registry[n].step is not Rule.step]
+
+
+def test_every_neuron_in_the_table_builds_under_its_kind():
+    for name in neurons.available():
+        n = neurons.make(name)
+        assert n.kind == name and callable(n.advance) and callable(n.simulate)
+
+
+def test_readouts_read_and_forward_agree():
+    from snnlab.readouts import ReadoutResult
+
+    torch.manual_seed(0)
+    x = torch.rand(6, 4, 8) * 2
+    for readout in models.READOUTS:
+        kw = {"neuron": "psp_lif"} if readout == "psp" else {}
+        net = models.mlp(8, [16], 3, readout=readout, **kw)
+        assert net.readout.mode == readout
+        h = net.layers[0](x)
+        res = net.readout.read(h)
+        assert isinstance(res, ReadoutResult)
+        torch.testing.assert_close(net.readout(h), res.logits, atol=1e-5, rtol=1e-5)
+        assert (res.spikes is None) == (readout == "membrane")
+        rebuilt = models.from_config(net.config)
+        assert type(rebuilt.readout) is type(net.readout)

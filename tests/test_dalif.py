@@ -83,7 +83,7 @@ def test_step_matches_simulate():
     state = n.init_state(x[0])
     steps = []
     for x_t in x:
-        s, state = n.step(x_t, state)
+        s, state = n.advance(x_t, state)
         steps.append(s)
     torch.testing.assert_close(torch.stack(steps), s_seq)
 

@@ -53,11 +53,11 @@ def test_gradients_equal_backprop_through_the_ann_at_the_recorded_counts():
         torch.testing.assert_close(grads[k], ref[k], rtol=1e-5, atol=1e-6)
 
 
-def test_setup_makes_evaluate_report_the_tandem_logits():
+def test_built_model_makes_evaluate_report_the_tandem_logits():
     torch.manual_seed(2)
-    net = mlp(12, [20], 4, neuron="if")
     rule = snnlab.rules.get("tandem")
-    rule.prepare(net)
+    net = rule.build_model(12, [20], 4, neuron="if")
+    rule.check_model(net)
     x_seq = encode(torch.rand(6, 12), 4)
     with torch.no_grad():
         torch.testing.assert_close(net(x_seq), tandem_forward(net, x_seq)[0])
@@ -67,7 +67,7 @@ def test_tandem_at_T4_matches_the_relu_ann_on_digits():
     data = snnlab.data.load("digits")
     ann = train_teacher(data, hidden=(128,), activation="relu", epochs=20, lr=3e-3, seed=0)
     torch.manual_seed(0)
-    net = mlp(64, [128], 10, neuron="if")
+    net = snnlab.rules.get("tandem").build_model(64, [128], 10, neuron="if")
     hist = snnlab.train(net, data, "tandem", T=4, epochs=20, lr=3e-3, seed=0, progress=False)
     # calibrated: ANN 0.972, tandem 0.975 (seed 0)
     assert hist.test_acc >= ann.test_acc - 0.01
@@ -78,7 +78,11 @@ def test_tandem_bad_input():
         snnlab.rules.get("tandem", activation="sigmoid")
     net = mlp(4, [3], 2, readout="count")
     with pytest.raises(ValueError, match="readout"):
-        snnlab.rules.get("tandem").prepare(net)
+        snnlab.rules.get("tandem").check_model(net)
+    leaky = mlp(4, [3], 2)  # a membrane readout that leaks: refused, not changed
+    with pytest.raises(ValueError, match="build_model"):
+        snnlab.rules.get("tandem").check_model(leaky)
+    assert leaky.readout.beta == 0.9
 
 
 def test_tandem_checkers_accept_solutions_and_reject_mistakes(capsys):

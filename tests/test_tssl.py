@@ -8,7 +8,9 @@ import torch
 
 import snnlab
 from snnlab.models import mlp
-from snnlab.rules.tssl import PSPLIF, psp, target_trains, tssl_spikes
+from snnlab.neurons import PSPLIF, psp, tssl_spikes
+from snnlab.readouts import PSPReadout
+from snnlab.rules.tssl import target_trains
 
 TAU_M, TAU_S, THETA = 5.0, 3.0, 1.0
 BETA = 1 - 1 / TAU_M
@@ -99,11 +101,11 @@ def test_spike_time_gradient_matches_finite_differences_under_smooth_conditions(
     def loss_smooth(W1_, W2_):
         return float(((_smooth_forward(W1_, W2_, x_seq, T)[:, 0] - target) ** 2).sum())
 
-    net = mlp(3, [2], 1, bias=False).double()
+    rule = snnlab.rules.get("tssl", fallback=False, spike_steps_only=True)
+    net = rule.build_model(3, [2], 1, bias=False).double()
     with torch.no_grad():
         net.layers[0].synapse.weight.copy_(W1)
         net.readout.synapse.weight.copy_(W2)
-    rule = snnlab.rules.get("tssl", fallback=False, spike_steps_only=True)
     a_out = rule.output_psp(net, x_seq)
     ((a_out[:, 0, 0] - target) ** 2).sum().backward()
     value = float(((a_out[:, 0, 0] - target) ** 2).sum().detach())
@@ -187,12 +189,12 @@ def test_switches_isolate_the_parts():
 
 
 # --------------------------------------------------------------------------- model and rule
-def test_adapted_model_runs_the_paper_equations():
+def test_built_model_runs_the_paper_equations():
     torch.manual_seed(0)
-    net = mlp(4, [6], 3)
     rule = snnlab.rules.get("tssl")
-    rule.adapt(net)
+    net = rule.build_model(4, [6], 3)
     assert isinstance(net.layers[0].neuron, PSPLIF) and net.readout.mode == "psp"
+    assert isinstance(net.readout, PSPReadout)
     T = 6
     x = torch.rand(2, 4)
     x_seq = x.expand(T, 2, 4)
@@ -212,22 +214,27 @@ def test_adapted_model_runs_the_paper_equations():
     torch.testing.assert_close(rec.spikes[0], torch.stack(spikes), atol=1e-6, rtol=0)
     torch.testing.assert_close(rule.output_psp(net, x_seq).sum(0), rec.logits, atol=1e-5,
                                rtol=1e-5)
-    rule.adapt(net)  # idempotent
-    assert isinstance(net.layers[0].neuron, PSPLIF)
+    rule.check_model(net)  # the rule trains the network it built
+
+
+def test_a_model_of_other_neurons_is_refused_not_changed():
+    net = mlp(64, [6], 10)
+    with pytest.raises(ValueError, match="build_model"):
+        snnlab.train(net, "digits", "tssl", epochs=1, progress=False)
+    assert net.readout.mode == "membrane" and not isinstance(net.layers[0].neuron, PSPLIF)
 
 
 def test_checkpoint_round_trip(tmp_path):
-    from snnlab.rules.tssl import adapt_model
     from snnlab.train import load_checkpoint
 
     torch.manual_seed(0)
-    net = mlp(64, [16], 10)
+    net = snnlab.rules.get("tssl").build_model(64, [16], 10)
     data = snnlab.data.load("digits")
     snnlab.train(net, data, "tssl", epochs=1, progress=False, checkpoint=tmp_path / "c.pt")
     before = snnlab.evaluate(net, data.test, 5)["acc"]
     again, _ = load_checkpoint(tmp_path / "c.pt")
-    assert isinstance(again.layers[0].neuron, PSPLIF)
-    assert snnlab.evaluate(adapt_model(again), data.test, 5)["acc"] == before
+    assert isinstance(again.layers[0].neuron, PSPLIF) and isinstance(again.readout, PSPReadout)
+    assert snnlab.evaluate(again, data.test, 5)["acc"] == before
 
 
 def test_target_trains():
@@ -248,14 +255,14 @@ def test_bad_input_errors():
     with pytest.raises(ValueError, match=r"pattern\[1\]"):
         snnlab.rules.get("tssl", pattern=[0, 2, 1])
     with pytest.raises(ValueError, match="T=8"):
-        snnlab.train(mlp(64, [8], 10), "digits", "tssl", T=8, epochs=1, progress=False,
-                     pattern=[0, 1, 1, 1, 1])
+        snnlab.train(snnlab.rules.get("tssl").build_model(64, [8], 10), "digits", "tssl", T=8,
+                     epochs=1, progress=False, pattern=[0, 1, 1, 1, 1])
 
 
 @pytest.mark.slow
 def test_tssl_learns_digits():
     torch.set_num_threads(1)
-    net = mlp(64, [100], 10)
+    net = snnlab.rules.get("tssl").build_model(64, [100], 10)
     h = snnlab.train(net, "digits", "tssl", T=5, epochs=20, seed=0, progress=False)
     assert h.test_acc >= 0.93
     assert snnlab.evaluate(net, snnlab.data.load("digits").test, 5)["acc"] == h.test_acc

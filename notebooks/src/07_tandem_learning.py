@@ -126,12 +126,12 @@ exercises.check_straight_through(straight_through)
 
 # %%
 torch.manual_seed(SEED)
-net = snnlab.models.mlp(64, HIDDEN, 10, neuron="if")
+net = snnlab.rules.get("tandem").build_model(64, HIDDEN, 10, neuron="if")
 hist = snnlab.train(net, data, "tandem", T=T_MAIN, epochs=EPOCHS, lr=3e-3, seed=SEED,
                     progress=False)
 print(f"tandem, T = {T_MAIN}: test accuracy {hist.test_acc:.3f}, "
       f"{hist.final['spikes_per_sample']:.0f} spikes per sample")
-hist.plot()
+snnlab.plot.training_curves(hist)
 plt.show()
 
 # %% [markdown]
@@ -163,7 +163,7 @@ conv_acc = {f"conversion (p99.9, v0={v0}θ)": conversion.accuracy_vs_T(
 tandem_acc = {}
 for T in TS:
     torch.manual_seed(SEED)
-    m = snnlab.models.mlp(64, HIDDEN, 10, neuron="if")
+    m = snnlab.rules.get("tandem").build_model(64, HIDDEN, 10, neuron="if")
     tandem_acc[T] = snnlab.train(m, data, "tandem", T=T, epochs=EPOCHS, lr=3e-3, seed=SEED,
                                  progress=False).test_acc
 print(f"ReLU ANN: {ann.test_acc:.3f}")

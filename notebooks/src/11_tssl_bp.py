@@ -56,8 +56,8 @@ data = snnlab.load("digits", seed=SEED)
 # $$
 #
 # The paper uses $\tau_m = 5$, $\tau_s = 3$, $\vartheta = 1$. Because $W$ is linear, this is
-# snnlab's LIF with a synaptic current; `snnlab.rules.get("tssl")` converts the default
-# `mlp(...)` network into it (same weights) the first time it sees it.
+# snnlab's LIF with a synaptic current; `snnlab.rules.get("tssl").build_model(...)` builds
+# that network (what `mlp(...)` builds, with PSP neurons and a PSP readout).
 #
 # ### Exercise 1: the PSP kernel
 #
@@ -183,7 +183,7 @@ runs = {"TSSL-BP": ("tssl", {}),
 histories, nets = {}, {}
 for label, (rule, kw) in runs.items():
     torch.manual_seed(SEED)
-    nets[label] = snnlab.models.mlp(64, [HIDDEN], 10)
+    nets[label] = snnlab.rules.get(rule, **kw).build_model(64, [HIDDEN], 10)
     histories[label] = snnlab.train(nets[label], data, rule, T=T, epochs=EPOCHS, seed=SEED,
                                     progress=False, **kw)
     h = histories[label]
@@ -214,7 +214,7 @@ plt.show()
 acc_T = {}
 for T_ in SWEEP_TS:
     torch.manual_seed(SEED)
-    m = snnlab.models.mlp(64, [HIDDEN], 10)
+    m = snnlab.rules.get("tssl").build_model(64, [HIDDEN], 10)
     acc_T[T_] = snnlab.train(m, data, "tssl", T=T_, epochs=EPOCHS, seed=SEED,
                              progress=False).test_acc
     print(f"T = {T_}: TSSL-BP test accuracy {acc_T[T_]:.3f}")

@@ -139,11 +139,11 @@ for enc, T_ in (("direct", 8), ("latency", 40)):
 #
 # ## 2. Every rule on digits (and Yin-Yang)
 #
-# `compare.rules("all", data)` deep-copies one network per rule (same seed, same weights),
-# trains it with that rule's defaults and evaluates it. Rules that need a different neuron
-# (`antlr`, `timing` need spike times; `ttfs` needs bias-free non-leaky layers) adapt their copy
-# of the network themselves and say so with a warning, which we silence here because the table
-# reports it anyway (through $T$ and the encoding-driven energy).
+# `compare.rules("all", data)` builds one network per rule with the same seed (the rule's own
+# `build_model`, so rules sharing a network share its initial weights), trains it with that
+# rule's defaults and evaluates it. Rules that need a different neuron (`antlr`, `timing` need
+# spike times; `ttfs` needs bias-free non-leaky layers; `tssl` PSP neurons) build that network;
+# the table shows the difference through $T$ and the encoding-driven energy.
 #
 # **This is a small-budget snapshot, not a reproduction of the papers.** Every rule gets at
 # most `MAX_EPOCHS` epochs, a 128-neuron hidden layer and its default hyper-parameters on small
@@ -156,7 +156,7 @@ data = {name: snnlab.load(name, seed=SEED) for name in DATASETS}
 results = {}
 for name, split in data.items():
     with warnings.catch_warnings():
-        # antlr/timing/ttfs adapt the shared network to their neuron model and warn about it
+        # quiet any library warning during the long run (the table is the result)
         warnings.simplefilter("ignore", UserWarning)
         results[name] = compare.rules("all", split, hidden=(HIDDEN,), max_epochs=MAX_EPOCHS,
                                       seed=SEED)

@@ -81,227 +81,36 @@ import torch
 import torch.nn.functional as TF
 from torch import nn
 
-from .. import neurons as N
 from .._checks import check_choice, check_float, check_int
-from ..models import over_time
-from ..surrogate import Surrogate
+from ..data import DataSplit, load
+from ..data.base import tensor_dataset
+from ..encoding import encode
+from ..functional import over_time
+from ..models import mlp
+from ..neurons import AntlrLIF, ExpSurrogate, psp_kernel  # compat: remove after the issue-14 merge
 from .base import Rule, register
 
-__all__ = ["AntlrLIF", "ExpSurrogate", "ANTLR", "Timing", "psp_kernel", "make_model",
-           "latency_dataset", "spike_times", "first_spike_times", "interpolated_spike_time",
-           "input_timing_gradient", "decision_stats", "forward_antlr", "spike_shift_view",
-           "adapt_model"]
+__all__ = ["ANTLR", "Timing", "check_model", "make_model", "latency_dataset", "spike_times",
+           "first_spike_times", "interpolated_spike_time", "input_timing_gradient",
+           "decision_stats", "forward_antlr", "spike_shift_view",
+           # compat: remove after the issue-14 merge (their home is snnlab.neurons)
+           "AntlrLIF", "ExpSurrogate", "psp_kernel"]
 
-
-class ExpSurrogate(Surrogate):
-    r""":math:`\sigma'(x) = e^{-k|x|}` with k = 3: the ANTLR paper's surrogate (a = 1, b = 3)."""
-
-    name = "exp"
-
-    def __init__(self, scale: float = 3.0):
-        super().__init__(scale)
-
-    def derivative(self, x):
-        return torch.exp(-self.scale * x.abs())
-
-
-def psp_kernel(alpha: float, beta: float, n: int, v_scale: float = 1.0) -> torch.Tensor:
-    r"""The PSP of one unit input spike, :math:`\epsilon[k] = \beta_V\sum_{j\le k}\alpha^j
-    \beta^{k-j}`, for k = 0..n-1."""
-    k = torch.arange(n, dtype=torch.float64)
-    eps = torch.zeros(n, dtype=torch.float64)
-    for j in range(n):
-        eps[j:] += alpha ** j * beta ** (k[j:] - j)
-    return (v_scale * eps).float()
-
-
-def _auto_v_scale(alpha: float, beta: float) -> float:
-    n = 2000 if max(alpha, beta) > 0.99 else 400
-    return 1.0 / float(psp_kernel(alpha, beta, n).max())
-
-
-# --------------------------------------------------------------------------- the neuron
-class _AntlrSequence(torch.autograd.Function):
-    """Eqs. (1)-(3) forward over all T; eqs. (4)-(7) backward (see the module docstring).
-
-    Inputs: ``current [T, ...]`` and the config. Outputs: spikes ``s``, spike-time handle ``tau``
-    (value ``t * s``; its gradient is dL/dt_s at spike steps) and the membrane ``V``.
-    """
-
-    @staticmethod
-    def forward(ctx, current, alpha, beta, v_scale, threshold, surrogate, lam_act, lam_tim,
-                timing_from_grad_s, vdot_min):
-        T = current.shape[0]
-        s = torch.empty_like(current)
-        v = torch.empty_like(current)
-        vdot = torch.empty_like(current)
-        i_t = torch.zeros_like(current[0])
-        v_t = torch.zeros_like(current[0])
-        keep = torch.ones_like(current[0])  # 1 - s[t-1]
-        for t in range(T):
-            i_t = alpha * keep * i_t + current[t]                 # (1)
-            v_prev = keep * v_t
-            v_t = beta * v_prev + v_scale * i_t                   # (2)
-            v[t] = v_t
-            vdot[t] = v_t - v_prev                                # dV/dt, backward difference
-            s[t] = (v_t > threshold).to(current.dtype)            # (3)
-            keep = 1.0 - s[t]
-        vdot.clamp_(min=vdot_min)
-        steps = torch.arange(T, dtype=current.dtype, device=current.device)
-        tau = s * steps.view(T, *([1] * (current.ndim - 1)))
-        ctx.save_for_backward(s, v, vdot)
-        ctx.cfg = (alpha, beta, v_scale, threshold, surrogate, lam_act, lam_tim,
-                   timing_from_grad_s)
-        ctx.mark_non_differentiable(v)
-        return s, tau, v
-
-    @staticmethod
-    def backward(ctx, grad_s, grad_tau, _grad_v):
-        s, v, vdot = ctx.saved_tensors
-        alpha, beta, v_scale, threshold, surrogate, lam_act, lam_tim, from_grad_s = ctx.cfg
-        T = s.shape[0]
-        if grad_s is None:
-            grad_s = torch.zeros_like(s)
-        dv = lam_act * surrogate.derivative(v - threshold) * grad_s if lam_act else \
-            torch.zeros_like(s)                                       # activation term of (4)
-        if lam_tim:
-            g_t = torch.zeros_like(s) if grad_tau is None else grad_tau.clone()
-            if from_grad_s:  # eq. (7): central difference in time of the activation error
-                nxt = torch.cat([grad_s[1:], torch.zeros_like(grad_s[:1])])
-                prv = torch.cat([grad_s[:1], grad_s[:-1]])
-                g_t = g_t + 0.5 * (nxt - prv)
-            dv = dv + lam_tim * s * (-g_t / vdot)                     # timing term of (4)
-        keep = 1.0 - s
-        g_v = torch.zeros_like(s[0])
-        g_i = torch.zeros_like(s[0])
-        grad_c = torch.empty_like(s)
-        for t in range(T - 1, -1, -1):
-            g_v = dv[t] + beta * keep[t] * g_v                        # (5)
-            g_i = v_scale * g_v + alpha * keep[t] * g_i               # (6)
-            grad_c[t] = g_i
-        return grad_c, None, None, None, None, None, None, None, None, None
-
-
-class AntlrLIF(nn.Module):
-    r"""The ANTLR paper's neuron: LIF with a synaptic current, both reset to zero after a spike.
-
-    Args:
-        alpha: synaptic-current decay per step, :math:`e^{-dt/\tau_s}`, in [0, 1).
-        beta: membrane decay per step, :math:`e^{-dt/\tau_m}`, in [0, 1] (1: non-leaky).
-        threshold: firing threshold (the paper uses 1).
-        beta_v: input scale :math:`\beta_V` of eq. (2); ``"auto"`` makes one unit input spike
-            peak at 1.
-        surrogate: ``"exp"`` (the paper's :math:`e^{-3|x|}`), another name from
-            :mod:`snnlab.surrogate`, or a :class:`~snnlab.surrogate.Surrogate`.
-        vdot_min: lower clamp of the estimated slope :math:`\dot V` (timing route only).
-
-    ``simulate`` runs the activation route only (plain BPTT); the ANTLR rules call
-    :func:`forward_antlr` to get the timing route too.
-    """
-
-    kind = "antlr_lif"
-
-    def __init__(self, alpha: float = 0.9, beta: float = 0.9, threshold: float = 1.0,
-                 beta_v="auto", surrogate="exp", surrogate_scale: float | None = None,
-                 vdot_min: float = 0.01, **ignored):
-        super().__init__()
-        unknown = set(ignored) - {"reset", "detach_reset"}
-        if unknown:
-            raise TypeError(f"AntlrLIF got unexpected arguments {sorted(unknown)}")
-        self.alpha = check_float("alpha", alpha, low=0.0, high=1.0, high_open=True)
-        self.beta = check_float("beta", beta, low=0.0, high=1.0)  # 1: non-leaky (ttfs)
-        self.threshold = check_float("threshold", threshold, low=0.0, low_open=True)
-        if isinstance(beta_v, str):
-            check_choice("beta_v", beta_v, ("auto",))
-            self.v_scale = _auto_v_scale(self.alpha, self.beta)
-        else:
-            self.v_scale = check_float("beta_v", beta_v, low=0.0, low_open=True)
-        if isinstance(surrogate, str) and surrogate == "exp":
-            self.surrogate = ExpSurrogate(3.0 if surrogate_scale is None else surrogate_scale)
-        else:
-            from .. import surrogate as S
-            self.surrogate = S.get(surrogate, surrogate_scale)
-        self.vdot_min = check_float("vdot_min", vdot_min, low=0.0, low_open=True)
-        self.fused = True
-
-    def run(self, current, lam_act=1.0, lam_tim=0.0, timing_from_grad_s=False):
-        """``(spikes, tau, membrane)`` with the given mix of routes in the backward pass."""
-        return _AntlrSequence.apply(current, self.alpha, self.beta, self.v_scale, self.threshold,
-                                    self.surrogate, float(lam_act), float(lam_tim),
-                                    bool(timing_from_grad_s), self.vdot_min)
-
-    def simulate(self, current: torch.Tensor, v0=None):
-        """``(spikes, membrane)`` over ``current [T, B, ...]``, membrane before the reset."""
-        if v0 is not None:
-            raise ValueError("AntlrLIF starts from rest; v0 is not supported")
-        if self.fused:
-            s, _, v = self.run(current)
-            return s, v
-        state = self.init_state(current[0])
-        spikes, membrane = [], []
-        for c_t in current.unbind(0):
-            s, state = self.step(c_t, state)
-            spikes.append(s)
-            membrane.append(state[1])
-        return torch.stack(spikes), torch.stack(membrane)
-
-    def forward(self, current):
-        return self.simulate(current)[0]
-
-    def init_state(self, like):
-        z = torch.zeros_like(like)
-        return (z, z.clone(), z.clone())
-
-    def step(self, current, state):
-        """One step of (1)-(3), plain autograd with the reset gate detached.
-        ``state = (I, V, s_prev)``; returns ``(spikes, new_state)``."""
-        i, v, s_prev = state
-        keep = 1.0 - s_prev.detach()
-        i = self.alpha * keep * i + current
-        v = self.beta * keep * v + self.v_scale * i
-        s = self.surrogate(v - self.threshold)
-        return s, (i, v, s)
-
-    def extra_repr(self) -> str:
-        return (f"alpha={self.alpha:g}, beta={self.beta:g}, beta_v={self.v_scale:.4g}, "
-                f"threshold={self.threshold:g}, surrogate={self.surrogate}")
-
-
-N.register(AntlrLIF.kind, AntlrLIF)
 
 
 # --------------------------------------------------------------------------- forward with routes
-def _check_model(model, rule_name="antlr"):
+def check_model(model, rule_name="antlr"):
+    """Raise a ``ValueError`` unless every layer and the readout of ``model`` use
+    :class:`~snnlab.neurons.AntlrLIF` and the readout spikes (``first_spike`` or ``count``)."""
     bad = [i for i, layer in enumerate(model.layers) if not isinstance(layer.neuron, AntlrLIF)]
     ro = model.readout
-    if bad or ro.mode == "membrane" or not isinstance(ro.neuron, AntlrLIF):
+    if bad or ro.mode not in ("first_spike", "count") or not isinstance(ro.neuron, AntlrLIF):
         raise ValueError(
             f"rule {rule_name!r} needs spike times everywhere: every layer and the readout must "
             "use the ANTLR neuron and the readout must spike. Build the model with "
+            f"snnlab.rules.get({rule_name!r}).build_model(n_in, hidden, n_out), "
             "snnlab.models.mlp(n_in, hidden, n_out, neuron='antlr_lif', readout='first_spike') "
             "(or readout='count'), or snnlab.rules.antlr.make_model(...)")
-
-
-def adapt_model(model, *, alpha: float = 0.9, beta: float = 0.9, readout: str = "first_spike"):
-    """Turn any fully built :class:`~snnlab.models.SpikingNet` into one the ANTLR rules can
-    train, in place: ANTLR neurons everywhere and a spiking readout. Warns what it changed."""
-    import warnings
-
-    check_choice("readout", readout, ("first_spike", "count"))
-    for layer in model.layers:
-        if not isinstance(layer.neuron, AntlrLIF):
-            layer.neuron = AntlrLIF(alpha=alpha, beta=beta)
-    ro = model.readout
-    if ro.mode == "membrane" or not isinstance(ro.neuron, AntlrLIF):
-        ro.mode = ro.mode if ro.mode != "membrane" else readout
-        ro.neuron = AntlrLIF(alpha=alpha, beta=beta)
-    if isinstance(getattr(model, "config", None), dict):
-        model.config.update(neuron="antlr_lif", readout=ro.mode,
-                            neuron_kw={"alpha": alpha, "beta": beta})
-    warnings.warn(f"the ANTLR rules need spike times: the model now uses antlr_lif neurons "
-                  f"(alpha={alpha:g}, beta={beta:g}) and a {ro.mode!r} readout; build it with "
-                  "snnlab.rules.antlr.make_model(...) to choose yourself", stacklevel=3)
-    return model
 
 
 def forward_antlr(model, x_seq, lam_act=1.0, lam_tim=1.0):
@@ -310,14 +119,14 @@ def forward_antlr(model, x_seq, lam_act=1.0, lam_tim=1.0):
     Returns ``(hidden_spikes, out_spikes, out_tau, out_membrane)``; ``out_tau`` carries the
     timing route of the output layer (give it a gradient dL/dt at spike steps).
     """
-    _check_model(model)
+    check_model(model)
     h = x_seq
     hidden = []
     for layer in model.layers:
-        h, _, _ = layer.neuron.run(layer.current(h), lam_act, lam_tim, timing_from_grad_s=True)
+        h, _, _ = layer.neuron.routes(layer.current(h), lam_act, lam_tim, timing_from_grad_s=True)
         hidden.append(h)
     cur = over_time(model.readout.synapse, h)
-    s, tau, v = model.readout.neuron.run(cur, lam_act, lam_tim, timing_from_grad_s=False)
+    s, tau, v = model.readout.neuron.routes(cur, lam_act, lam_tim, timing_from_grad_s=False)
     return hidden, s, tau, v
 
 
@@ -357,7 +166,7 @@ class ANTLR(Rule):
             (cross-entropy on spike counts; no timing signal at the output) or ``"auto"`` (follow
             the model's readout: ``first_spike`` -> latency, ``count`` -> count).
         beta_sm: softmax scale of the latency logits (1 keeps them equal to the readout's).
-        grad_clip: element-wise clip of every parameter gradient in :meth:`step` (the code's
+        grad_clip: element-wise clip of every parameter gradient after ``backward`` (the code's
             ``grad_clip`` = 1); 0 disables it. :meth:`gradients` returns unclipped values.
         silent_penalty: weight raise for never-firing neurons (the code's ``timing_penalty``).
     """
@@ -379,14 +188,20 @@ class ANTLR(Rule):
         self.silent_penalty = check_float("silent_penalty", silent_penalty, low=0.0)
         self._last_spikes = None
 
-    def setup(self, model, data, *, T, encoding, seed):
-        """A network built for another rule (LIF neurons, membrane readout) is adapted in place,
-        with a warning: every neuron becomes :class:`AntlrLIF` and the readout spikes
-        (first-spike readout). Weights are kept."""
-        try:
-            _check_model(model, self.name)
-        except ValueError:
-            adapt_model(model)
+    def build_model(self, n_in, hidden, n_out, *, readout: str = "first_spike",
+                    alpha: float = 0.9, beta: float = 0.9, **kw):
+        """The default network with :class:`~snnlab.neurons.AntlrLIF` neurons everywhere
+        (``alpha``, ``beta``) and a spiking readout (``"first_spike"`` or ``"count"``); for the
+        paper's bias-free initialisation use :func:`make_model`."""
+        check_choice("readout", readout, ("first_spike", "count"))
+        if kw.setdefault("neuron", "antlr_lif") != "antlr_lif":
+            raise ValueError(f"rule {self.name!r} trains antlr_lif neurons, got "
+                             f"neuron={kw['neuron']!r}")
+        return super().build_model(n_in, hidden, n_out, readout=readout, alpha=alpha,
+                                   beta=beta, **kw)
+
+    def check_model(self, model):
+        check_model(model, self.name)
 
     def _kind(self, model):
         if self.loss_kind != "auto":
@@ -395,7 +210,7 @@ class ANTLR(Rule):
 
     def logits(self, model, x_seq):
         """Logits with both gradient routes attached (value = the model's own logits)."""
-        _check_model(model, self.name)
+        self.check_model(model)
         hidden, s, tau, _ = forward_antlr(model, x_seq, self.lam_act, self.lam_tim)
         self._last_spikes = [h.detach() for h in hidden] + [s.detach()]
         if self._kind(model) == "count":
@@ -420,18 +235,13 @@ class ANTLR(Rule):
                 silent = silent * TF.one_hot(y, silent.shape[1]).to(silent.dtype)
             w.grad.sub_(self.silent_penalty / w.shape[1] * silent.mean(0)[:, None])
 
-    def step(self, model, x_seq, y, optimizer):
-        optimizer.zero_grad(set_to_none=True)
-        loss = self.loss(model, x_seq, y)
-        loss.backward()
+    def after_backward(self, model, x_seq, y):
         if self.silent_penalty > 0:
             self._silent_bump(model, y)
         if self.grad_clip > 0:
             for p in model.parameters():
                 if p.grad is not None:
                     p.grad.clamp_(-self.grad_clip, self.grad_clip)
-        optimizer.step()
-        return {"loss": float(loss.detach())}
 
 
 @register("timing")
@@ -456,8 +266,6 @@ def make_model(n_in: int = 5, hidden=(60,), n_out: int = 3, *, readout: str = "f
     """The paper-style network: ``mlp(..., neuron="antlr_lif")``, no synaptic bias (use a bias
     spike instead), weights drawn from N(mean, std) scaled by 1/sqrt(fan_in)·2 so that a few
     coincident input spikes reach threshold."""
-    from ..models import mlp
-
     if seed is not None:
         torch.manual_seed(check_int("seed", seed, low=0))
     net = mlp(n_in, list(hidden), n_out, neuron="antlr_lif", readout=readout, bias=False,
@@ -483,9 +291,6 @@ def latency_dataset(name="yinyang", *, window: float = 0.5, bias: bool = True,
     Args:
         name: ``"yinyang"``, ``"digits"`` or a :class:`~snnlab.data.DataSplit`.
     """
-    from ..data import DataSplit, load
-    from ..data.base import tensor_dataset
-
     split = name if isinstance(name, DataSplit) else load(name, seed=seed)
     if len(split.input_shape) != 1:
         raise ValueError(f"latency_dataset needs flat samples, got shape {split.input_shape}")
@@ -541,8 +346,6 @@ def decision_stats(model, dataset, T: int, *, batch_size: int = 500) -> dict:
     """Accuracy by first spike, mean decision step (first output spike of any neuron), and
     hidden+output spikes per sample in total and up to the decision (the paper's "spikes
     needed")."""
-    from ..encoding import encode
-
     n = correct = 0
     t_dec = spikes = spikes_needed = 0.0
     x_all, y_all = dataset.tensors
@@ -591,7 +394,7 @@ def spike_shift_view(shift: int = 0, *, index: int = 2, T: int = 60, alpha: floa
     for route, (la, lt) in (("tim", (0.0, 1.0)), ("act", (1.0, 0.0))):
         xr = x.clone().requires_grad_(True)
         w = torch.tensor(weights, dtype=torch.float32).requires_grad_(True)
-        s, tau, v = neuron.run((xr * w).sum(-1, keepdim=True), la, lt)
+        s, tau, v = neuron.routes((xr * w).sum(-1, keepdim=True), la, lt)
         t_first = -_latency_logits(s, tau)
         t_first.sum().backward()
         if route == "tim":

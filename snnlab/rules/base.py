@@ -5,10 +5,27 @@ network. It works on encoded batches ``x_seq [T, B, ...]`` and labels ``y [B]``:
 
 * ``loss(model, x_seq, y)`` - the scalar whose gradient defines the rule (local losses summed
   with detached inputs are fine);
-* ``step(model, x_seq, y, optimizer)`` - one update, by default ``loss -> backward -> step``;
-  online rules override it;
-* ``gradients(model, x_seq, y)`` - the parameter gradients the rule would apply, without
-  updating anything (for comparing rules).
+* ``backward(model, x_seq, y, optimizer=None)`` - fills the parameters' ``.grad`` and returns the
+  loss as a float; by default ``loss(...).backward()``. Online rules override it (they
+  back-propagate each time step as it is computed; a rule that updates at every time step uses
+  the ``optimizer`` it is given);
+* ``after_backward`` / ``after_step`` - hooks around the optimizer step (gradient clipping,
+  silent-neuron bumps / weight clamps, weight bumping, ...);
+* ``step(model, x_seq, y, optimizer)`` - one update, written once here (the template below) and
+  never overridden;
+* ``gradients(model, x_seq, y)`` - the parameter gradients ``backward`` computes, without
+  updating anything (for comparing rules);
+* ``build_model(n_in, hidden, n_out, **kw)`` / ``check_model(model)`` - the network the rule
+  trains: built by ``train`` (given a spec), the CLI and ``compare``; a model the user passes in
+  is checked, never rebuilt or changed.
+
+The template::
+
+    optimizer.zero_grad()
+    loss = rule.backward(model, x_seq, y)      # default: rule.loss(...).backward()
+    rule.after_backward(model, x_seq, y)
+    optimizer.step()
+    rule.after_step(model, x_seq, y)
 
 Class attributes give the defaults the trainer and CLI use when the user says nothing:
 ``default_T``, ``default_encoding``, ``default_lr``, ``default_epochs``.
@@ -21,6 +38,10 @@ import abc
 import torch
 import torch.nn.functional as TF
 from torch import nn
+
+from ..models import convnet, mlp
+
+__all__ = ["Rule", "register", "registry", "cross_entropy"]
 
 registry: dict[str, type[Rule]] = {}
 
@@ -47,29 +68,70 @@ class Rule(abc.ABC):
     def loss(self, model: nn.Module, x_seq: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The scalar whose gradient defines the rule (every rule defines it)."""
 
-    def step(self, model, x_seq, y, optimizer) -> dict:
-        optimizer.zero_grad(set_to_none=True)
+    def backward(self, model, x_seq, y, optimizer=None) -> float:
+        """Fill the parameters' ``.grad`` for this batch and return the loss (a float).
+
+        Default: ``loss(...).backward()``. Online rules override this (and only this); a rule
+        that steps at every time step (OTTT_O) uses ``optimizer``, which :meth:`step` passes and
+        :meth:`gradients` does not."""
         loss = self.loss(model, x_seq, y)
         loss.backward()
+        return float(loss.detach())
+
+    def after_backward(self, model, x_seq, y) -> None:  # noqa: B027
+        """Between ``backward`` and the optimizer step (gradient clipping, bumps...)."""
+
+    def after_step(self, model, x_seq, y) -> None:  # noqa: B027
+        """After the optimizer step (weight clamps, weight bumping...)."""
+
+    def log(self) -> dict:
+        """Extra values of the last step to report next to the loss (default: none)."""
+        return {}
+
+    def step(self, model, x_seq, y, optimizer) -> dict:
+        """One training update: the template every rule shares (do not override)."""
+        optimizer.zero_grad(set_to_none=True)
+        loss = self.backward(model, x_seq, y, optimizer=optimizer)
+        self.after_backward(model, x_seq, y)
         optimizer.step()
-        return {"loss": float(loss.detach())}
+        self.after_step(model, x_seq, y)
+        return {"loss": loss, **self.log()}
 
     def gradients(self, model, x_seq, y) -> dict[str, torch.Tensor]:
-        """``{parameter name: gradient}`` for this batch; the model's ``.grad`` are restored."""
+        """``{parameter name: gradient}`` that :meth:`backward` computes for this batch (before
+        any ``after_backward`` hook); the model's ``.grad`` are restored."""
         saved = {n: p.grad for n, p in model.named_parameters()}
         for p in model.parameters():
             p.grad = None
         try:
-            self.loss(model, x_seq, y).backward()
+            self.backward(model, x_seq, y)
             return {n: (p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p))
                     for n, p in model.named_parameters() if p.requires_grad}
         finally:
             for n, p in model.named_parameters():
                 p.grad = saved[n]
 
+    # The network the rule trains.
+    def build_model(self, n_in, hidden, n_out, **kw) -> nn.Module:
+        """A network this rule can train: ``mlp(n_in, hidden, n_out, **kw)``, or, when ``n_in`` is
+        an image shape ``(C, H, W)``, ``convnet(n_in, n_out=n_out, hidden=hidden, **kw)``.
+        Rules that need a particular network override it (and :meth:`check_model`)."""
+        from_shape = isinstance(n_in, (tuple, list))
+        if from_shape and len(n_in) == 1:
+            n_in, from_shape = n_in[0], False
+        if from_shape:
+            return convnet(tuple(n_in), n_out=n_out, hidden=hidden, **kw)
+        return mlp(n_in, hidden, n_out, **kw)
+
+    def check_model(self, model) -> None:  # noqa: B027
+        """Raise one ``ValueError`` naming what in ``model`` this rule cannot train and how to
+        build a fitting one (default: every :class:`~snnlab.models.SpikingNet` fits)."""
+
     # Hooks for rules that need more than batches (a teacher, a phase schedule, ...).
-    def setup(self, model, data, *, T: int, encoding: str, seed: int) -> None:  # noqa: B027
-        """Called once by :func:`snnlab.train` before the first epoch (default: nothing)."""
+    def setup(self, model, data, *, T: int, encoding: str, seed: int) -> None:
+        """Called once by :func:`snnlab.train` before the first epoch (default: check the
+        model). Rules that need more (a teacher, a phase schedule) extend it."""
+        self.check_model(model)
 
     def on_epoch_end(self, model, epoch: int) -> dict:
         """Called after every epoch; may return extra values to log in the history."""

@@ -13,10 +13,12 @@ IEEE Signal Processing Magazine 2019; Shrestha & Orchard 2018 (SLAYER); Wu et al
 
 from __future__ import annotations
 
-import torch.nn.functional as F
+import torch.nn.functional as TF
 
 from .._checks import check_float
 from .base import Rule, register
+
+__all__ = ["BPTT"]
 
 
 @register("bptt")
@@ -38,7 +40,7 @@ class BPTT(Rule):
 
     def loss(self, model, x_seq, y):
         if self.spike_reg == 0.0:
-            return F.cross_entropy(model(x_seq), y)
+            return TF.cross_entropy(model(x_seq), y)
         rec = model.run(x_seq)
         rate = sum(s.mean() for s in rec.spikes) / max(len(rec.spikes), 1)
-        return F.cross_entropy(rec.logits, y) + self.spike_reg * rate
+        return TF.cross_entropy(rec.logits, y) + self.spike_reg * rate

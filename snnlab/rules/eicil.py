@@ -48,14 +48,15 @@ the next excitatory phase may regrow them. Negative (inhibitory) weights are lef
 ``on_epoch_end`` logs, per epoch: ``phase``, ``cycle``, the mean hidden ``firing_rate`` during
 that epoch's training batches and the ``weight_sparsity`` (fraction of exactly-zero hidden
 weights) after it. Layers whose synapse is not an ``nn.Linear`` (conv) take part in the
-excitatory phases only. ``gradients()`` returns the excitatory gradient. The phase counter
+excitatory phases only. ``gradients()`` returns the current phase's gradient: the excitatory
+one, or zero in an inhibitory phase (its update is local, not a gradient). The phase counter
 restarts at epoch 0 when ``setup`` is called (a resumed run restarts the cycle).
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as TF
 from torch import nn
 
 from .._checks import check_choice, check_float, check_int
@@ -161,6 +162,7 @@ class EICIL(Rule):
         self._phase = phase_of(0, self.cycle, self.inhibitory_epochs, self.order)
         self._rate_sum = 0.0
         self._batches = 0
+        self._rec = None
 
     @property
     def phase(self) -> str:
@@ -169,6 +171,7 @@ class EICIL(Rule):
 
     # -- schedule ---------------------------------------------------------------------------
     def setup(self, model, data, *, T, encoding, seed):
+        self.check_model(model)
         self._epoch = 0
         self._phase = phase_of(0, self.cycle, self.inhibitory_epochs, self.order)
         self._rate_sum, self._batches = 0.0, 0
@@ -194,22 +197,29 @@ class EICIL(Rule):
     # -- the two behaviours -----------------------------------------------------------------
     def loss(self, model, x_seq, y):
         """Eq. (1)'s objective: cross-entropy through time (the excitatory gradient)."""
-        return F.cross_entropy(model(x_seq), y)
+        return TF.cross_entropy(model(x_seq), y)
 
-    def step(self, model, x_seq, y, optimizer) -> dict:
+    def backward(self, model, x_seq, y, optimizer=None) -> float:
+        """Excitatory phase: eq. (1)'s gradient, from one recorded run. Inhibitory phase: the
+        recorded run only, no gradient (the optimizer step then changes nothing and
+        :meth:`after_step` applies eqs. 2-4)."""
         if self.phase == "excitatory":
-            optimizer.zero_grad(set_to_none=True)
-            rec = model.run(x_seq)
-            loss = F.cross_entropy(rec.logits, y)
+            self._rec = rec = model.run(x_seq)
+            loss = TF.cross_entropy(rec.logits, y)
             loss.backward()
-            optimizer.step()
-            self._log_rate(rec)
-            return {"loss": float(loss.detach()), "phase": self.phase}
+            return float(loss.detach())
         with torch.no_grad():
-            rec = model.run(x_seq)
+            self._rec = rec = model.run(x_seq)
+            return float(TF.cross_entropy(rec.logits, y))
+
+    def after_step(self, model, x_seq, y):
+        rec, self._rec = self._rec, None
+        if self.phase == "inhibitory":
             self.inhibit(model, x_seq, rec)
-            self._log_rate(rec)
-            return {"loss": float(F.cross_entropy(rec.logits, y)), "phase": self.phase}
+        self._log_rate(rec)
+
+    def log(self) -> dict:
+        return {"phase": self.phase}
 
     @torch.no_grad()
     def inhibit(self, model, x_seq, rec=None) -> None:

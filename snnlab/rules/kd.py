@@ -61,10 +61,11 @@ student already matches its 0.967 teacher, distillation cost about a point (T=1:
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as TF
 from torch import nn
 
 from .._checks import check_float, check_int
+from ..teacher import train_teacher
 from .base import Rule, register
 
 __all__ = ["KD", "HTAKL", "soft_targets", "forward_kl", "reverse_kl", "head_mask", "hta_weights",
@@ -74,13 +75,13 @@ __all__ = ["KD", "HTAKL", "soft_targets", "forward_kl", "reverse_kl", "head_mask
 # --------------------------------------------------------------------------- pure functions
 def soft_targets(logits: torch.Tensor, tau: float) -> torch.Tensor:
     """Eq. (1): ``softmax(logits / tau)`` over the last dimension."""
-    return F.softmax(logits / tau, dim=-1)
+    return TF.softmax(logits / tau, dim=-1)
 
 
 def forward_kl(teacher_logits, student_logits, tau: float = 1.0) -> torch.Tensor:
     r"""Per-sample :math:`\mathrm{KL}(p\,\|\,q) = \sum_i p_i (\log p_i - \log q_i)` (``[B]``)."""
-    log_p = F.log_softmax(teacher_logits / tau, dim=-1)
-    log_q = F.log_softmax(student_logits / tau, dim=-1)
+    log_p = TF.log_softmax(teacher_logits / tau, dim=-1)
+    log_q = TF.log_softmax(student_logits / tau, dim=-1)
     return (log_p.exp() * (log_p - log_q)).sum(-1)
 
 
@@ -172,8 +173,6 @@ class KD(Rule):
 
     def setup(self, model, data, *, T, encoding, seed):
         if self.teacher is None:
-            from ..teacher import train_teacher
-
             self.teacher = train_teacher(data, like=model, epochs=self.teacher_epochs,
                                          seed=seed, progress=False)
         shared = {id(p) for p in self.teacher.parameters()} & {id(p) for p in model.parameters()}
@@ -198,7 +197,7 @@ class KD(Rule):
 
     def loss(self, model, x_seq, y):
         logits = model(x_seq)
-        ce = F.cross_entropy(logits, y)
+        ce = TF.cross_entropy(logits, y)
         if self.alpha == 0.0:
             return ce
         d = self.divergence(self.teacher_logits(x_seq), logits).mean()

@@ -28,7 +28,7 @@ SNN's **own** previous-layer spikes, *detached*, so its gradient reaches only it
 
   with :math:`n^l_t` the running spike count. The reference code sums these terms over t and
   calls ``backward`` once (so its memory still grows with T); because every step's graph is
-  cut from the past, :meth:`LTL.step` can back-propagate each step as soon as it is computed -
+  cut from the past, :meth:`LTL.backward` back-propagates each step as soon as it is computed -
   the same gradient (tested), with memory that does not grow with T. The optimiser still steps
   once per mini-batch, as in the reference code ("online" means temporally local gradients).
 
@@ -58,6 +58,7 @@ from .._checks import check_choice, check_float, check_int
 from ..conversion import percentile
 from ..distributed import gather_rows
 from ..metrics import peak_saved_bytes
+from ..teacher import train_teacher
 from .base import Rule, register
 
 __all__ = ["LTL", "layer_targets", "peak_saved_bytes", "memory_vs_T"]
@@ -119,17 +120,23 @@ class LTL(Rule):
         self.teacher = teacher
         self._sums: dict[str, float] = {}
         self._n = 0
+        self._parts: dict = {}
 
     # -- setup and checks ---------------------------------------------------------------------
     def setup(self, model, data, *, T, encoding, seed):
+        self.check_model(model)
         if self.teacher is None:
-            from ..teacher import train_teacher
-
             self.teacher = train_teacher(data, like=model, epochs=self.teacher_epochs,
                                          lr=self.teacher_lr, seed=seed)
         self._check(model)
 
+    def check_model(self, model):
+        if getattr(model.readout, "mode", None) != "membrane":
+            raise ValueError("LTL trains a non-spiking readout: build the model with "
+                             "readout='membrane' (the default)")
+
     def _check(self, model):
+        self.check_model(model)
         if self.teacher is None:
             raise ValueError("LTL needs a teacher: pass teacher=train_teacher(data, like=model) "
                              "or train with snnlab.train (which trains one in setup)")
@@ -137,9 +144,6 @@ class LTL(Rule):
         if n_t is not None and n_t != len(model.layers):
             raise ValueError(f"the teacher has {n_t} hidden layers but the student has "
                              f"{len(model.layers)}; train the teacher with like=model")
-        if getattr(model.readout, "mode", None) != "membrane":
-            raise ValueError("LTL trains a non-spiking readout: build the model with "
-                             "readout='membrane' (the default)")
 
     def warmup_steps(self, T: int) -> int:
         w = (3 * T) // 4 if self.warmup is None else self.warmup
@@ -202,7 +206,7 @@ class LTL(Rule):
                     current = layer.synapse(h.detach())
                     if states[i] is None:
                         states[i] = layer.neuron.init_state(current)
-                    s, states[i] = layer.neuron.step(current, _detach(states[i]))
+                    s, states[i] = layer.neuron.advance(current, _detach(states[i]))
                     counts[i] = s if counts[i] is None else counts[i].detach() + s
                     if t >= warm:
                         mse = TF.mse_loss(counts[i] / (t + 1), target)
@@ -228,22 +232,28 @@ class LTL(Rule):
     # -- the Rule contract ---------------------------------------------------------------------
     def loss(self, model, x_seq, y):
         """Eq. (2) (offline) or the sum over steps of eq. (3) (online, one graph: same gradient
-        as :meth:`step`, but memory grows with T)."""
+        as :meth:`backward`, but memory grows with T)."""
         if self.mode == "offline":
             return self._offline(model, x_seq, y)[0]
         return self._online(model, x_seq, y, backward=False)[0]
 
-    def step(self, model, x_seq, y, optimizer):
-        optimizer.zero_grad(set_to_none=True)
+    def backward(self, model, x_seq, y, optimizer=None) -> float:
+        """Offline: eq. (2) back-propagated at once. Online: each step's loss of eq. (3)
+        back-propagated as soon as it is computed (memory flat in T)."""
         if self.mode == "offline":
             loss, parts = self._offline(model, x_seq, y)
             loss.backward()
             loss = float(loss.detach())
         else:
             loss, parts = self._online(model, x_seq, y, backward=True)
-        optimizer.step()
-        self._log(parts)
-        return {"loss": loss, **{k: float(v) for k, v in parts.items()}}
+        self._parts = parts
+        return loss
+
+    def after_step(self, model, x_seq, y):
+        self._log(self._parts)
+
+    def log(self) -> dict:
+        return {k: float(v) for k, v in self._parts.items()}
 
     def hparams(self) -> dict:
         h = super().hparams()

@@ -25,12 +25,12 @@ error x surrogate(u_post) x presynaptic trace: a three-factor Hebbian rule.
 
 Implementation: each step computes the synaptic current with the *value* of ``W s[t]`` but the
 *weight gradient* of ``W â[t]`` (the "Replace" trick of the official code), runs one
-``neuron.step`` on the detached state, and calls ``backward()`` on that step's loss at once, so
+``neuron.advance`` on the detached state, and calls ``backward()`` on that step's loss at once, so
 the graph never holds more than one step. Variants:
 
 * ``variant="A"`` (OTTT_A): gradients accumulate over the T steps, one optimizer step per batch;
-* ``variant="O"`` (OTTT_O): ``zero_grad/backward/step`` at every time step (``step()`` override);
-  also registered as ``ottt_o``.
+* ``variant="O"`` (OTTT_O): ``zero_grad/backward/step`` at every time step (``backward``
+  receives the optimizer from the shared ``Rule.step``); also registered as ``ottt_o``.
 
 Choices for snnlab's network (reconstructed, documented here):
 
@@ -176,8 +176,11 @@ class OTTT(Rule):
         self.ws_scale = check_float("ws_scale", ws_scale, low=0.0, low_open=True)
 
     # ---- hooks
-    def setup(self, model, data, *, T, encoding, seed):
+    def check_model(self, model):
         self._check_model(model)
+
+    def setup(self, model, data, *, T, encoding, seed):
+        self.check_model(model)
         if self.weight_standardization:
             scaled_weight_standardization(model, self.ws_scale)
 
@@ -204,7 +207,7 @@ class OTTT(Rule):
             current = trace_synapse(layer.synapse, h, state["trace"][i])
             v = state["v"][i]
             v = layer.neuron.init_state(current) if v is None else _detach(v)
-            h, v = layer.neuron.step(current, v)
+            h, v = layer.neuron.advance(current, v)
             state["v"][i] = _detach(v)
         ro = model.readout
         state["trace"][-1] = trace_update(state["trace"][-1], h, ro.beta)
@@ -224,52 +227,31 @@ class OTTT(Rule):
     # ---- the Rule contract
     def loss(self, model, x_seq, y):
         """Sum of the per-step losses over one graph (same gradient as the online pass, but
-        memory O(T)); :meth:`step` and :meth:`gradients` use the online pass."""
+        memory O(T)); :meth:`step` and :meth:`gradients` use the online pass, :meth:`backward`."""
         self._check_model(model)
         state = self.init_state(model)
         T = x_seq.shape[0]
         return sum(self.step_loss(self.forward_step(model, x_t, state), y, T)
                    for x_t in x_seq.unbind(0))
 
-    def online_backward(self, model, x_seq, y, optimizer=None) -> float:
+    def backward(self, model, x_seq, y, optimizer=None) -> float:
         """Run the T steps, calling ``backward`` on each step's loss at once (the graph never
-        spans two steps). With an ``optimizer`` (variant O) update after every step."""
+        spans two steps). Variant O with an ``optimizer`` (what :meth:`step` passes) updates
+        after every step but the last, whose update is the template's own optimizer step."""
         self._check_model(model)
         state = self.init_state(model)
         T = x_seq.shape[0]
+        online = optimizer if self.variant == "O" else None
         total = 0.0
-        for x_t in x_seq.unbind(0):
-            if optimizer is not None:
+        for t, x_t in enumerate(x_seq.unbind(0)):
+            if online is not None and t > 0:
                 optimizer.zero_grad(set_to_none=True)
             loss_t = self.step_loss(self.forward_step(model, x_t, state), y, T)
             loss_t.backward()
-            if optimizer is not None:
+            if online is not None and t < T - 1:
                 optimizer.step()
             total += float(loss_t.detach())
         return total
-
-    def step(self, model, x_seq, y, optimizer) -> dict:
-        if self.variant == "O":
-            return {"loss": self.online_backward(model, x_seq, y, optimizer)}
-        optimizer.zero_grad(set_to_none=True)
-        loss = self.online_backward(model, x_seq, y)
-        optimizer.step()
-        return {"loss": loss}
-
-    def gradients(self, model, x_seq, y) -> dict[str, torch.Tensor]:
-        """The accumulated OTTT_A gradient of one batch (for O this is the sum of the per-step
-        gradients at fixed weights)."""
-        saved = {n: p.grad for n, p in model.named_parameters()}
-        for p in model.parameters():
-            p.grad = None
-        try:
-            self.online_backward(model, x_seq, y)
-            return {n: (p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p))
-                    for n, p in model.named_parameters() if p.requires_grad}
-        finally:
-            for n, p in model.named_parameters():
-                p.grad = saved[n]
-
 
 @register("ottt_o")
 class OTTTOnline(OTTT):

@@ -56,7 +56,6 @@ import torch.nn.functional as TF
 from .. import functional as F
 from .. import surrogate as S
 from .._checks import check_int
-from ..models import over_time
 from ..neurons import DALIF, SynapticLIF
 from .base import Rule, register
 
@@ -194,7 +193,7 @@ def spike_pass(model, x_seq: torch.Tensor, chunk: int | None = None) -> RateStat
             rate_sum[i] = rate_sum[i] + s.sum(0)
             elig[i].add(u, s)
             h = s
-        current = over_time(ro.synapse, h)
+        current = F.over_time(ro.synapse, h)
         if mode == "membrane":
             u = F.leaky_integrate(current, ro.beta)
             if v[n] is not None:  # the carried readout membrane keeps leaking into this chunk

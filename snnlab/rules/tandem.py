@@ -20,8 +20,9 @@ Every hidden layer is a *tandem layer*: an SNN layer and an ANN layer that share
   :math:`\partial L/\partial W^l = (\delta^l \odot f'(\cdot))\, c^{l-1\,\top}` and
   :math:`\partial L/\partial c^{l-1} = W^{l\top}(\delta^l \odot f'(\cdot))` - plain backprop through
   an ANN whose activations were replaced by spike counts. No surrogate, no BPTT.
-* **Readout.** Non-spiking: the mean input current :math:`(W c^L + T b)/T`; :meth:`Tandem.setup`
-  sets the model's membrane readout leak to 0 so :func:`snnlab.evaluate` reports exactly this.
+* **Readout.** Non-spiking: the mean input current :math:`(W c^L + T b)/T`, i.e. a membrane
+  readout with leak 0 (:meth:`Tandem.build_model` builds it, :meth:`Tandem.check_model` asks for
+  it), so :func:`snnlab.evaluate` reports exactly this.
 
 Reconstructions: the first layer's "count" is the summed input :math:`\sum_t x_t` (``T·x`` for
 direct input, as the reference code's ``InputDuplicate``). snnlab's neurons fire on
@@ -96,16 +97,23 @@ class Tandem(Rule):
     def _act(self, T):
         return nn.ReLU() if self.activation == "relu" else _ClampT(T)
 
-    @staticmethod
-    def prepare(model) -> None:
-        """Make the model's own readout the paper's: the mean input current (leak 0)."""
-        if getattr(model.readout, "mode", None) != "membrane":
-            raise ValueError("tandem learning needs a non-spiking readout: build the model with "
-                             "readout='membrane' (the default)")
-        model.readout.beta = 0.0
+    def build_model(self, n_in, hidden, n_out, **kw):
+        """The rule's network: the default one with the paper's readout, the mean input current
+        (a membrane readout with leak ``readout_beta = 0``)."""
+        if kw.get("readout", "membrane") != "membrane" or kw.get("readout_beta", 0.0) != 0.0:
+            raise ValueError("tandem learning builds a membrane readout with readout_beta=0")
+        kw.update(readout="membrane", readout_beta=0.0)
+        return super().build_model(n_in, hidden, n_out, **kw)
 
-    def setup(self, model, data, *, T, encoding, seed):
-        self.prepare(model)
+    def check_model(self, model):
+        ro = model.readout
+        if getattr(ro, "mode", None) != "membrane" or float(ro.beta) != 0.0:
+            what = (f"a {ro.mode!r} readout" if getattr(ro, "mode", None) != "membrane" else
+                    f"a membrane readout with leak beta={float(ro.beta):g}")
+            raise ValueError(f"tandem learning needs the mean input current as its readout (a "
+                             f"membrane readout with leak 0), this model has {what}: build it "
+                             "with snnlab.rules.get('tandem').build_model(n_in, hidden, n_out) "
+                             "or snnlab.models.mlp(..., readout_beta=0)")
 
     def loss(self, model, x_seq, y):
         logits, _, _ = tandem_forward(model, x_seq, self._act(x_seq.shape[0]))

@@ -28,7 +28,8 @@ neuron's input weights are raised after each step (``bump``).
 output counts as ``t_silent``.
 
 **Fitting the shared network.** The rule reads the weights of a standard
-:class:`~snnlab.models.SpikingNet` (``make_model``: ``antlr_lif`` neurons with
+:class:`~snnlab.models.SpikingNet` (``make_model``, which :meth:`TTFS.build_model` calls:
+``antlr_lif`` neurons with
 :math:`\beta = 1`, :math:`\alpha = e^{-1/\tau}`, which is the same neuron sampled every
 ``1/tau_steps`` of :math:`\tau_s`, one step late at most) and decodes the input spike times from
 the latency-coded batch (step / ``tau_steps``). Training uses the exact continuous times;
@@ -46,6 +47,8 @@ import torch.nn.functional as TF
 from torch import nn
 
 from .._checks import check_float
+from ..encoding import encode
+from .antlr import make_model as _antlr_model
 from .base import Rule, register
 
 __all__ = ["TTFS", "spike_times_exact", "decode_times", "make_model", "evaluate_exact"]
@@ -94,7 +97,8 @@ def _weights(model) -> list[torch.Tensor]:
     for m in mods:
         if not isinstance(m, nn.Linear) or m.bias is not None:
             raise ValueError("rule 'ttfs' needs fully connected layers without bias (use a bias "
-                             "spike): build the model with snnlab.rules.ttfs.make_model(...)")
+                             "spike): build the model with snnlab.rules.get('ttfs').build_model("
+                             "n_in, hidden, n_out) or snnlab.rules.ttfs.make_model(...)")
         out.append(m.weight)
     return out
 
@@ -137,32 +141,19 @@ class TTFS(Rule):
         self.bump = check_float("bump", bump, low=0.0)
         self._times = None
 
-    def setup(self, model, data, *, T, encoding, seed):
-        """Adapt a default network in place (with a warning): bias-free Linear layers with the
-        Göltz-style positive-mean initialisation, non-leaky ``antlr_lif`` neurons and a
-        first-spike readout, as :func:`make_model` builds them."""
-        try:
-            _weights(model)
-            return
-        except ValueError:
-            pass
-        import warnings
+    def build_model(self, n_in, hidden, n_out, **kw):
+        """Bias-free Linear layers with the Göltz-style positive-mean initialisation, non-leaky
+        ``antlr_lif`` neurons and a first-spike readout: :func:`make_model` with this rule's
+        ``tau_steps`` (``kw``: ``weight_mean``, ``weight_std``, ``seed``)."""
+        if isinstance(n_in, (tuple, list)):
+            if len(n_in) != 1:
+                raise ValueError(f"rule 'ttfs' needs flat inputs (a fully connected network), "
+                                 f"got input shape {tuple(n_in)}")
+            n_in = n_in[0]
+        return make_model(n_in, hidden, n_out, tau_steps=self.tau_steps, **kw)
 
-        syns = [layer.synapse for layer in model.layers] + [model.readout.synapse]
-        if not all(isinstance(m, nn.Linear) for m in syns):
-            raise ValueError("rule 'ttfs' needs a fully connected network (models.mlp); build "
-                             "it with snnlab.rules.ttfs.make_model(...)")
-        torch.manual_seed(seed)
-        ref = make_model(syns[0].in_features, [m.out_features for m in syns[:-1]],
-                         syns[-1].out_features, tau_steps=self.tau_steps)
-        for layer, new in zip(model.layers, ref.layers):
-            layer.synapse, layer.neuron = new.synapse, new.neuron
-        model.readout.synapse = ref.readout.synapse
-        model.readout.mode, model.readout.neuron = "first_spike", ref.readout.neuron
-        model.config = dict(ref.config)
-        warnings.warn("rule 'ttfs' needs bias-free layers of non-leaky neurons with a first-spike "
-                      "readout: the model was rebuilt (new weights) as "
-                      "snnlab.rules.ttfs.make_model would build it", stacklevel=3)
+    def check_model(self, model):
+        _weights(model)
 
     def logits(self, model, x_seq):
         times = forward_exact(model, x_seq, self.tau_steps)
@@ -178,11 +169,7 @@ class TTFS(Rule):
         early = self.alpha * (torch.exp(t_label / self.beta) - 1).mean()
         return TF.cross_entropy(logits, y) + early
 
-    def step(self, model, x_seq, y, optimizer):
-        optimizer.zero_grad(set_to_none=True)
-        loss = self.loss(model, x_seq, y)
-        loss.backward()
-        optimizer.step()
+    def after_step(self, model, x_seq, y):
         if self.bump > 0:  # weight bumping (Göltz et al.): straight onto the weights, since
             # Adam would scale a small gradient term away
             ws = _weights(model)
@@ -192,7 +179,6 @@ class TTFS(Rule):
                     if k == len(ws) - 1:
                         silent = silent * TF.one_hot(y, silent.shape[1]).float()
                     w.add_(self.bump * silent.mean(0)[:, None])
-        return {"loss": float(loss.detach())}
 
 
 def make_model(n_in: int = 5, hidden=(120,), n_out: int = 3, *, tau_steps: float = 10.0,
@@ -200,10 +186,8 @@ def make_model(n_in: int = 5, hidden=(120,), n_out: int = 3, *, tau_steps: float
     """The shared :class:`~snnlab.models.SpikingNet` for ``ttfs``: non-leaky ``antlr_lif``
     neurons (:math:`\\beta = 1`, :math:`\\alpha = e^{-1/\\tau}`), first-spike readout, no bias;
     weights N(mean, std) / sqrt(fan_in)·2 (Göltz et al. initialise with a positive mean too)."""
-    from .antlr import make_model as antlr_model
-
     check_float("tau_steps", tau_steps, low=0.0, low_open=True)
-    return antlr_model(n_in, hidden, n_out, readout="first_spike",
+    return _antlr_model(n_in, hidden, n_out, readout="first_spike",
                        alpha=math.exp(-1.0 / tau_steps), beta=1.0, weight_mean=weight_mean,
                        weight_std=weight_std, seed=seed)
 
@@ -212,8 +196,6 @@ def make_model(n_in: int = 5, hidden=(120,), n_out: int = 3, *, tau_steps: float
 def evaluate_exact(model, dataset, T: int, tau_steps: float = 10.0) -> dict:
     """Accuracy of the exact continuous-time network (earliest output spike; silent outputs
     lose), the fraction of samples whose outputs are all silent, and mean spikes per sample."""
-    from ..encoding import encode
-
     x, y = dataset.tensors
     times = forward_exact(model, encode(x, T, "latency"), tau_steps)
     t_out = times[-1]
