@@ -320,10 +320,6 @@ def test_chip_in_the_loop_delegates_to_the_inner_rule():
         H.ChipInTheLoop(inner, chip, rounding="up")
 
 
-_HAS_TEMPLATE = hasattr(rules.Rule, "after_step")
-
-
-@pytest.mark.skipif(not _HAS_TEMPLATE, reason="rules/base.py has no after_step yet (branch core)")
 def test_chip_in_the_loop_reprograms_in_after_step():
     chip = H.NoiseModel(bits=3).program(_net(), seed=0)
     _, m, xbar = H.crossbars(chip)[0]
@@ -336,10 +332,9 @@ def test_chip_in_the_loop_reprograms_in_after_step():
     torch.testing.assert_close(k, k.round(), atol=1e-4, rtol=0)
 
 
-def test_chip_in_the_loop_step_shim_goes_once_the_template_has_after_step():
-    # ChipInTheLoop.step is a temporary shim for a Rule.step without after_step; when the
-    # template lands (branch core), delete ChipInTheLoop.step and this test passes again
-    assert ("step" in vars(H.ChipInTheLoop)) != _HAS_TEMPLATE
+def test_chip_in_the_loop_uses_the_rule_template():
+    # the chip is reprogrammed in after_step: ChipInTheLoop does not write its own training step
+    assert "step" not in vars(H.ChipInTheLoop)
 
 
 def test_every_path_of_the_network_works_on_a_chip():
@@ -358,7 +353,7 @@ def test_every_path_of_the_network_works_on_a_chip():
     # the per-step path (online rules) sees the same devices
     layer = chip.layers[0]
     state = layer.neuron.init_state(torch.zeros(4, 24))
-    s, state = layer.neuron.step(layer.synapse(x[0]), state)
+    s, state = layer.neuron.advance(layer.synapse(x[0]), state)
     assert s.shape == (4, 24)
     # a conv chip
     torch.manual_seed(0)

@@ -73,6 +73,15 @@ class ChipInTheLoop(Rule):
     def hparams(self):
         return self.inner.hparams()
 
+    def log(self):
+        return self.inner.log()
+
+    def check_model(self, model):
+        return self.inner.check_model(model)
+
+    def build_model(self, n_in, hidden, n_out, **kw):
+        return self.inner.build_model(n_in, hidden, n_out, **kw)
+
     # -- what the chip adds --------------------------------------------------------------------
     def after_step(self, model, x_seq, y):
         self.inner.after_step(model, x_seq, y)
@@ -81,13 +90,6 @@ class ChipInTheLoop(Rule):
     def _reprogram(self) -> None:
         reprogram(self.chip, rounding=self.rounding, generator=self._generator)
 
-    def step(self, model, x_seq, y, optimizer):
-        # shim: replaced by after_step once rules/base.py has the template
-        # (until then Rule.step has no after_step hook: run the inner rule's own step, then
-        # reprogram; delete this method when Rule.step calls after_step)
-        out = self.inner.step(model, x_seq, y, optimizer)
-        self._reprogram()
-        return out
 
 
 def _make_rule(rule: str, teacher, mode: str, hparams: dict) -> Rule:
