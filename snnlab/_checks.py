@@ -12,6 +12,9 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
+__all__ = ["check_int", "check_float", "check_choice", "check_tensor", "check_labels",
+           "check_sequence"]
+
 
 def check_int(name: str, value, *, low: int | None = None, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):

@@ -26,6 +26,8 @@ from __future__ import annotations
 import ctypes
 import sys
 
+__all__ = ["M_TRIM_THRESHOLD", "M_TOP_PAD", "M_MMAP_THRESHOLD", "SETTINGS", "tune"]
+
 M_TRIM_THRESHOLD = -1
 M_TOP_PAD = -2
 M_MMAP_THRESHOLD = -3

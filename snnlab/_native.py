@@ -37,6 +37,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+__all__ = ["SOURCE", "FLAGS", "DIR_NAME", "UntrustedPath", "cpu_tag", "private_dir",
+           "read_private", "write_private", "lif_kernel", "status"]
+
 SOURCE = Path(__file__).with_name("_lif_kernel.c")
 FLAGS = ["-O3", "-std=c99", "-ffp-contract=off", "-fno-fast-math", "-shared", "-fPIC"]
 DIR_NAME = "snnlab-native"

@@ -16,7 +16,23 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy
+import torch
+
+from . import __version__, _native, compare, nbtools, spikemm
+from . import data as D
+from . import rules as R
+from .compare import peak_rss_mb
+from .data import available, cache_dir
+from .nir import to_nir
+from .train import build_model, train
+
+__all__ = ["main", "build_parser", "EXIT_USAGE"]
 
 EXIT_USAGE = 2
 
@@ -126,11 +142,6 @@ def _model_kw(args) -> dict:
 
 
 def _train(args) -> dict:
-    from . import data as D
-    from . import rules as R
-    from .compare import peak_rss_mb
-    from .train import build_model, train
-
     rule = R.get(args.rule)
     split = D.load(args.data, seed=args.seed)
     model = build_model(rule, split, args.hidden, seed=args.seed, **_model_kw(args))
@@ -153,24 +164,14 @@ def _train(args) -> dict:
 
 
 def _compare(args):
-    from . import data as D
-    from .compare import rules
-
     split = D.load(args.data, seed=args.seed)
-    return rules(args.rules, split, hidden=args.hidden, epochs=args.epochs, T=args.T,
+    return compare.rules(args.rules, split, hidden=args.hidden, epochs=args.epochs, T=args.T,
                  seed=args.seed, batch_size=args.batch_size,
                  progress=not (args.no_progress or args.json), device=args.device,
                  model_kw=_model_kw(args))
 
 
 def _info() -> str:
-    import numpy
-    import torch
-
-    from . import __version__
-    from . import rules as R
-    from .data import available, cache_dir
-
     lines = [f"snnlab {__version__}", f"python {platform.python_version()} ({sys.executable})",
              f"torch {torch.__version__} (cuda available: {torch.cuda.is_available()}, "
              f"threads: {torch.get_num_threads()})", f"numpy {numpy.__version__}"]
@@ -180,8 +181,6 @@ def _info() -> str:
         lines.append(f"snntorch {snntorch.__version__}")
     except ImportError:
         lines.append("snntorch not installed")
-    from . import _native, spikemm
-
     int8 = ("on" if spikemm.enabled() else
             "off (SNNLAB_INT8_SPIKES=0, or int8 matmuls are not faster on this CPU)")
     lines += [f"rules: {', '.join(R.available())}", f"datasets: {', '.join(available())}",
@@ -192,8 +191,6 @@ def _info() -> str:
 
 
 def _notebooks(args) -> int:
-    from . import nbtools
-
     srcs = nbtools.sources()
     if args.names:
         srcs = [s for s in srcs if any(s.stem == n or s.stem.startswith(f"{n}_")
@@ -209,17 +206,12 @@ def _notebooks(args) -> int:
             print(f"wrote {path}")
         return 0
     if args.jobs > 1 and not args.fast:
-        from concurrent.futures import ProcessPoolExecutor
-
         os.environ.setdefault("OMP_NUM_THREADS", "1")  # workers share the cores
         with ProcessPoolExecutor(args.jobs) as pool:
             list(pool.map(nbtools.build, srcs))
         return 0
     for src in srcs:
         if args.fast:
-            import tempfile
-            from pathlib import Path
-
             nb = nbtools.to_notebook(src, Path(tempfile.mkdtemp()) / f"{src.stem}.ipynb")
             t0 = time.perf_counter()
             nbtools.execute(nb, nb, fast=True)
@@ -248,8 +240,6 @@ def main(argv=None) -> int:
         elif args.command == "info":
             print(_info())
         elif args.command == "export":
-            from .export import to_nir
-
             graph = to_nir(args.checkpoint, args.out, dt=args.dt, readout=not args.no_readout)
             print(f"wrote {args.out}: NIR graph, {len(graph.nodes)} nodes, dt = {args.dt:g} s")
         elif args.command == "notebooks":

@@ -69,11 +69,6 @@ class Comparison:
     def __str__(self) -> str:
         return self.table()
 
-    def plot(self, ax=None):
-        from .plot import training_curves
-
-        return training_curves(self.histories, ax=ax)
-
 
 def rules(names, data, *, model=None, hidden=(128,), epochs: int | None = None,
           T: int | None = None, seed: int = 0, batch_size: int = 64, progress: bool = False,
@@ -185,11 +180,6 @@ class GradientComparison:
 
     def __str__(self) -> str:
         return self.table()
-
-    def plot(self, param: str | None = None):
-        from .plot import gradient_comparison
-
-        return gradient_comparison(self, param=param)
 
 
 def gradient_metrics(g: torch.Tensor, ref: torch.Tensor) -> dict:

@@ -13,9 +13,15 @@ known hang where a cell writing into an ipywidgets ``Output`` stalls the execute
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from pathlib import Path
+from queue import Empty
+
+__all__ = ["ROOT", "NOTEBOOKS", "SOURCES", "patch_nbclient", "sources", "notebooks",
+           "to_notebook", "execute", "build", "exercise_pairs", "student_version",
+           "with_solutions_injected", "write_students"]
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -28,7 +34,6 @@ def patch_nbclient(slice_s: float = 0.25) -> None:
     global _patched
     if _patched:
         return
-    from queue import Empty
 
     from jupyter_client.channels import AsyncZMQSocketChannel
 
@@ -134,8 +139,6 @@ def exercise_pairs(nb) -> list[tuple[int, int]]:
 
 def student_version(nb):
     """A copy without solution cells and without outputs: what a learner starts from."""
-    import copy
-
     nb = copy.deepcopy(nb)
     exercise_pairs(nb)  # validates the convention
     nb.cells = [c for c in nb.cells if "solution" not in _tags(c)]
@@ -148,8 +151,6 @@ def student_version(nb):
 def with_solutions_injected(student_nb, source_nb):
     """The student version with every stub replaced by its reference solution, plus a last cell
     asserting that every checker run in the notebook passed (the autograde test runs this)."""
-    import copy
-
     import nbformat
 
     nb = copy.deepcopy(student_nb)

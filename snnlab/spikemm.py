@@ -40,6 +40,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+from . import _native
+
 __all__ = ["spike_linear", "int8_linear", "is_integer_valued", "set_enabled", "enabled",
            "MIN_MACS"]
 
@@ -74,8 +76,6 @@ def enabled() -> bool:
 def _cached_probe() -> bool:
     """The probe's verdict, kept in snnlab's private per-user directory (never the data cache,
     which may be shared: a planted verdict would change which path every run takes)."""
-    from . import _native
-
     key = hashlib.sha256(f"{_native.cpu_tag()}|{torch.__version__}".encode()).hexdigest()[:16]
     name = f"int8-probe-{key}.txt"
     kept = _native.read_private(name)

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as TF
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
+from tqdm.auto import tqdm
 
 from ._checks import check_choice, check_float, check_int
 from .data import DataSplit, load
@@ -77,8 +78,6 @@ def fit_ann(ann: nn.Module, data, *, epochs: int = 20, lr: float = 1e-3, batch_s
     params = [p for p in ann.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     accs = []
-    from tqdm.auto import tqdm
-
     for epoch in tqdm(range(epochs), desc="teacher", disable=not progress, unit="epoch"):
         gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
         ann.train()

@@ -10,7 +10,7 @@ import torch
 
 from snnlab import functional as F
 from snnlab import hardware as H
-from snnlab import models, rules
+from snnlab import models, plot, rules
 from snnlab.data import load
 from snnlab.train import evaluate
 
@@ -461,7 +461,7 @@ def test_sweep_reports_mean_and_std_per_value(digits_setup):
     import matplotlib
 
     matplotlib.use("Agg")
-    assert res.plot() is not None
+    assert plot.noise_sweep(res) is not None
 
 
 def test_chip_view_compares_chip_and_ideal(digits_setup):

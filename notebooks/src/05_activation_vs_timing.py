@@ -87,7 +87,7 @@ print("hidden spikes per sample at initialisation:", round(rec.spike_counts()[0]
 # %%
 cmp = compare.gradients(net0, xb, yb, rules=["antlr", "timing"], reference="bptt")
 print(cmp.table())
-fig = cmp.plot()
+fig = plot.gradient_comparison(cmp)
 
 # %% [markdown]
 # Which one is *right*? A spiking loss is piecewise constant in the weights, so its true

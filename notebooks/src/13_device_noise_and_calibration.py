@@ -337,7 +337,7 @@ for name, w in hardware.programmed_weights(chip).items():
 res = hardware.sweep(student, data, "sigma", SIGMAS, seeds=SEEDS, T=T, calibrate_epochs=1,
                      teacher=teacher, rule="ltl")
 print(res.table())
-res.plot()
+plot.noise_sweep(res)
 plt.show()
 
 # %% [markdown]

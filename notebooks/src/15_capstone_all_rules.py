@@ -248,11 +248,11 @@ for name, cmp in results.items():
 # %% [markdown]
 # ### Training curves
 #
-# Test accuracy per epoch for every rule on the last task (`Comparison.plot()`): which rules
+# Test accuracy per epoch for every rule on the last task (`plot.training_curves`): which rules
 # are still climbing when their budget ends?
 
 # %%
-ax = results[DATASETS[-1]].plot()
+ax = plot.training_curves(results[DATASETS[-1]].histories)
 ax.set_title(f"{DATASETS[-1]}: training curves of every rule")
 plt.show()
 

@@ -19,6 +19,9 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+__all__ = ["DataUnavailableError", "DataSplit", "cache_dir", "check_seed", "check_positive_int",
+           "subset", "tensor_dataset", "md5sum", "download_file", "unavailable"]
+
 
 class DataUnavailableError(RuntimeError):
     """Raised when a dataset's files are missing locally and cannot be fetched."""

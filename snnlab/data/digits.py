@@ -17,6 +17,8 @@ import numpy as np
 
 from .base import DataSplit, DataUnavailableError, tensor_dataset
 
+__all__ = ["N_TEST", "INFO", "load_digits", "digits_file", "read_digits", "stratified_split"]
+
 N_TEST = 360
 INFO = ("UCI handwritten digits, 8x8 px, 16 grey levels scaled to [0, 1] "
         "(Alpaydin & Kaynak 1998; sklearn.datasets.load_digits)")

@@ -12,6 +12,9 @@ import numpy as np
 
 from .base import DataSplit, cache_dir, check_positive_int, subset, tensor_dataset, unavailable
 
+__all__ = ["EVENT_DTYPE", "SENSOR_SIZE", "INFO", "HOW", "read_nmnist_events", "events_to_frames",
+           "load_nmnist"]
+
 EVENT_DTYPE = np.dtype([("x", np.int16), ("y", np.int16), ("t", np.int64), ("p", np.int8)])
 SENSOR_SIZE = (34, 34)  # (height, width)
 _OVERFLOW_Y = 240  # marker event: timestamps after it are 2**13 us later

@@ -7,6 +7,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from .base import check_seed
 
+__all__ = ["make_loader"]
+
 
 def make_loader(dataset: Dataset, batch_size: int = 128, shuffle: bool = False, seed: int = 0,
                 drop_last: bool = False) -> DataLoader:

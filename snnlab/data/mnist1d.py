@@ -18,6 +18,8 @@ import numpy as np
 from .._checks import check_choice
 from .base import DataSplit, cache_dir, check_seed, tensor_dataset
 
+__all__ = ["INFO", "templates", "generate_mnist1d", "load_mnist1d"]
+
 DEFAULTS: dict = {
     "num_samples": 5000, "train_split": 0.8, "template_len": 12, "padding": (36, 60),
     "scale_coeff": 0.4, "max_translation": 48, "corr_noise_scale": 0.25,

@@ -16,6 +16,8 @@ import numpy as np
 
 from .base import DataSplit, tensor_dataset
 
+__all__ = ["REQUIRED", "load_npz"]
+
 REQUIRED = ("x_train", "y_train", "x_test", "y_test")
 
 

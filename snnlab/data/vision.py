@@ -18,6 +18,9 @@ import numpy as np
 
 from .base import DataSplit, cache_dir, download_file, subset, tensor_dataset, unavailable
 
+__all__ = ["IDX_SOURCES", "CIFAR_URL", "CIFAR_MD5", "CIFAR_DIR", "CIFAR_FILES", "CIFAR_INFO",
+           "read_idx", "load_mnist", "load_fashion_mnist", "read_cifar_batch", "load_cifar10"]
+
 _IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 IDX_SOURCES = {

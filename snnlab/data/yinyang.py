@@ -14,6 +14,8 @@ import numpy as np
 
 from .base import DataSplit, check_positive_int, check_seed, tensor_dataset
 
+__all__ = ["CLASS_NAMES", "INFO", "yinyang_class", "generate_yinyang", "load_yinyang"]
+
 CLASS_NAMES = ("yin", "yang", "dot")  # index order used by the reference code
 INFO = ("Yin-Yang (Kriener, Goltz & Petrovici 2021, arXiv:2102.08211); "
         "features (x, y, 1-x, 1-y), 3 balanced classes")

@@ -79,13 +79,6 @@ class SweepResult:
             lines.append(line)
         return "\n".join(lines)
 
-    def plot(self, ax=None):
-        # plot (layer 6, figures) sits above hardware (layer 5): imported on use, so that the
-        # notebook's ``res.plot()`` keeps working without a module-level upward import
-        from ..plot import noise_sweep
-
-        return noise_sweep(self, ax=ax)
-
 
 def sweep(model: nn.Module, data, noise_param: str, values, seeds=(0, 1, 2), *,
           base: NoiseModel | None = None, T: int = 8, encoding: str = "direct",
