@@ -8,8 +8,8 @@
 * :mod:`snnlab.nir.teaching` - the helpers of notebook 16;
 * :mod:`snnlab.nir.graph` - what they share (``DEFAULT_DT``, :class:`NIRExportError`, reading).
 
-The third-party ``nir`` package is optional and imported inside functions only; there it is an
-absolute import, so it is never confused with this package.
+The third-party ``nir`` package (a core dependency) is imported inside functions only; there it
+is an absolute import, so it is never confused with this package.
 """
 
 from __future__ import annotations
