@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--batch-size", type=_positive_int, default=64)
         sp.add_argument("--hidden", type=_sizes, default=[128], help="e.g. 128 or 256,128")
         sp.add_argument("--neuron", default="lif", help="lif, if, lif_syn, ...")
+        sp.add_argument("--reset", choices=["zero", "subtract"],
+                        help="neuron reset (default: the neuron's own, subtract for lif); NIR "
+                             "has no subtraction: train with zero for an export every reader "
+                             "runs exactly")
         sp.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
         sp.add_argument("--json", action="store_true", help="last stdout line is one JSON object")
         sp.add_argument("--no-progress", action="store_true")
@@ -121,16 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _model_for(data, hidden, neuron):
+def _model_for(data, hidden, neuron, reset=None):
     from . import models
 
+    kw = {} if reset is None else {"reset": reset}
     shape = tuple(data.input_shape)
     if len(shape) == 1:
-        return models.mlp(shape[0], hidden, data.n_classes, neuron=neuron)
+        return models.mlp(shape[0], hidden, data.n_classes, neuron=neuron, **kw)
     if len(shape) == 3:
-        return models.convnet(shape, (16, 32), data.n_classes, neuron=neuron)
+        return models.convnet(shape, (16, 32), data.n_classes, neuron=neuron, **kw)
     if len(shape) == 4:  # event frames [n_bins, C, H, W]: time comes from the data
-        return models.convnet(shape[1:], (16, 32), data.n_classes, neuron=neuron)
+        return models.convnet(shape[1:], (16, 32), data.n_classes, neuron=neuron, **kw)
     raise ValueError(f"no default model for inputs of shape {shape}")
 
 
@@ -145,7 +150,7 @@ def _train(args) -> dict:
     rule = R.get(args.rule)
     split = D.load(args.data, seed=args.seed)
     torch.manual_seed(args.seed)
-    model = _model_for(split, args.hidden, args.neuron)
+    model = _model_for(split, args.hidden, args.neuron, args.reset)
     kw = {}
     if len(split.input_shape) == 4:
         kw = dict(encoding="frames", T=split.input_shape[0])
@@ -170,11 +175,11 @@ def _compare(args):
 
     split = D.load(args.data, seed=args.seed)
     model = None
-    if len(split.input_shape) != 1:
+    if len(split.input_shape) != 1 or args.reset is not None:
         import torch
 
         torch.manual_seed(args.seed)
-        model = _model_for(split, args.hidden, args.neuron)
+        model = _model_for(split, args.hidden, args.neuron, args.reset)
     return rules(args.rules, split, model=model, hidden=args.hidden, epochs=args.epochs,
                  T=args.T, seed=args.seed, batch_size=args.batch_size,
                  progress=not (args.no_progress or args.json), device=args.device)

@@ -134,3 +134,29 @@ def test_readout_forms():
     assert kinds(to_nir(net, lif_node="lif"))[2] == "LIF"
     with pytest.raises(ValueError, match="readout"):
         to_nir(net, readout="spikes")
+
+
+def test_cli_trains_a_zero_reset_net_that_snntorch_reads_exactly(tmp_path, capsys):
+    pytest.importorskip("snntorch")
+    from snnlab import cli
+    from snnlab.train import load_checkpoint
+
+    ckpt, out = tmp_path / "m.pt", tmp_path / "m.nir"
+    assert cli.main(["train", "--data", "digits", "--epochs", "1", "--T", "4", "--hidden", "24",
+                     "--reset", "zero", "--checkpoint", str(ckpt), "--json"]) == 0
+    net = load_checkpoint(ckpt)[0]
+    assert all(n.reset_mode == "zero" for n in net.neurons())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to warn about: NIR expresses the whole net
+        assert cli.main(["export", "--checkpoint", str(ckpt), "--format", "nir", str(out)]) == 0
+    x = torch.rand(4, 8, 64)  # digits features lie in [0, 1]
+    with torch.no_grad():
+        rec = net.run(x)
+    assert 0 < rec.spikes[-1].mean() < 0.9
+    hidden = run_peer(to_nir(net, readout="none"), x, "snntorch")
+    assert _mismatch(hidden, rec.spikes[-1]) == 0.0
+    y = run_peer(out, x, "snntorch")
+    assert torch.allclose(decode_logits(out, y), rec.logits, atol=1e-4)
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--data", "digits", "--reset", "none"])
+    assert "invalid choice" in capsys.readouterr().err
