@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--batch-size", type=_positive_int, default=64)
         sp.add_argument("--hidden", type=_sizes, default=[128], help="e.g. 128 or 256,128")
         sp.add_argument("--neuron", help="lif, if, lif_syn, ... (default: the rule's network)")
+        sp.add_argument("--reset", choices=["zero", "subtract"],
+                        help="neuron reset (default: the neuron's own, subtract for lif); NIR "
+                             "has no subtraction: train with zero for an export every reader "
+                             "runs exactly")
         sp.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
         sp.add_argument("--json", action="store_true", help="last stdout line is one JSON object")
         sp.add_argument("--no-progress", action="store_true")
@@ -123,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--dt", type=_positive_float, default=1e-4,
                    help="seconds per time step (forward Euler; default 1e-4, snnTorch's)")
     x.add_argument("--no-readout", action="store_true",
-                   help="end the graph at the last hidden spikes (snnTorch/Norse lack LI)")
+                   help="end the graph at the last hidden spikes (default: the readout's Affine)")
     x.add_argument("out", help="output file, e.g. model.nir")
 
     n = sub.add_parser("notebooks", help="build or execute the course notebooks")
@@ -138,7 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _model_kw(args) -> dict:
-    return {} if args.neuron is None else {"neuron": args.neuron}
+    kw = {} if args.neuron is None else {"neuron": args.neuron}
+    if args.reset is not None:
+        kw["reset"] = args.reset
+    return kw
 
 
 def _train(args) -> dict:
@@ -165,10 +172,10 @@ def _train(args) -> dict:
 
 def _compare(args):
     split = D.load(args.data, seed=args.seed)
-    return compare.rules(args.rules, split, hidden=args.hidden, epochs=args.epochs, T=args.T,
-                 seed=args.seed, batch_size=args.batch_size,
-                 progress=not (args.no_progress or args.json), device=args.device,
-                 model_kw=_model_kw(args))
+    return compare.rules(args.rules, split, hidden=args.hidden, epochs=args.epochs,
+                         T=args.T, seed=args.seed, batch_size=args.batch_size,
+                         progress=not (args.no_progress or args.json), device=args.device,
+                         model_kw=_model_kw(args))
 
 
 def _info() -> str:

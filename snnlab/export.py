@@ -13,6 +13,7 @@ from .nir import (
     PEERS,
     SUPPORTED_NODES,
     NIRExportError,
+    decode_logits,
     from_nir,
     nir_lif_parameters,
     run_peer,
@@ -20,5 +21,5 @@ from .nir import (
     to_nir,
 )
 
-__all__ = ["to_nir", "from_nir", "run_peer", "PEERS", "DEFAULT_DT", "FORMAT", "SUPPORTED_NODES",
-           "NIRExportError", "nir_lif_parameters", "simulate_readings"]
+__all__ = ["to_nir", "from_nir", "run_peer", "decode_logits", "PEERS", "DEFAULT_DT", "FORMAT",
+           "SUPPORTED_NODES", "NIRExportError", "nir_lif_parameters", "simulate_readings"]

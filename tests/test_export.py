@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from snnlab import models, neurons
-from snnlab.nir import DEFAULT_DT, NIRExportError, from_nir, run_peer, to_nir
+from snnlab.nir import DEFAULT_DT, NIRExportError, decode_logits, from_nir, run_peer, to_nir
 from snnlab.train import save_checkpoint
 
 nir = pytest.importorskip("nir")
@@ -105,7 +105,7 @@ def test_round_trip_per_channel_dalif_convnet(tmp_path):
     g = _export(net, tmp_path / "c.nir")
     assert [type(g.nodes[k]).__name__ for k in ("layer0_0_conv", "layer0_1_pool", "layer0_dalif",
                                                 "layer2_0_flatten")] == \
-        ["Conv2d", "AvgPool2d", "LIF", "Flatten"]
+        ["Conv2d", "AvgPool2d", "CubaLIF", "Flatten"]
     back = from_nir(tmp_path / "c.nir")
     x = torch.rand(6, 2, 1, 8, 8) * 2
     with torch.no_grad():
@@ -141,7 +141,7 @@ def _euler_reference(graph, x_seq, dt):
                 v = np.where(z > 0, node.v_reset, v)
                 out.append(z)
             h = np.stack(out)
-        elif isinstance(node, nir.CubaLIF):
+        elif isinstance(node, nir.CubaLIF):  # tau_syn di/dt = -i + w_in I, then the LIF
             i, v, out = np.zeros(h.shape[1:]), np.zeros(h.shape[1:]), []
             for s_t in h:
                 i = i + dt / node.tau_syn * (-i + node.w_in * s_t)
@@ -161,49 +161,85 @@ def _euler_reference(graph, x_seq, dt):
     return torch.from_numpy(h)
 
 
+def _gain_and_tau(node, dt):
+    """A (DA-)LIF node's input gain per step and membrane time constant, either form."""
+    if isinstance(node, nir.CubaLIF):
+        return node.w_in * dt / node.tau_syn * node.r * dt / node.tau_mem, node.tau_mem
+    return node.r * dt / node.tau, node.tau
+
+
 @pytest.mark.parametrize("kw", [dict(neuron="lif", beta=0.9, reset="zero"),
                                 dict(neuron="lif_syn", alpha=0.6, beta=0.8, reset="zero"),
                                 dict(neuron="dalif", beta=0.85, reset="zero")],
                          ids=["lif", "cubalif", "dalif"])
+@pytest.mark.parametrize("lif_node", ["cubalif", "lif"])
 @pytest.mark.parametrize("dt", [DEFAULT_DT, 1e-3])
-def test_mapping_matches_a_forward_euler_simulation_of_nir(kw, dt):
+def test_mapping_matches_a_forward_euler_simulation_of_nir(kw, lif_node, dt):
     net = _net(**kw)
     if kw["neuron"] == "dalif":
         with torch.no_grad():
             for n in net.neurons():
-                n.alpha_raw.fill_(0.9)  # a spatial decay != 1, so the input gain R dt/tau matters
-    g = _export(net, dt=dt)
+                n.alpha_raw.fill_(0.9)  # a spatial decay != 1, so the input gain matters
+    g = _export(net, dt=dt, readout="li", lif_node=lif_node)
     lif = g.nodes["layer0_" + {"lif": "lif", "lif_syn": "cubalif", "dalif": "dalif"}[kw["neuron"]]]
+    if kw["neuron"] != "lif_syn":
+        assert type(lif).__name__ == {"cubalif": "CubaLIF", "lif": "LIF"}[lif_node]
+        if lif_node == "cubalif":  # a synapse of one step: i = w_in I under forward Euler
+            assert np.allclose(lif.tau_syn, dt)
     beta = float(torch.as_tensor(net.layers[0].neuron.beta).detach())
-    tau = lif.tau_mem if kw["neuron"] == "lif_syn" else lif.tau
+    gain, tau = _gain_and_tau(lif, dt)
     assert np.allclose(tau, dt / (1 - beta))
     if kw["neuron"] == "lif_syn":
         assert np.allclose(lif.tau_syn, dt / (1 - 0.6)) and np.allclose(lif.w_in, 1 / (1 - 0.6))
-    gain = float(torch.as_tensor(getattr(net.layers[0].neuron, "alpha", 1.0)).detach())
+        gain = lif.r * dt / lif.tau_mem
+    want = float(torch.as_tensor(getattr(net.layers[0].neuron, "alpha", 1.0)).detach())
     if kw["neuron"] == "lif_syn":
-        gain = 1.0
-    assert np.allclose(lif.r * dt / tau, gain)
+        want = 1.0
+    assert np.allclose(gain, want)
     x = _x()
     rec = net.run(x)
     ref = _euler_reference(g, x, dt)
     assert torch.allclose(ref.float(), rec.readout_membrane, atol=1e-4)
     assert torch.allclose(ref.mean(0).float(), rec.logits, atol=1e-4)
+    # the default form ends at the readout's Affine: the same logits, decoded as documented
+    g = _export(net, dt=dt, lif_node=lif_node)
+    assert list(g.nodes)[-2] == "readout_linear"
+    current = _euler_reference(g, x, dt)
+    assert torch.allclose(decode_logits(g, current).float(), rec.logits, atol=1e-4)
 
 
 def test_if_and_readout_nodes():
-    g = _export(_net(neuron="if"))
+    g = _export(_net(neuron="if"), readout="li")
     assert isinstance(g.nodes["layer0_if"], nir.IF) and np.all(g.nodes["layer0_if"].r == 1)
     assert isinstance(g.nodes["readout_i"], nir.I)
-    g = _export(_net(neuron="lif", beta=0.9))
+    g = _export(_net(neuron="lif", beta=0.9), readout="li")
     assert isinstance(g.nodes["readout_li"], nir.LI)
     assert g.metadata["snnlab"]["dt"] == DEFAULT_DT
+    g = _export(_net(neuron="lif", beta=0.9))  # default: the membrane readout as its Affine
+    assert list(g.nodes)[-2:] == ["readout_linear", "output"]
+    assert g.metadata["snnlab"]["readout_form"] == "affine"
+    assert "u[t] = 0.9 u[t-1] + y[t]" in g.metadata["snnlab"]["logits"]
     g = to_nir(_net(neuron="lif", reset="zero"), readout=False)
     assert list(g.nodes)[-2] == "layer1_lif" and g.metadata["snnlab"]["readout"] == "none"
+    with pytest.raises(ValueError, match="no readout"):
+        decode_logits(g, torch.zeros(3, 2, 12))
+
+
+@pytest.mark.parametrize("readout", ["affine", "li"])
+@pytest.mark.parametrize("beta", [0.0, 0.7, 1.0])
+def test_readout_forms_round_trip_exactly(readout, beta, tmp_path):
+    net = _net(neuron="lif", reset="zero")
+    net.readout.beta = beta
+    _export(net, tmp_path / "r.nir", readout=readout)
+    back = from_nir(tmp_path / "r.nir")
+    assert back.readout.beta == beta
+    _same(net, back)
 
 
 def test_subtract_reset_warns_and_foreign_readers_reset_to_zero():
     net = _net(neuron="lif", beta=0.9)  # reset="subtract"
-    with pytest.warns(UserWarning, match="layer0, layer1: NIR has no reset by subtraction"):
+    with pytest.warns(UserWarning, match="layer0, layer1: reset='subtract', but NIR 1.0 has "
+                                         "no reset by subtraction"):
         g = to_nir(net)
     assert np.all(g.nodes["layer0_lif"].v_reset == 0)
     _same(net, from_nir(g))  # snnlab restores the subtraction from the metadata
@@ -268,9 +304,10 @@ def test_snntorch_documented_differences():
     theirs = run_peer(_no_readout(sub), x, "snntorch")
     assert torch.equal(theirs, zero.run(x).spikes[-1])
     assert not torch.equal(theirs, sub.run(x).spikes[-1])
-    # 2. the readout's LI node has no snnTorch mapping
+    # 2. the readout's LI node (readout="li") has no snnTorch mapping; the default runs
     with pytest.raises(ValueError, match="Unknown node type"):
-        run_peer(_export(zero), x, "snntorch")
+        run_peer(_export(zero, readout="li"), x, "snntorch")
+    assert run_peer(_export(zero), x, "snntorch").shape == (12, 4, 5)
     # 3. NIR IF becomes Leaky(beta=0.9, reset "subtract", reset_delay=False): leaky
     g = to_nir(_net(neuron="if", reset="zero"), readout=False)
     g2 = nir.NIRGraph(nodes={"input": g.nodes["input"], "fc": g.nodes["layer0_linear"],
@@ -353,26 +390,51 @@ def test_norse_reads_if_and_cubalif_exactly_and_lif_with_gain_one_minus_beta():
     pytest.importorskip("norse")
     x = _x()
     for kw in (dict(neuron="if", reset="zero"),
+               dict(neuron="lif", beta=0.9, reset="zero"),  # written as CubaLIF(tau_syn=dt)
                dict(neuron="lif_syn", alpha=0.7, beta=0.85, reset="zero")):
         net = _net(**kw)
         ours = net.run(x).spikes[-1]
         assert ours.sum() > 0
         assert torch.equal(run_peer(_no_readout(net), x, "norse"), ours)
-    # Norse ignores r on LIF: it integrates v += dt/tau (I - v), an input gain of 1 - beta.
+    # Written as NIR LIF, Norse ignores r: it integrates v += dt/tau (I - v), an input gain of
+    # 1 - beta (why snnlab writes CubaLIF by default)
     net = _net(neuron="lif", beta=0.9, reset="zero")
     ours = net.run(x).spikes[-1]
-    theirs = run_peer(_no_readout(net), x, "norse")
-    assert not torch.equal(theirs, ours)
+    as_lif = to_nir(net, readout=False, lif_node="lif")
+    assert not torch.equal(run_peer(as_lif, x, "norse"), ours)
     big = copy.deepcopy(net)  # so a network with currents / (1 - beta) gives snnlab's spikes
     with torch.no_grad():
         for layer in big.layers:
             layer.synapse.weight.div_(1 - 0.9)
             layer.synapse.bias.div_(1 - 0.9)
-    assert ours.sum() > 0 and torch.equal(run_peer(_no_readout(big), x, "norse"), ours)
+    assert ours.sum() > 0 and torch.equal(
+        run_peer(to_nir(big, readout=False, lif_node="lif"), x, "norse"), ours)
+    # a DA-LIF's gain alpha is w_in of its CubaLIF, which Norse honours (per channel too)
+    da = _net(neuron="dalif", beta=0.85, reset="zero", threshold=0.4)
+    neurons.dalif_per_channel(da)
+    with torch.no_grad():
+        for n in da.neurons():
+            n.alpha_raw.add_(torch.linspace(-0.5, 0.5, n.alpha_raw.numel()).reshape(
+                n.alpha_raw.shape))
+    ours = da.run(x).spikes[-1]
+    assert ours.sum() > 0 and torch.equal(run_peer(_no_readout(da), x, "norse"), ours)
     # Norse 1.1 has no AvgPool2d mapping: the graph is cut at the pooling node
     conv = models.convnet((1, 8, 8), (4, 6), 3, hidden=[6], neuron="if", reset="zero")
     with pytest.raises(KeyError, match="layer0_1_pool"):
         run_peer(_no_readout(conv), torch.rand(3, 2, 1, 8, 8), "norse")
+
+
+def test_norse_subtracts_when_asked():
+    pytest.importorskip("norse")
+    x = _x(scale=2.5)
+    for kw in (dict(neuron="lif", beta=0.9), dict(neuron="lif_syn", alpha=0.5, beta=0.9)):
+        net = _net(**kw)  # reset="subtract"
+        ours = net.run(x).spikes[-1]
+        g = _no_readout(net)
+        assert not torch.equal(run_peer(g, x, "norse"), ours)  # the file says: reset to zero
+        assert torch.equal(run_peer(g, x, "norse", reset="subtract"), ours)
+    with pytest.raises(ValueError, match="reset"):
+        run_peer(g, x, "norse", reset="none")
 
 
 # --------------------------------------------------------------------------- errors
@@ -478,12 +540,17 @@ def test_dalif_is_a_lif_with_input_gain_and_imports_as_dalif():
     with torch.no_grad():
         for n in net.neurons():
             n.alpha_raw.fill_(0.5)
-    g = _export(net)
     a = float(net.layers[0].neuron.alpha.detach())
-    assert np.allclose(g.nodes["layer0_dalif"].r, a / (1 - 0.85))
-    back = from_nir(g)
-    assert type(back.layers[0].neuron) is neurons.DALIF
-    _same(net, back)
+    g = _export(net)
+    node = g.nodes["layer0_dalif"]
+    assert isinstance(node, nir.CubaLIF) and np.allclose(node.w_in, a)
+    assert np.allclose(node.r, 1 / (1 - 0.85)) and np.allclose(node.tau_syn, DEFAULT_DT)
+    g_lif = _export(net, lif_node="lif")
+    assert np.allclose(g_lif.nodes["layer0_dalif"].r, a / (1 - 0.85))
+    for graph in (g, g_lif):
+        back = from_nir(graph)
+        assert type(back.layers[0].neuron) is neurons.DALIF
+        _same(net, back)
 
 
 def test_cli_export(tmp_path, capsys):

@@ -8,8 +8,8 @@
 * :mod:`snnlab.nir.teaching` - the helpers of notebook 16;
 * :mod:`snnlab.nir.graph` - what they share (``DEFAULT_DT``, :class:`NIRExportError`, reading).
 
-The third-party ``nir`` package is optional and imported inside functions only; there it is an
-absolute import, so it is never confused with this package.
+The third-party ``nir`` package (a core dependency) is imported inside functions only; there it
+is an absolute import, so it is never confused with this package.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from __future__ import annotations
 from .export import to_nir
 from .graph import DEFAULT_DT, FORMAT, SUPPORTED_NODES, NIRExportError
 from .importer import from_nir
-from .peers import PEERS, run_peer
+from .peers import PEERS, decode_logits, run_peer
 from .teaching import nir_lif_parameters, simulate_readings
 
-__all__ = ["to_nir", "from_nir", "run_peer", "PEERS", "DEFAULT_DT", "FORMAT", "SUPPORTED_NODES",
-           "NIRExportError", "nir_lif_parameters", "simulate_readings"]
+__all__ = ["to_nir", "from_nir", "run_peer", "decode_logits", "PEERS", "DEFAULT_DT", "FORMAT",
+           "SUPPORTED_NODES", "NIRExportError", "nir_lif_parameters", "simulate_readings"]

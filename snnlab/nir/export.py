@@ -25,7 +25,11 @@ the value snnTorch's exporter and importer hard-code; Norse takes ``dt`` as an a
 =====================  ==========================================================================
 snnlab                  NIR node (``v_leak = 0``, ``v_reset = 0``)
 =====================  ==========================================================================
-``LIF(beta)``           ``LIF(tau = dt/(1-beta), r = 1/(1-beta), v_threshold = theta)``
+``LIF(beta)``           ``CubaLIF(tau_syn = dt, w_in = 1, tau_mem = dt/(1-beta),``
+                        ``r = 1/(1-beta), v_threshold = theta)`` (default ``lif_node="cubalif"``):
+                        a synapse of one step passes its input on unchanged,
+                        ``i += dt/dt (w_in I - i) = w_in I``. With ``lif_node="lif"``:
+                        ``LIF(tau = dt/(1-beta), r = 1/(1-beta))``, the same equations
 ``IF``                  ``IF(r = 1, v_threshold = theta)`` - NIR's IF has no time constant; like
                         snnTorch (which asserts ``r == 1``) and Norse (which adds ``R I`` each
                         step) we read ``R`` as the gain per step
@@ -33,19 +37,31 @@ snnlab                  NIR node (``v_leak = 0``, ``v_reset = 0``)
   ``(alpha, beta)``     ``w_in = 1/(1-alpha), r = 1/(1-beta))``: ``i = alpha i + I`` then
                         ``v = beta v + i`` with the *new* current (semi-implicit Euler, as
                         snnTorch and Norse step it)
-``DALIF(alpha, beta)``  ``LIF(tau = dt/(1-beta), r = alpha/(1-beta))``: the learned spatial
-                        decay is the input gain ``R dt / tau``, per channel if learned so
-membrane readout        ``Affine -> LI(tau = dt/(1-beta), r = 1/(1-beta))`` (``I(r=1)`` when
-                        ``beta = 1``); logits are the mean of its membrane over the T steps
+``DALIF(alpha, beta)``  as ``LIF(beta)`` with input gain ``alpha``: ``w_in = alpha`` (``lif_node=
+                        "lif"``: ``r = alpha/(1-beta)``), per channel if learned so
+membrane readout        default ``readout="affine"``: its ``Affine`` only; the graph's output is
+                        the readout current ``y[t]`` and the logits are the mean over the T steps
+                        of ``u[t] = beta u[t-1] + y[t]`` (``u[-1] = 0``, ``beta`` =
+                        ``metadata["snnlab"]["readout_beta"]``; :func:`snnlab.nir.decode_logits`).
+                        ``readout="li"``: ``Affine -> LI(tau = dt/(1-beta), r = 1/(1-beta))``
+                        (``I(r=1)`` when ``beta = 1``), logits the mean of its membrane
 count readout           ``Affine -> LIF/IF/CubaLIF``; logits are the output spike counts
 ``nn.Linear``           ``Affine`` (``Linear`` without bias)
 ``nn.Conv2d``           ``Conv2d``; ``nn.AvgPool2d`` -> ``AvgPool2d``; ``nn.Flatten`` -> ``Flatten``
 =====================  ==========================================================================
 
-(A reader that integrates the equation exactly over each step decays by ``exp(-dt/tau)``
-instead: the same file then gives ``beta' = exp(-(1-beta))``, 0.9048 at ``beta = 0.9``, and an
-input gain ``(1 - beta') / (1 - beta)``. The export records ``dt`` and
-``"discretisation": "forward-euler"`` in the graph's metadata so a reader can tell.)
+Why ``CubaLIF`` and an ``Affine`` readout by default: they are what snnTorch and Norse read
+exactly (measured in ``tests/test_nir_peers.py``: 0 differing hidden spikes, logits equal to
+float32 rounding). Norse ignores ``r`` on ``LIF`` (it integrates with gain ``dt/tau = 1 -
+beta``, 0.1 at ``beta = 0.9``: the layer barely fires) but honours ``w_in`` and ``r`` on
+``CubaLIF``, and neither library maps ``LI``. A reader without ``CubaLIF`` support can be given
+``lif_node="lif"`` (exact in snnTorch, gain ``1 - beta`` in Norse).
+
+(A reader that integrates the equations exactly over each step decays by ``exp(-dt/tau)``
+instead: the same file then gives ``beta' = exp(-(1-beta))``, 0.9048 at ``beta = 0.9``, an
+input gain ``(1 - beta') / (1 - beta)``, and for ``CubaLIF`` a synaptic decay ``exp(-1)``
+where forward Euler has 0. The export records ``dt`` and ``"discretisation": "forward-euler"``
+in the graph's metadata so a reader can tell.)
 
 Where the conventions differ (tested in ``tests/test_export.py``; the other readers'
 differences are in :mod:`snnlab.nir.peers`)
@@ -53,8 +69,11 @@ differences are in :mod:`snnlab.nir.peers`)
 * **Reset by subtraction does not exist in NIR 1.0**: its neurons reset to ``v_reset``. A
   ``reset="subtract"`` neuron is exported as a hard reset with a warning, and its true reset
   mode is kept in the node's metadata so :func:`~snnlab.nir.from_nir` restores it exactly.
-  Other readers simulate reset-to-zero. Train with ``reset="zero"`` for an export every reader
-  runs exactly.
+  Norse subtracts when told (``norse.torch.from_nir(..., reset_method=reset_subtract)``, on
+  CubaLIF nodes); snnTorch and the other readers reset to zero, so their spikes differ
+  (13 % of the hidden spikes of a 64-128-10 MLP trained on digits). Train with
+  ``reset="zero"`` (CLI: ``snnlab train --reset zero``) for an export every reader runs
+  exactly.
 """
 
 from __future__ import annotations
@@ -68,11 +87,12 @@ import torch
 from torch import nn
 
 from .. import neurons as N
+from .._checks import check_choice
 from ..models import SpikingNet
 from ..train import load_checkpoint
 from .graph import DEFAULT_DT, FORMAT, NIRExportError, check_dt, load_nir, pair
 
-__all__ = ["to_nir"]
+__all__ = ["to_nir", "READOUT_FORMS", "LIF_NODES"]
 
 
 def _arr(value, shape) -> np.ndarray:
@@ -137,7 +157,26 @@ def _euler(beta: np.ndarray, dt: float, where: str) -> tuple[np.ndarray, np.ndar
     return dt / (1.0 - beta), 1.0 / (1.0 - beta)
 
 
-def _neuron_node(nir, neuron: nn.Module, shape: tuple, dt: float, where: str):
+def _lif_node(nir, lif_node: str, tau, r, gain, theta, zeros, dt: float, meta: dict):
+    """A (DA-)LIF with decay ``1 - dt/tau`` and input gain ``gain`` per step.
+
+    ``"cubalif"`` (the default): ``CubaLIF(tau_syn = dt, w_in = gain, tau_mem = tau, r = tau/dt)``.
+    A synapse whose time constant is one step follows its input exactly under forward Euler
+    (``i += dt/dt (w_in I - i) = w_in I``), and both peers honour every parameter of it
+    (Norse ignores ``r`` on ``LIF``; snnTorch checks ``r = tau_mem/dt``). ``"lif"``:
+    ``LIF(tau, r = gain tau/dt)``, the textbook form (Norse then sees an input gain of
+    ``1 - beta``).
+    """
+    if lif_node == "lif":
+        return nir.LIF(tau=tau, r=gain * r, v_leak=zeros, v_threshold=theta, v_reset=zeros,
+                       metadata={"snnlab": meta})
+    return nir.CubaLIF(tau_syn=np.full_like(tau, dt), tau_mem=tau, r=r, v_leak=zeros,
+                       v_threshold=theta, v_reset=zeros, w_in=np.ascontiguousarray(gain),
+                       metadata={"snnlab": meta})
+
+
+def _neuron_node(nir, neuron: nn.Module, shape: tuple, dt: float, where: str,
+                 lif_node: str = "cubalif"):
     """The NIR node of one snnlab neuron, with snnlab's own description in its metadata."""
     theta = np.full(shape, float(neuron.threshold))
     zeros = np.zeros(shape)
@@ -160,8 +199,7 @@ def _neuron_node(nir, neuron: nn.Module, shape: tuple, dt: float, where: str):
                     else [])
         if neuron.beta_logit is None:
             meta["beta"] = float(neuron.beta)
-        return "lif", nir.LIF(tau=tau, r=r, v_leak=zeros, v_threshold=theta, v_reset=zeros,
-                              metadata={"snnlab": meta})
+        return "lif", _lif_node(nir, lif_node, tau, r, np.ones(shape), theta, zeros, dt, meta)
     if kind is N.SynapticLIF:
         alpha = _arr(neuron.alpha, shape)
         beta = _arr(neuron.beta, shape)
@@ -176,7 +214,7 @@ def _neuron_node(nir, neuron: nn.Module, shape: tuple, dt: float, where: str):
                                       v_threshold=theta, v_reset=zeros, w_in=w_in,
                                       metadata={"snnlab": meta})
     if kind is N.DALIF:
-        # u = beta v + alpha I: a LIF whose input gain R dt / tau is the spatial decay alpha
+        # u = beta v + alpha I: a LIF whose input gain is the spatial decay alpha
         beta = _arr(neuron.beta, shape)
         alpha = _arr(neuron.alpha, shape)
         if np.any(beta >= 1.0):
@@ -187,8 +225,7 @@ def _neuron_node(nir, neuron: nn.Module, shape: tuple, dt: float, where: str):
                     learn_beta=neuron.beta_logit is not None,
                     shape=list(neuron.alpha_raw.shape if neuron.alpha_raw is not None else
                                neuron.beta_logit.shape if neuron.beta_logit is not None else []))
-        return "dalif", nir.LIF(tau=tau, r=alpha * r, v_leak=zeros, v_threshold=theta,
-                                v_reset=zeros, metadata={"snnlab": meta})
+        return "dalif", _lif_node(nir, lif_node, tau, r, alpha, theta, zeros, dt, meta)
     raise NIRExportError(f"{where}: neuron {kind.__name__} has no NIR mapping (supported: LIF, "
                          "IF, SynapticLIF as CubaLIF, DALIF as LIF with input gain)")
 
@@ -209,16 +246,72 @@ def _model_of(model):
     return model
 
 
-def to_nir(model, path=None, *, dt: float = DEFAULT_DT, readout: bool = True,
-           warn: bool = True):
+#: the forms :func:`to_nir` writes a readout in (``True`` = ``"affine"``, ``False`` = ``"none"``)
+READOUT_FORMS = ("affine", "li", "none")
+#: the NIR nodes a LIF or DA-LIF can be written as
+LIF_NODES = ("cubalif", "lif")
+
+
+def _readout_form(readout) -> str:
+    if readout is True:
+        return "affine"
+    if readout is False or readout is None:
+        return "none"
+    return check_choice("readout", readout, READOUT_FORMS)
+
+
+def _decoding(mode: str, form: str, beta: float) -> str:
+    """What a reader does with the graph's output to get snnlab's logits (also in metadata)."""
+    if form == "none":
+        return "no readout: the output is the last hidden layer's spikes"
+    if mode == "membrane" and form == "affine":
+        return (f"the output y[t] is the readout current; integrate u[t] = {beta!r} u[t-1] + "
+                "y[t] (u[-1] = 0; the factor is readout_beta) and take the mean of u over the "
+                "T steps")
+    if mode == "membrane":
+        return "the mean over the T steps of the readout's LI (or I) membrane"
+    if mode == "count":
+        return "the sum over the T steps of the output spikes"
+    return "minus the number of steps before the first output spike (T if none)"
+
+
+def _subtract_warning(layers: list[str], norse_layers: list[str]) -> str:
+    if norse_layers == layers:
+        norse = ("Norse does with norse.torch.from_nir(graph, dt=dt, reset_method="
+                 "reset_subtract) (from norse.torch.functional.reset)")
+    elif norse_layers:
+        norse = (f"Norse does for {', '.join(norse_layers)} (the CubaLIF nodes) with "
+                 "norse.torch.from_nir(graph, dt=dt, reset_method=reset_subtract)")
+    else:
+        norse = "Norse does only for CubaLIF nodes (lif_node='cubalif'), and these are not"
+    return (f"{', '.join(layers)}: reset='subtract', but NIR 1.0 has no reset by subtraction, "
+            "so these neurons are written with v_reset = 0 (their true reset is kept in the "
+            "node metadata). snnlab.nir.from_nir restores the subtraction exactly, and "
+            f"{norse}. snnTorch and other readers reset to zero, dropping the overshoot u - "
+            "theta that snnlab keeps: their spikes differ after such a spike. For a file "
+            "every reader runs exactly, train with reset='zero' (CLI: snnlab train --reset "
+            "zero)")
+
+
+def to_nir(model, path=None, *, dt: float = DEFAULT_DT, readout="affine",
+           lif_node: str = "cubalif", warn: bool = True):
     """Export a :class:`~snnlab.models.SpikingNet` (or a checkpoint path) as a ``nir.NIRGraph``.
 
     Args:
         model: the network, or the path of an snnlab checkpoint.
         path: where to write the graph (HDF5, conventionally ``.nir``); ``None`` writes nothing.
-        dt: the time step one snnlab step stands for, in seconds (module docstring).
-        readout: include the readout. ``False`` ends the graph at the last hidden layer's
-            spikes, which every reader can run (snnTorch and Norse have no ``LI`` mapping).
+        dt: the time step one snnlab step stands for, in seconds (module docstring). snnTorch
+            assumes ``1e-4``; Norse takes it as an argument.
+        readout: how the readout is written. ``"affine"`` (default; ``True``): a membrane
+            readout as its ``Affine`` only, so the graph's output is the readout current and
+            the reader integrates it (``graph.metadata["snnlab"]["logits"]`` says how;
+            :func:`snnlab.nir.decode_logits` does it) - snnTorch and Norse run the whole
+            graph; a spiking readout (``count``, ``first_spike``) as ``Affine`` -> neuron.
+            ``"li"``: a membrane readout as ``Affine -> LI`` (``I`` for ``beta = 1``), the
+            complete network, which snnTorch and Norse cannot read (no ``LI`` mapping).
+            ``"none"`` (``False``): end at the last hidden layer's spikes.
+        lif_node: the NIR node for LIF and DA-LIF layers: ``"cubalif"`` (default; read exactly
+            by snnTorch and Norse) or ``"lif"`` (module docstring).
         warn: warn when a reset by subtraction is exported as a reset to zero.
 
     Returns:
@@ -227,6 +320,8 @@ def to_nir(model, path=None, *, dt: float = DEFAULT_DT, readout: bool = True,
     nir = load_nir()
     model = _model_of(model)
     dt = check_dt(dt)
+    form = _readout_form(readout)
+    lif_node = check_choice("lif_node", lif_node, LIF_NODES)
     nodes = {"input": nir.Input(input_type={"input": np.array(model.input_shape)})}
     order = ["input"]
     shape = tuple(model.input_shape)
@@ -237,7 +332,7 @@ def to_nir(model, path=None, *, dt: float = DEFAULT_DT, readout: bool = True,
 
     subtracting = []
     stages = [(f"layer{i}", layer.synapse, layer.neuron) for i, layer in enumerate(model.layers)]
-    if readout:
+    if form != "none":
         stages.append(("readout", model.readout.synapse, model.readout.neuron))
     for prefix, synapse, neuron in stages:
         syn_nodes = _synapse_nodes(nir, synapse, shape, prefix)
@@ -246,6 +341,8 @@ def to_nir(model, path=None, *, dt: float = DEFAULT_DT, readout: bool = True,
         with torch.no_grad():
             shape = tuple(synapse(torch.zeros(1, *shape)).shape[1:])
         if neuron is None:  # the non-spiking membrane readout
+            if form == "affine":
+                continue  # the reader integrates the current (metadata "logits")
             beta = np.full(shape, float(model.readout.beta))
             if float(model.readout.beta) == 1.0:
                 add("readout_i", nir.I(r=np.ones(shape)))
@@ -253,25 +350,22 @@ def to_nir(model, path=None, *, dt: float = DEFAULT_DT, readout: bool = True,
                 tau, r = _euler(beta, dt, "readout")
                 add("readout_li", nir.LI(tau=tau, r=r, v_leak=np.zeros(shape)))
         else:
-            kind, node = _neuron_node(nir, neuron, shape, dt, prefix)
+            kind, node = _neuron_node(nir, neuron, shape, dt, prefix, lif_node)
             add(f"{prefix}_{kind}", node)
             if neuron.reset_mode == "subtract":
-                subtracting.append(prefix)
+                subtracting.append((prefix, isinstance(node, nir.CubaLIF)))
     if subtracting and warn:
-        warnings.warn(f"{', '.join(subtracting)}: NIR has no reset by subtraction, so these "
-                      "neurons are written as resetting to zero. snnlab.nir.from_nir restores "
-                      "the subtraction; other readers reset to zero (train with reset='zero' for "
-                      "an export every reader runs exactly)", stacklevel=2)
+        warnings.warn(_subtract_warning([p for p, _ in subtracting],
+                                        [p for p, cuba in subtracting if cuba]), stacklevel=2)
     nodes["output"] = nir.Output(output_type={"output": np.array(shape)})
     order.append("output")
     edges = list(zip(order[:-1], order[1:]))
+    mode = model.readout.mode
     meta = {"snnlab": {"format": FORMAT, "dt": dt, "discretisation": "forward-euler",
-                       "readout": model.readout.mode if readout else "none",
+                       "readout": mode if form != "none" else "none",
+                       "readout_form": form,
                        "readout_beta": float(model.readout.beta),
-                       "logits": ("mean over time of the readout membrane"
-                                  if model.readout.mode == "membrane" else
-                                  "spike counts of the readout" if model.readout.mode == "count"
-                                  else "minus the first-spike step of the readout"),
+                       "logits": _decoding(mode, form, float(model.readout.beta)),
                        "input_shape": list(model.input_shape),
                        "config": json.dumps(model.config, default=str)}}
     graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)

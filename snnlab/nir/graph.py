@@ -1,9 +1,9 @@
 """What the exporter, the importer and the peer runners share: the time step convention, the
 one error type, loading the optional ``nir`` package, reading a graph and its snnlab metadata.
 
-``nir`` is imported inside functions only (it is an optional dependency, in the ``lab`` and
-``test`` extras). ``import nir`` here is absolute, so it always means the third-party package,
-never this package (``snnlab.nir``).
+``nir`` is a core dependency (``snnlab export`` needs it) but is imported inside functions
+only, so ``import snnlab`` and the other commands do not load it and h5py. ``import nir`` here
+is absolute, so it always means the third-party package, never this package (``snnlab.nir``).
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ def load_nir():
     """The third-party ``nir`` module, or an ImportError saying how to install it."""
     try:
         import nir
-    except ImportError:  # pragma: no cover - nir is in the test and lab extras
-        raise ImportError("NIR export needs the 'nir' package: pip install nir") from None
+    except ImportError:  # pragma: no cover - nir is a core dependency
+        raise ImportError("NIR export needs the 'nir' package, a dependency of snnlab that is "
+                          "missing here: pip install 'nir>=1.0' 'nirtorch>=2.0'") from None
     return nir
 
 

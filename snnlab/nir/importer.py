@@ -201,6 +201,17 @@ def _neuron_of(nir, node, name, shape, dt):
         beta = _decay(node, name, tau_mem, dt, "tau_mem")
         g_syn = np.asarray(node.w_in, dtype=np.float64) * dt / tau_syn
         g_mem = np.asarray(node.r, dtype=np.float64) * dt / tau_mem
+        if meta.get("neuron") in ("lif", "dalif") or (
+                meta.get("neuron") is None and np.allclose(alpha, 0.0, rtol=0, atol=1e-12)):
+            # tau_syn = dt: the synapse passes w_in I straight on, a (DA-)LIF written as
+            # CubaLIF (to_nir's default lif_node); its input gain is w_in * r dt/tau_mem
+            if not np.allclose(alpha, 0.0, rtol=0, atol=1e-9):
+                raise NIRExportError(f"node {name!r}: a LIF written as CubaLIF needs tau_syn = "
+                                     f"dt = {dt:g} s, got {np.mean(tau_syn):g} s")
+            gain = np.broadcast_to(g_syn * g_mem, shape)
+            if meta.get("neuron") == "dalif" or not np.allclose(gain, 1.0, rtol=1e-6):
+                return _dalif(beta, gain, theta, kw, meta, name)
+            return _lif(N.LIF, beta, theta, kw, meta, shape, {})
         for what, g in (("w_in*dt/tau_syn", g_syn), ("r*dt/tau_mem", g_mem)):
             if not np.allclose(g, 1.0, rtol=1e-6):
                 raise NIRExportError(f"node {name!r}: CubaLIF gain {what} = {np.mean(g):g}; "
@@ -261,7 +272,10 @@ def from_nir(graph_or_path, *, dt: float | None = None) -> SpikingNet:
     The graph must be a feed-forward chain ``Input -> (synapse nodes -> neuron)... -> Output``.
     The last stage becomes the readout: ``LI``/``I`` -> ``"membrane"`` (mean membrane over
     time), a spiking neuron -> ``"count"`` (or what the graph's snnlab metadata says), a
-    synapse with no neuron after it -> ``"membrane"`` with ``beta = 0`` (logits = mean current).
+    synapse with no neuron after it -> ``"membrane"`` with the ``readout_beta`` of snnlab's
+    metadata (``to_nir``'s default ``readout="affine"``), else ``beta = 0`` (logits = mean
+    current). A ``CubaLIF`` with ``tau_syn = dt`` is a LIF (``to_nir``'s default
+    ``lif_node``), a DA-LIF where its input gain is not 1.
 
     Args:
         graph_or_path: a ``nir.NIRGraph`` or the path of a NIR (HDF5) file.
@@ -320,8 +334,10 @@ def from_nir(graph_or_path, *, dt: float | None = None) -> SpikingNet:
     *hidden, (rname, rsyn, rnode) = stages
     layers = [SpikingLayer(syn, neuron) for _, syn, neuron in hidden]
     mode = gmeta.get("readout", "count")
-    if rnode is None:
-        head = Readout(rsyn, "membrane", beta=0.0)
+    if rnode is None:  # logits = mean of u[t] = beta u[t-1] + I[t]; beta = 0 for foreign graphs
+        beta = gmeta.get("readout_beta") if (gmeta.get("readout") == "membrane" and
+                                             gmeta.get("readout_form") == "affine") else 0.0
+        head = Readout(rsyn, "membrane", beta=float(beta))
     elif isinstance(rnode, nir.LI):
         _check_zero(rnode, rname, "v_leak")
         tau = np.asarray(rnode.tau, dtype=np.float64)
