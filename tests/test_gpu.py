@@ -24,6 +24,7 @@ import snnlab
 from snnlab import functional as F
 from snnlab import surrogate as S
 from snnlab import zoo
+from snnlab.train import build_model
 
 CUDA_ASKED = os.environ.get("SNNLAB_TEST_DEVICE", "").strip().lower() == "cuda"
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available() and not CUDA_ASKED,
@@ -228,10 +229,11 @@ def _tiny_digits(n_train=64, n_test=128):
 
 def _one_step(name, device):
     """One rule step (one batch of 64 in one epoch) from the same initial weights."""
-    torch.manual_seed(0)
-    net = snnlab.models.mlp(64, [32], 10)
+    data = _tiny_digits()
+    rule = snnlab.rules.get(name)
+    net = build_model(rule, data, [32], seed=0)  # the network the rule declares
     before = {k: v.detach().clone() for k, v in net.state_dict().items()}
-    hist = snnlab.train(net, _tiny_digits(), name, epochs=1, batch_size=64, progress=False,
+    hist = snnlab.train(net, data, rule, epochs=1, batch_size=64, progress=False,
                         device=device, seed=0)
     after = {k: v.detach().cpu() for k, v in net.state_dict().items()}
     return hist.records[-1], before, after
