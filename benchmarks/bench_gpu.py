@@ -126,6 +126,13 @@ def spikingjelly_backend(device) -> tuple[str, str]:
     ``("torch", why not)``."""
     if device.type != "cuda":
         return "torch", "not on CUDA"
+    import numpy as np
+
+    if not hasattr(np, "int"):
+        # SpikingJelly 0.0.0.0.14's cupy kernels call np.int, removed in numpy 1.24 (on the H200
+        # image its cupy backend failed with "module 'numpy' has no attribute 'int'"): give the
+        # old alias back, for this benchmark process only, so its fused GPU neuron can be timed
+        np.int = int
     try:
         from spikingjelly.activation_based import neuron, surrogate
 

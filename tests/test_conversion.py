@@ -181,6 +181,7 @@ def test_conversion_dashboard_pure_function_and_plots():
     plot.accuracy_vs_T({"conversion": {2: 0.5, 4: 0.8}}, reference={"ANN": 0.9})
     with pytest.raises(TypeError, match="rows"):
         plot.conversion_errors([])
+    pytest.importorskip("ipywidgets")
     dash = widgets.conversion_dashboard(ann, x, x, y, T=4)
     dash.controls["T"].value = 32
     assert dash.result["spikes"].shape[0] == 32

@@ -521,6 +521,7 @@ def test_chip_dashboard_pure_function_and_sliders(digits_setup):
     assert r["noise"].bits == 1 and r["acc_ideal"] == clean and r["acc_chip"] < clean
     r = widgets.simulate_chip(student, data, log10_drift_s=1.0, T=8)  # 10 s < t0: no drift
     assert r["acc_chip"] == clean
+    pytest.importorskip("ipywidgets")
     dash = widgets.chip_dashboard(student, data, T=8)
     assert dash.result["acc_chip"] == clean  # everything at zero: the ideal chip
     dash.controls["stuck"].value = 0.3
