@@ -348,7 +348,7 @@ CASES = [
     (E.check_if_rate, 0.25, 0.2, "expected"),
     (E.check_if_rate, 0.25, ..., "no answer yet"),
     (E.check_rate_code, _rate_encode_ok, lambda x, T: x.expand(T, *x.shape), "0 and 1"),
-    (E.check_rate_code, _rate_encode_ok, lambda x, T: torch.bernoulli(x.expand(T // 2, 11)),
+    (E.check_rate_code, _rate_encode_ok, lambda x, T: torch.bernoulli(x.expand(T // 2 + 1, *x.shape)),
      "shape"),
     (E.check_latency_code, _latency_ok, _latency_reversed, "reversed"),
     (E.check_latency_code, _latency_ok, lambda x, T: torch.ones(T, *x.shape), "exactly once"),
