@@ -28,6 +28,7 @@ from .ui import (
     need_number,
     passed,
     rand_shape,
+    returned_number,
     unanswered,
     uniform,
     where,
@@ -227,7 +228,7 @@ def check_firing_rate(firing_rate: Callable) -> bool:
     gen = torch.Generator().manual_seed(102)
     for cur, beta, thr in _firing_cases(gen):
         case = where(dict(current=cur, beta=beta, threshold=thr))
-        got = need_number("check_firing_rate", call(firing_rate, cur, beta, thr))
+        got = returned_number(call(firing_rate, cur, beta, thr))
         ref = lif_rate_closed_form(cur, beta, thr)
         if not math.isfinite(got):
             return failed(name, f"{case}: you return {got}")

@@ -173,7 +173,8 @@ def _latency_inputs(gen):
 
 @checker("latency_code",
          idea="each input spikes exactly once, and the brighter it is the earlier it fires: "
-              "x = 1 fires at the first step, x near 0 at the last, x = 0 never",
+              "full intensity at the first step, a faint input at the last one, and an input "
+              "of zero never",
          equation="t_spike = round((1 - x)·(T - 1)); s[t] = 1 where t = t_spike and x > 0, "
                   "else 0; shape [T, *x.shape]",
          code="t_spike = torch.round((1 - x) * (T - 1))\n"

@@ -20,10 +20,10 @@ from .ui import (
     close,
     failed,
     need_callable,
-    need_number,
     passed,
     rand_shape,
     randint,
+    returned_number,
     uniform,
 )
 
@@ -101,7 +101,7 @@ def check_cosine(cosine: Callable) -> bool:
             b = torch.randn(shape, generator=gen, dtype=dtype) * uniform(gen, 0.01, 100) + \
                 uniform(gen, -1, 1) * a
         ref = _ref_cosine(a, b)
-        got = need_number("check_cosine", call(cosine, a.clone(), b.clone()))
+        got = returned_number(call(cosine, a.clone(), b.clone()))
         if abs(got - ref) <= 1e-4:
             continue
         if abs(got - float((a * b).sum())) <= 1e-3 * max(1.0, abs(got)):

@@ -23,9 +23,9 @@ from .ui import (
     checker,
     failed,
     need_callable,
-    need_number,
     passed,
     randint,
+    returned_number,
     uniform,
 )
 
@@ -103,7 +103,7 @@ def check_energy_estimate(energy_nj: Callable) -> bool:
     cases = [(1000.0, 0.0), (0.0, 1000.0), (0.0, 0.0)] + [
         (uniform(gen, 0, 1e5), uniform(gen, 0, 1e5)) for _ in range(6)]
     for synops, macs in cases:
-        got = need_number("check_energy_estimate", call(energy_nj, synops, macs))
+        got = returned_number(call(energy_nj, synops, macs))
         ref = _ref_energy_nj(synops, macs)
         if math.isclose(got, ref, rel_tol=1e-6, abs_tol=1e-9):
             continue

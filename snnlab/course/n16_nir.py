@@ -24,9 +24,9 @@ from .ui import (
     close,
     failed,
     need_callable,
-    need_number,
     passed,
     rand_shape,
+    returned_number,
     uniform,
     where,
 )
@@ -89,8 +89,8 @@ def check_nir_lif(lif_to_nir: Callable) -> bool:
         got = call(lif_to_nir, beta, dt)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             return failed(name, "return two numbers (tau, r)")
-        g_tau = need_number("check_nir_lif", got[0])
-        g_r = need_number("check_nir_lif", got[1])
+        g_tau = returned_number(got[0])
+        g_r = returned_number(got[1])
         if beta > 0 and math.isclose(g_tau, -dt / math.log(beta), rel_tol=1e-6):
             return failed(name, "that tau is the exact-exponential reading; a forward-Euler "
                           "step decays by a linear factor")

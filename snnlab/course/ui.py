@@ -11,14 +11,23 @@ redraws into an ``Output`` through :func:`build`, calling the pure function and 
 display). Setting ``dash.controls["threshold"].value = 1.5`` re-runs the update immediately, also
 without a kernel, so tests can drive a dashboard and check ``dash.result``.
 
-**Checkers.** ``check_<name>(answer) -> bool`` where ``answer`` is the learner's function or
-value. A checker computes the reference answer itself from :mod:`snnlab`, calls the learner's
-code through :func:`call` (so an exception in it, e.g. the stub's ``NotImplementedError``,
-becomes a failed check, not a traceback), and finishes with :func:`passed` or :func:`failed`: it
-prints exactly one line, ``✅ <name>: passed`` or ``❌ <name>: <what is wrong> — hint: <hint>``,
-records the result in :data:`PROGRESS` and returns ``True``/``False``. It never raises on a
-wrong answer; only a wrong *kind* of thing (e.g. a number where a function is expected) raises
-``TypeError``. :func:`progress` summarises what a learner has passed so far in this kernel.
+**Checkers.** ``check_<name>(answer, *, hint=None) -> bool`` where ``answer`` is the learner's
+function or value, decorated with :func:`checker` (which registers its three hints and the
+library's reference with the learner's signature). A checker tests the learner's function on
+random inputs and parameters over their valid ranges, drawn from a private
+``torch.Generator`` (the global torch/random/numpy state is restored after the learner's code
+runs), plus the edge cases, against :mod:`snnlab`'s own functions; answers count as tensors of
+any float dtype, numpy arrays, lists or 0-d tensors (:func:`answer_tensor`,
+:func:`need_number`). It calls the learner's code through :func:`call` (an exception in it, e.g.
+the stub's ``NotImplementedError``, becomes a failed check, not a traceback) and finishes with
+:func:`passed` or :func:`failed`: one line, ``✅ <name>: passed`` or ``❌ <name>: <what is wrong>
+— hint: <hint>``, recorded in :data:`PROGRESS`. Hints progress per checker: the first failure
+gives the idea (no code, no equation), later ones the equation; code only on request
+(``hint="code"`` or :func:`show_solution`). It never raises on a wrong answer; only a wrong
+*kind* of thing (e.g. a number where a function is expected) raises ``TypeError``.
+:func:`progress` summarises what a learner has passed so far in this kernel, and
+:func:`use_or_reference` lets a later notebook cell run on the reference while an exercise is
+unsolved.
 """
 
 from __future__ import annotations
@@ -188,6 +197,9 @@ def failed(name: str, problem: str, hint: str = "") -> bool:
         hint = hint_for(name, level)
         if level == "equation":
             hint += f" (still stuck? exercises.show_solution(\"check_{name}\"))"
+        elif level == "code":  # asked for: the code follows the one line, indented
+            hint = "one way to write it:\n" + "\n".join("    " + line
+                                                         for line in hint.splitlines())
     print(f"❌ {name}: {problem} — hint: {hint}")
     return False
 
@@ -302,6 +314,15 @@ def need_number(checker_name: str, answer) -> float:
     return float(t.reshape(()))
 
 
+def returned_number(value, what: str = "your function") -> float:
+    """What the learner's function returned, as one float; a :class:`LearnerError` (a failed
+    check, not a ``TypeError``) when it is not one number."""
+    try:
+        return need_number(what, value)
+    except TypeError:
+        raise LearnerError(f"{what} must return a number, got {type(value).__name__}") from None
+
+
 def call(fn: Callable, *args, **kwargs):
     """Run the learner's function; turn any exception into a :class:`LearnerError`."""
     try:
@@ -393,6 +414,7 @@ def use_or_reference(learner_fn: Callable, reference_fn: Callable | str,
     ``reference_fn`` is a function, or a checker's name (``"check_cosine"``) whose reference to
     use; that checker's result in :data:`PROGRESS` then decides too. ``name`` is what the note
     calls the exercise (by default the learner's function's name)."""
+    learner_fn = getattr(learner_fn, "learner", learner_fn)  # re-running the cell: no nesting
     checker_key = None
     if isinstance(reference_fn, str):
         checker_key = _checker_key(reference_fn)
