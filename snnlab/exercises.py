@@ -5,6 +5,11 @@ dashboards; the conventions every checker follows (one line printed, ``âœ…``/``â
 the result recorded in :data:`PROGRESS`, never raising on a wrong answer) are in
 :mod:`snnlab.course.ui`. This module re-exports them so ``snnlab.exercises.check_<name>`` keeps
 working; :func:`progress` summarises what a learner has passed so far in this kernel.
+
+Hints progress: a checker's first failure gives the idea, later failures the equation, and code
+only on request (``check_x(answer, hint="code")`` or :func:`show_solution`). A later notebook
+cell that needs an exercise's function wraps it with :func:`use_or_reference`, so an unsolved
+stub falls back to the library's reference (with a one-line note) instead of breaking the cell.
 """
 
 from __future__ import annotations
@@ -48,11 +53,15 @@ from .course import (  # noqa: F401 (re-exported)
     check_weight_normalisation,
     lif_rate_closed_form,
     progress,
+    reference,
     reset_progress,
+    show_solution,
+    use_or_reference,
 )
 
 __all__ = [
-    "PROGRESS", "progress", "reset_progress", "lif_rate_closed_form", "check_lif_step",
+    "PROGRESS", "progress", "reset_progress", "show_solution", "reference", "use_or_reference",
+    "lif_rate_closed_form", "check_lif_step",
     "check_firing_rate", "check_if_rate", "check_rate_code", "check_latency_code",
     "check_spike_count", "check_surrogate_derivative", "check_spike_function",
     "check_bptt_accuracy", "check_vdot_estimate", "check_timing_dv", "check_timing_error",

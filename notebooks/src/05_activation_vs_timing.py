@@ -158,6 +158,7 @@ exercises.check_cosine(cosine)
 # fixed batch agrees with the BPTT gradient at the *current* weights.
 
 # %%
+cosine = exercises.use_or_reference(cosine, "check_cosine")
 RULES = ["bptt", "timing", "antlr"]
 results, nets = {}, {}
 for name in RULES:

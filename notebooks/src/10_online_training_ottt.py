@@ -171,6 +171,7 @@ exercises.check_three_factor(weight_grad)
 # forward/backward pass with autograd, one step at a time):
 
 # %%
+weight_grad = exercises.use_or_reference(weight_grad, "check_three_factor")
 mine = weight_grad(errors, surrogates, traces)
 lib = snnlab.rules.get("ottt").gradients(net, x_seq, y)["layers.0.synapse.weight"]
 cos = float((mine * lib).sum() / (mine.norm() * lib.norm()))

@@ -113,6 +113,8 @@ exercises.check_rate_eligibility(eligibility)
 # Your two functions against the library's spike pass on a real hidden layer:
 
 # %%
+kappa = exercises.use_or_reference(kappa, "check_rate_kappa")
+eligibility = exercises.use_or_reference(eligibility, "check_rate_eligibility")
 torch.manual_seed(SEED)
 net = snnlab.models.mlp(64, [HIDDEN], 10)
 x, y = data.train.tensors[0][:128], data.train.tensors[1][:128]

@@ -229,6 +229,7 @@ exercises.check_read_noise_std(read_noise_std)
 # first layer's current.
 
 # %%
+read_noise_std = exercises.use_or_reference(read_noise_std, "check_read_noise_std")
 noisy = NoiseModel(read_noise=0.2).program(student, seed=SEED)
 layer = noisy.layers[0].synapse
 xbar = layer.parametrizations.weight[0]

@@ -120,6 +120,7 @@ exercises.check_energy_estimate(energy_nj)
 # (a MAC-heavy first layer) and with latency input (one spike per pixel, accumulates only).
 
 # %%
+energy_nj = exercises.use_or_reference(energy_nj, "check_energy_estimate")
 digits = snnlab.load("digits", seed=SEED)
 torch.manual_seed(SEED)
 net = snnlab.models.mlp(digits.input_shape[0], [HIDDEN], digits.n_classes)
@@ -237,6 +238,7 @@ exercises.check_pareto(pareto)
 # (accuracy against the memory of a training step, which matters for training on a chip):
 
 # %%
+pareto = exercises.use_or_reference(pareto, "check_pareto")
 for name, cmp in results.items():
     print(f"{name}:")
     print(f"  accuracy vs energy (yours):   {pareto(cmp.rows)}")

@@ -18,15 +18,20 @@ from .._checks import check_choice, check_float, check_int
 from ..plot import membrane, show
 from .ui import (
     Dashboard,
-    LearnerError,
-    as_tensor,
+    answer_tensor,
     build,
     call,
+    checker,
+    close,
     failed,
     need_callable,
     need_number,
     passed,
+    rand_shape,
+    returned_number,
     unanswered,
+    uniform,
+    where,
 )
 
 __all__ = ["simulate_lif", "lif_dashboard", "check_lif_step", "lif_rate_closed_form",
@@ -104,42 +109,59 @@ def lif_dashboard(*, current: float = 0.3, threshold: float = 1.0, tau_ms: float
 
 
 def _lif_reference(v, current, beta, threshold):
+    """Exercise 1's answer from :mod:`snnlab.functional`: eqs. (1), (2), (3a)."""
     u = F.charge(v, current, beta)
     s = (u > threshold).to(u.dtype)
     return s, F.reset(u, s, threshold, "subtract", detach=True)
 
 
+def _lif_cases(gen):
+    """Random states, currents, leaks and thresholds over their valid ranges, plus the edges:
+    a membrane landing exactly on the threshold (no spike: strictly above), beta = 1 (IF)."""
+    for i in range(12):
+        dtype = torch.float32 if i % 2 else torch.float64
+        shape = rand_shape(gen)
+        thr = uniform(gen, 0.2, 3.0)
+        v = torch.rand(shape, generator=gen, dtype=dtype) * 1.5 * thr
+        current = (torch.rand(shape, generator=gen, dtype=dtype) - 0.2) * thr
+        yield v, current, uniform(gen, 0.05, 1.0), thr
+    yield (torch.tensor([0.5, 0.25, 0.0, 2.0]), torch.tensor([0.5, 0.75, 0.0, 0.5]), 1.0, 1.0)
+
+
+@checker("lif_step",
+         idea="a LIF step does three things in order: leak the old state and add the input "
+              "(charge), spike where the membrane is above the threshold (fire), and take the "
+              "threshold away from the neurons that spiked (reset by subtraction)",
+         equation="u = beta·v + I;  s = H(u - threshold) (1 where u > threshold, else 0);  "
+                  "v_new = u - threshold·s",
+         code="u = beta * v + current\ns = (u > threshold).float()\nv_new = u - threshold * s\n"
+              "return s, v_new",
+         reference=_lif_reference)
 def check_lif_step(lif_step: Callable) -> bool:
     """``lif_step(v, current, beta, threshold) -> (s, v_new)``: charge, fire, reset by
-    subtraction (eqs. 1, 2, 3a)."""
+    subtraction (eqs. 1, 2, 3a); ``s`` a float tensor of 0s and 1s."""
     name = "lif_step"
     need_callable("check_lif_step", lif_step)
-    g = torch.Generator().manual_seed(0)
-    v = torch.rand(64, generator=g) * 1.5
-    current = torch.rand(64, generator=g) * 0.8 - 0.1
-    cases = [(0.9, 1.0), (0.5, 0.7), (1.0, 1.2)]
-    try:
-        for beta, thr in cases:
-            out = call(lif_step, v.clone(), current.clone(), beta, thr)
-            if not isinstance(out, tuple) or len(out) != 2:
-                return failed(name, f"expected a tuple (s, v_new), got {type(out).__name__}",
-                              "end with `return s, v_new`")
-            s, v_new = (as_tensor(o, v) for o in out)
-            if s is None or v_new is None or s.shape != v.shape or v_new.shape != v.shape:
-                return failed(name, "s and v_new must be tensors shaped like v",
-                              "work elementwise on the whole tensor, no loops needed")
-            s_ref, v_ref = _lif_reference(v, current, beta, thr)
-            if not torch.equal(s, s_ref):
-                return failed(name, f"wrong spikes for beta={beta}, threshold={thr}",
-                              "charge first, u = beta*v + current, then s = (u > threshold)")
-            if not torch.allclose(v_new, v_ref, atol=1e-6):
-                if torch.allclose(v_new, (F.charge(v, current, beta)) * (1 - s_ref), atol=1e-6):
-                    return failed(name, "you reset to zero", "this exercise asks for reset "
-                                  "by subtraction: v_new = u - threshold * s")
-                return failed(name, f"wrong new state for beta={beta}, threshold={thr}",
-                              "v_new = u - threshold * s, with u the membrane before reset")
-    except LearnerError as e:
-        return failed(name, str(e), "implement the three lines charge, fire, reset")
+    gen = torch.Generator().manual_seed(101)
+    for v, current, beta, thr in _lif_cases(gen):
+        case = where(dict(beta=beta, threshold=thr))
+        out = call(lif_step, v.clone(), current.clone(), beta, thr)
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            return failed(name, f"expected a tuple (s, v_new), got {type(out).__name__}")
+        s = answer_tensor(out[0], v.shape, "s")
+        v_new = answer_tensor(out[1], v.shape, "v_new")
+        s_ref, v_ref = _lif_reference(v, current, beta, thr)
+        if not close(s, s_ref):
+            u = F.charge(v, current, beta)
+            if close(s, (u >= thr).double()):
+                return failed(name, f"a membrane exactly at the threshold spiked ({case})")
+            return failed(name, f"wrong spikes for {case}")
+        if not close(v_new, v_ref):
+            u = F.charge(v, current, beta)
+            if close(v_new, u * (1 - s_ref)):
+                return failed(name, f"you reset to zero ({case}); this exercise asks for "
+                              "reset by subtraction")
+            return failed(name, f"wrong new state for {case}")
     return passed(name)
 
 
@@ -172,47 +194,66 @@ def lif_rate_closed_form(current: float, beta: float, threshold: float) -> float
     return 1.0 / n
 
 
+def _firing_cases(gen):
+    """Random leaks, thresholds and currents whose rate is 0 or at least 1/10 per step (so a
+    simulation of a few hundred steps is within 2.5 %), and the edges: no current, a negative
+    one, and one just too weak to ever reach the threshold."""
+    cases = []
+    while len(cases) < 14:
+        beta, thr = uniform(gen, 0.5, 0.98), uniform(gen, 0.3, 3.0)
+        cur = uniform(gen, 0.0, 1.2) * thr
+        if lif_rate_closed_form(cur, beta, thr) == 0 or lif_rate_closed_form(cur, beta, thr) >= 0.1:
+            cases.append((cur, beta, thr))
+    beta, thr = uniform(gen, 0.6, 0.95), uniform(gen, 0.5, 2.0)
+    cases += [(0.0, beta, thr), (-0.2, beta, thr), (0.97 * thr * (1 - beta), beta, thr)]
+    return cases
+
+
+@checker("firing_rate",
+         idea="after a reset to zero the neuron starts from rest again, so it needs the same "
+              "number of steps n to reach the threshold every time; the leak caps how high the "
+              "membrane can ever get",
+         equation="from rest u[n] = I·(1 - beta^n)/(1 - beta); n = the first step with "
+                  "u[n] > threshold; rate = 1/n spikes per step, and 0 when "
+                  "I/(1 - beta) <= threshold",
+         code="if current <= 0 or current / (1 - beta) <= threshold:\n    return 0.0\n"
+              "n, u = 0, 0.0\nwhile u <= threshold:\n    u = beta * u + current\n    n += 1\n"
+              "return 1 / n",
+         reference=lif_rate_closed_form)
 def check_firing_rate(firing_rate: Callable) -> bool:
     """``firing_rate(current, beta, threshold) -> spikes per step`` of a LIF neuron with reset to
-    zero under a constant current (analytically or by simulating; within 2%)."""
+    zero under a constant current (analytically or by simulating; within 2.5 %)."""
     name = "firing_rate"
     need_callable("check_firing_rate", firing_rate)
-    cases = [(0.3, 0.9, 1.0), (0.15, 0.9, 1.0), (0.05, 0.9, 1.0), (0.6, 0.8, 1.5),
-             (1.5, 0.95, 1.0)]
-    try:
-        for cur, beta, thr in cases:
-            got = as_tensor(call(firing_rate, cur, beta, thr))
-            if got is None or got.numel() != 1:
-                return failed(name, "return one number (spikes per time step)",
-                              "count the spikes and divide by the number of steps")
-            ref = _simulated_rate(cur, beta, thr, "zero")
-            got = float(got)
-            if ref == 0.0 and got != 0.0:
-                return failed(name, f"I={cur}, beta={beta}: the neuron never fires but you "
-                              f"return {got:.3g}",
-                              "the membrane saturates at I/(1-beta); below threshold no spikes")
-            if ref > 0 and abs(got - ref) > 0.02 * ref:
-                unit = " (looks like Hz: give spikes per step)" if got > 1 else ""
-                return failed(name, f"I={cur}, beta={beta}, threshold={thr}: expected "
-                              f"{ref:.4f} spikes/step, got {got:.4f}{unit}",
-                              "after a reset to zero the neuron needs the same number of steps "
-                              "n to reach threshold again; the rate is 1/n")
-    except LearnerError as e:
-        return failed(name, str(e), "simulate a few hundred steps with your lif step, or use "
-                      "u[n] = I (1 - beta^n) / (1 - beta)")
+    gen = torch.Generator().manual_seed(102)
+    for cur, beta, thr in _firing_cases(gen):
+        case = where(dict(current=cur, beta=beta, threshold=thr))
+        got = returned_number(call(firing_rate, cur, beta, thr))
+        ref = lif_rate_closed_form(cur, beta, thr)
+        if not math.isfinite(got):
+            return failed(name, f"{case}: you return {got}")
+        if ref == 0.0 and abs(got) > 1e-9:
+            return failed(name, f"{case}: the neuron never fires but you return {got:.3g}")
+        if ref > 0 and abs(got - ref) > 0.025 * ref:
+            unit = " (looks like Hz: give spikes per step)" if got > 1 else ""
+            return failed(name, f"{case}: expected {ref:.4f} spikes/step, got "
+                          f"{got:.4f}{unit}")
     return passed(name)
 
 
+@checker("if_rate",
+         idea="without a leak and with reset by subtraction no charge is ever lost: every bit "
+              "of input ends up in some spike",
+         equation="in the long run spikes per step = I/threshold (here 0.25/1)",
+         code="if_rate = 0.25 / 1.0")
 def check_if_rate(answer) -> bool:
     """The long-run rate of an IF neuron (beta = 1, reset by subtraction) with current 0.25 and
     threshold 1, in spikes per step (a number; ``None`` or ``...`` means "not answered yet")."""
     name = "if_rate"
     if unanswered(answer):
-        return failed(name, "no answer yet", "replace ... by a number")
-    need_number("check_if_rate", answer)
+        return failed(name, "no answer yet: replace ... by a number")
+    got = need_number("check_if_rate", answer)
     ref = _simulated_rate(0.25, 1.0, 1.0, "subtract", T=4000)
-    if abs(answer - ref) <= 0.01:
+    if abs(got - ref) <= 0.01:
         return passed(name, f"{ref:.3f} spikes per step")
-    return failed(name, f"expected about {ref:.3f}, got {answer:.3g}",
-                  "without leak and with reset by subtraction no charge is ever lost, so in "
-                  "the long run the rate is I/θ")
+    return failed(name, f"expected about {ref:.3f}, got {got:.3g}")

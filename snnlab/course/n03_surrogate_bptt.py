@@ -10,13 +10,28 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+from torch.nn import functional as TF
 
+from .. import neurons as N
 from .. import surrogate as S
 from .._checks import check_choice, check_float
+from ..encoding import encode
 from ..models import SpikingNet
 from ..plot import LABEL_SIZE, PALETTE, new_axes, set_labels, show
 from ..train import evaluate
-from .ui import Dashboard, LearnerError, as_tensor, build, call, failed, need_callable, passed
+from .ui import (
+    Dashboard,
+    answer_tensor,
+    build,
+    call,
+    checker,
+    close,
+    failed,
+    need_callable,
+    passed,
+    rand_shape,
+    uniform,
+)
 
 __all__ = ["simulate_surrogate", "surrogate_dashboard", "check_surrogate_derivative",
            "check_spike_function", "check_bptt_accuracy"]
@@ -85,86 +100,169 @@ def surrogate_dashboard(distances: torch.Tensor | None = None, *, name: str = "f
     return build(controls, compute, draw)
 
 
+def _fast_sigmoid_reference(x, scale):
+    return S.FastSigmoid(scale).derivative(torch.as_tensor(x))
+
+
+def _x_cases(gen):
+    """Random points of random shapes and dtypes, always including 0 and both signs."""
+    for i in range(6):
+        x = (torch.rand(rand_shape(gen, 3, 7), generator=gen,
+                        dtype=torch.float32 if i % 2 else torch.float64) - 0.5) * 4
+        x.view(-1)[0] = 0.0
+        yield x
+
+
+@checker("surrogate_derivative",
+         idea="the fast sigmoid's derivative is largest (exactly 1) at the threshold and falls "
+              "off symmetrically on both sides; the scale says how fast it falls",
+         equation="σ'(x) = 1 / (scale·|x| + 1)²",
+         code="return 1 / (scale * x.abs() + 1) ** 2",
+         reference=_fast_sigmoid_reference)
 def check_surrogate_derivative(derivative: Callable, scale: float = 10.0) -> bool:
-    """``derivative(x, scale) -> 1 / (scale*|x| + 1)**2`` (the fast-sigmoid surrogate)."""
+    """``derivative(x, scale) -> 1 / (scale*|x| + 1)**2`` (the fast-sigmoid surrogate), tested
+    at ``scale`` and at other scales in (0.5, 50)."""
     name = "surrogate_derivative"
     need_callable("check_surrogate_derivative", derivative)
-    x = torch.linspace(-2.0, 2.0, 81)
-    ref = S.FastSigmoid(scale).derivative(x)
-    try:
-        got = as_tensor(call(derivative, x.clone(), scale), ref)
-    except LearnerError as e:
-        return failed(name, str(e), "1 / (scale * x.abs() + 1) ** 2")
-    if got is None or got.shape != x.shape:
-        return failed(name, "return a tensor shaped like x", "work elementwise")
-    if torch.allclose(got, ref, atol=1e-6):
-        return passed(name)
-    if torch.allclose(got, 1.0 / (scale * x.abs() + 1.0), atol=1e-6):
-        return failed(name, "the denominator must be squared", "(scale*|x| + 1) ** 2")
-    if float(got[40]) != 1.0:
-        return failed(name, f"at x = 0 the derivative must be 1, got {float(got[40]):.3g}",
-                      "the peak sits at the threshold")
-    return failed(name, "values differ from 1/(scale|x|+1)^2", "use x.abs(), not x")
+    gen = torch.Generator().manual_seed(301)
+    scales = [float(scale)] + [uniform(gen, 0.5, 50.0) for _ in range(5)]
+    for k, x in zip(scales, _x_cases(gen)):
+        ref = S.FastSigmoid(k).derivative(x)
+        got = answer_tensor(call(derivative, x.clone(), k), x.shape)
+        if close(got, ref):
+            continue
+        if close(got, (1.0 / (k * x.abs() + 1.0)).double()):
+            return failed(name, f"the denominator must be squared (scale={k:.3g})")
+        if abs(float(got.view(-1)[0]) - 1.0) > 1e-5:
+            return failed(name, f"at x = 0 the derivative must be 1, got "
+                          f"{float(got.view(-1)[0]):.3g}")
+        if k != float(scale) and close(got, S.FastSigmoid(scale).derivative(x).double()):
+            return failed(name, f"your function ignores scale (tested with scale={k:.3g})")
+        return failed(name, f"values differ from the fast-sigmoid derivative (scale={k:.3g})")
+    return passed(name)
 
 
+class _ReferenceSpike(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * S.FastSigmoid(10.0).derivative(x)
+
+
+@checker("spike_function",
+         idea="the forward pass is the real spike (a step at zero); the backward pass pretends "
+              "the step was smooth, multiplying the incoming gradient by the surrogate's "
+              "derivative at the saved input",
+         equation="forward: s = H(x) = 1 where x > 0, else 0;  backward: dL/dx = dL/ds · "
+                  "1/(scale·|x| + 1)²",
+         code="class MySpike(torch.autograd.Function):\n    @staticmethod\n"
+              "    def forward(ctx, x):\n        ctx.save_for_backward(x)\n"
+              "        return (x > 0).to(x.dtype)\n\n    @staticmethod\n"
+              "    def backward(ctx, grad_output):\n        (x,) = ctx.saved_tensors\n"
+              "        return grad_output / (10.0 * x.abs() + 1) ** 2",
+         reference=_ReferenceSpike.apply)
 def check_spike_function(spike: Callable, scale: float = 10.0) -> bool:
-    """``spike(x)``: Heaviside ``(x > 0)`` forward, fast-sigmoid derivative (``scale``) backward
-    (e.g. ``MySpike.apply`` of an ``autograd.Function``)."""
+    """``spike(x)``: Heaviside ``(x > 0)`` forward (a float tensor), fast-sigmoid derivative
+    (``scale``) times the incoming gradient backward (e.g. ``MySpike.apply``)."""
     name = "spike_function"
     need_callable("check_spike_function", spike)
-    x = torch.linspace(-1.0, 1.0, 41, dtype=torch.float64).requires_grad_(True)
-    try:
+    gen = torch.Generator().manual_seed(302)
+    for x0 in _x_cases(gen):
+        x = x0.clone().requires_grad_(True)
         out = call(spike, x)
-        if not isinstance(out, torch.Tensor) or out.shape != x.shape:
-            return failed(name, "spike(x) must return a tensor shaped like x",
-                          "forward returns (x > 0).to(x.dtype)")
-        if not torch.equal(out.detach(), (x.detach() > 0).to(out.dtype)):
-            return failed(name, "the forward pass must be the step H(x): 1 where x > 0",
-                          "(x > 0).to(x.dtype)")
+        if not isinstance(out, torch.Tensor):
+            return failed(name, f"spike(x) must return a tensor, got {type(out).__name__}")
+        got = answer_tensor(out.detach(), x.shape, "spike(x)")
+        if not close(got, (x0 > 0).double()):
+            if close(got, (x0 >= 0).double()):
+                return failed(name, "at x = 0 there is no spike: the step is 1 only where "
+                              "x > 0")
+            return failed(name, "the forward pass must be the step: 1 where x > 0, else 0")
         if not out.requires_grad:
-            return failed(name, "no gradient flows through your spike",
-                          "wrap it in a torch.autograd.Function with a custom backward")
-        (g,) = call(torch.autograd.grad, out.sum(), x)
-    except LearnerError as e:
-        return failed(name, str(e), "forward: save x, return (x > 0); backward: grad * σ'(x)")
-    ref = S.FastSigmoid(scale).derivative(x.detach())
-    if torch.allclose(g, ref, atol=1e-6):
-        return passed(name)
-    if float(g.abs().max()) == 0.0:
-        return failed(name, "the gradient is zero everywhere (the true Heaviside gradient)",
-                      "in backward return grad_output * surrogate derivative, not zero")
-    return failed(name, "the backward pass is not the fast-sigmoid derivative",
-                  f"grad_output / ({scale:g} * x.abs() + 1) ** 2")
+            return failed(name, "no gradient flows through your spike (a custom backward is "
+                          "needed)")
+        g_out = torch.randn(x.shape, generator=gen, dtype=x.dtype)
+        (g,) = call(torch.autograd.grad, out, x, g_out)
+        ref = g_out * S.FastSigmoid(scale).derivative(x0)
+        if close(g.double(), ref):
+            continue
+        if float(g.abs().max()) == 0.0:
+            return failed(name, "the gradient is zero everywhere (the true step's gradient)")
+        if close(g.double(), S.FastSigmoid(scale).derivative(x0).double()):
+            return failed(name, "the backward pass ignores the incoming gradient (it must "
+                          "multiply it)")
+        return failed(name, f"the backward pass is not the fast-sigmoid derivative at "
+                      f"scale={scale:g}")
+    return passed(name)
 
 
+def _bptt_problem(model, data, T: int, encoding: str) -> str | None:
+    """Why ``model`` is not a LIF SpikingNet that BPTT can train, or None."""
+    if type(model) is not SpikingNet:
+        return f"expected a snnlab SpikingNet, got {type(model).__name__}"
+    for i, neuron in enumerate(model.neurons()):
+        if type(neuron) is not N.LIF:
+            return (f"hidden layer {i} has {type(neuron).__name__} neurons; this exercise "
+                    "trains LIF neurons")
+        if float(neuron.beta) >= 1.0:
+            return f"hidden layer {i} has no leak (beta = 1): that is an IF neuron"
+        if neuron.surrogate is None:
+            return f"hidden layer {i} has no surrogate gradient"
+    if not model.layers:
+        return "the network has no hidden spiking layer"
+    dataset = getattr(data, "test", data)
+    xb, yb = dataset.tensors[0][:64], dataset.tensors[1][:64]
+    weights = [layer.synapse.weight for layer in model.layers]
+    loss = TF.cross_entropy(model(encode(xb, T, encoding, generator=torch.Generator()
+                                         .manual_seed(0))), yb)
+    grads = torch.autograd.grad(loss, weights, allow_unused=True)
+    for i, g in enumerate(grads):
+        if g is None or float(g.abs().sum()) == 0.0:
+            return f"no gradient reaches hidden layer {i} through time"
+    return None
+
+
+@checker("bptt_accuracy",
+         idea="a surrogate gradient lets backpropagation through time train a LIF network "
+              "like any recurrent net; build the network the exercise names and train it a "
+              "few epochs with the bptt rule",
+         equation="net = mlp(64, [64], 10, surrogate=\"atan\"); train(net, data, \"bptt\", "
+                  "T=8, epochs≈5, lr≈2e-3); then test accuracy ≥ target",
+         code="def train_fn(data):\n    torch.manual_seed(0)\n"
+              "    net = snnlab.models.mlp(64, [64], 10, surrogate=\"atan\")\n"
+              "    snnlab.train(net, data, \"bptt\", T=8, epochs=5, lr=2e-3, progress=False)\n"
+              "    return net")
 def check_bptt_accuracy(model_or_train_fn, data, *, T: int = 8, encoding: str = "direct",
                         target: float = 0.9) -> bool:
-    """The test accuracy of a trained network reaches ``target``.
+    """The network is a LIF :class:`~snnlab.models.SpikingNet` that BPTT trains (leaky LIF
+    neurons with a surrogate, gradients reaching every layer) and its test accuracy, measured
+    here, reaches ``target``.
 
-    Pass the trained :class:`~snnlab.models.SpikingNet`, or your function
-    ``train_fn(data) -> SpikingNet`` (it is called once here).
-    """
+    Pass the trained network, or your function ``train_fn(data) -> SpikingNet`` (called once
+    here)."""
     name = "bptt_accuracy"
     model = model_or_train_fn
     if not isinstance(model, SpikingNet):
         if not callable(model):
             raise TypeError("check_bptt_accuracy expects a SpikingNet or a function "
                             f"train_fn(data) -> SpikingNet, got {type(model).__name__}")
-        try:
-            model = call(model_or_train_fn, data)
-        except LearnerError as e:
-            return failed(name, str(e), "build snnlab.models.mlp(...) and snnlab.train it "
-                          "with rule='bptt', then return the model")
+        model = call(model_or_train_fn, data)
         if not isinstance(model, SpikingNet):
             return failed(name, f"your function returned {type(model).__name__}, not a "
-                          "SpikingNet", "return the trained model itself")
+                          "SpikingNet")
     dataset = getattr(data, "test", data)
     try:
+        problem = _bptt_problem(model, data, T, encoding)
         acc = evaluate(model, dataset, T, encoding=encoding)["acc"]
-    except (TypeError, ValueError) as e:
-        return failed(name, f"could not evaluate: {e}", "train the model on the same data "
-                      "and T")
+    except (TypeError, ValueError, RuntimeError, AttributeError, IndexError) as e:
+        return failed(name, f"could not run your network on the test set: {e}")
+    if problem:
+        return failed(name, problem)
     if acc >= target:
         return passed(name, f"test accuracy {acc:.3f} ≥ {target:.2f}")
-    return failed(name, f"test accuracy {acc:.3f} < {target:.2f}",
-                  "train with a surrogate (not the true step), lr ≈ 2e-3, a few more epochs")
+    return failed(name, f"test accuracy {acc:.3f} < {target:.2f}")

@@ -16,7 +16,20 @@ from .._checks import check_int
 from ..conversion import staircase as ref_staircase
 from ..encoding import encode
 from ..plot import conversion_errors, raster, show, subplots
-from .ui import Dashboard, LearnerError, as_tensor, build, call, failed, need_callable, passed
+from .ui import (
+    Dashboard,
+    answer_tensor,
+    build,
+    call,
+    checker,
+    close,
+    failed,
+    need_callable,
+    passed,
+    randint,
+    uniform,
+    where,
+)
 
 __all__ = ["simulate_conversion", "conversion_dashboard", "check_staircase",
            "check_weight_normalisation"]
@@ -74,56 +87,83 @@ def conversion_dashboard(ann, x_calib: torch.Tensor, x: torch.Tensor, y: torch.T
     return build(controls, compute, draw, layout)
 
 
+def _ref_staircase(z, lam, T, v0):
+    return ref_staircase(torch.as_tensor(z), lam, T, v0)
+
+
+@checker("staircase",
+         idea="an IF neuron driven by a constant input fires once every time its membrane "
+              "gains one threshold's worth of charge: count the whole thresholds it collects "
+              "in T steps (starting from its initial charge), never fewer than 0 nor more than "
+              "one per step, and give each spike the worth of the threshold spread over T",
+         equation="output = lam/T · clip(floor(T·z/lam + v0), 0, T)",
+         code="return lam / T * torch.clamp(torch.floor(T * z / lam + v0), 0, T)",
+         reference=_ref_staircase)
 def check_staircase(staircase: Callable) -> bool:
     """Your ``staircase(z, lam, T, v0)``: what an IF neuron (threshold ``lam``, reset by
     subtraction, initial membrane ``v0 * lam``) outputs in ANN units after T steps of constant
     input ``z``: ``lam / T * clip(floor(T z / lam + v0), 0, T)``."""
     name = "staircase"
     need_callable("check_staircase", staircase)
-    z = torch.linspace(-0.5, 3.0, 301, dtype=torch.float64) + 1e-4
-    for lam, T, v0 in ((1.0, 4, 0.0), (2.0, 8, 0.5), (1.5, 3, 0.5)):
+    gen = torch.Generator().manual_seed(601)
+    cases = [(1.0, 1, 0.0), (1.0, 4, 0.0), (2.0, 8, 0.5)]
+    cases += [(uniform(gen, 0.2, 4.0), randint(gen, 1, 64), uniform(gen, 0.0, 1.0))
+              for _ in range(6)]
+    for i, (lam, T, v0) in enumerate(cases):
+        dtype = torch.float32 if i % 2 else torch.float64
+        z = torch.linspace(-0.5, 1.5, 157, dtype=dtype) * lam * 1.3
+        grid = T * z / lam + v0  # keep away from the jumps, where rounding decides
+        z = torch.where((grid - grid.round()).abs() < 1e-3, z + 2e-3 * lam / T, z)
         want = ref_staircase(z, lam, T, v0)
-        try:
-            got = as_tensor(call(staircase, z.clone(), lam, T, v0), want)
-        except LearnerError as e:
-            return failed(name, str(e), "(lam / T) * torch.clamp(torch.floor(T * z / lam + v0),"
-                          " 0, T)")
-        if got is None or got.shape != want.shape:
-            return failed(name, f"expected a tensor of shape {tuple(want.shape)}",
-                          "return one value per input current")
-        if not torch.allclose(got, want, atol=1e-6):
-            if float(got.max()) > lam + 1e-6:
-                return failed(name, "values above lam", "at most one spike per step: clip the "
-                              "count to [0, T]")
-            if v0 and torch.allclose(got, ref_staircase(z, lam, T, 0.0), atol=1e-6):
-                return failed(name, f"wrong for v0={v0}", "the initial membrane adds v0 "
-                              "(in units of the threshold) before the floor")
-            return failed(name, f"wrong for lam={lam}, T={T}, v0={v0}",
-                          "count = floor(T z / lam + v0) spikes, each worth lam / T")
+        case = where(dict(lam=lam, T=T, v0=v0))
+        got = answer_tensor(call(staircase, z.clone(), lam, T, v0), z.shape)
+        if close(got, want):
+            continue
+        if float(got.max()) > lam + 1e-6:
+            return failed(name, f"values above lam ({case}): at most one spike per step")
+        if float(got.min()) < -1e-9:
+            return failed(name, f"negative values ({case}): a neuron cannot spike a negative "
+                          "number of times")
+        if v0 and close(got, ref_staircase(z, lam, T, 0.0).double()):
+            return failed(name, f"the initial membrane v0 is ignored ({case})")
+        return failed(name, f"wrong for {case}")
     return passed(name, "the IF neuron's even-input staircase")
 
 
+def _ref_normalise(W, b, lam_prev, lam):
+    return torch.as_tensor(W) * lam_prev / lam, torch.as_tensor(b) / lam
+
+
+@checker("weight_normalisation",
+         idea="a spike of the previous layer stands for its whole scale lam_prev, and this "
+              "layer's threshold must stand for its own scale lam; the bias does not come from "
+              "spikes, so only this layer's scale touches it",
+         equation="W_new = W·lam_prev/lam;  b_new = b/lam",
+         code="return W * lam_prev / lam, b / lam",
+         reference=_ref_normalise)
 def check_weight_normalisation(normalise: Callable) -> bool:
     """Your ``normalise(W, b, lam_prev, lam)`` returns ``(W * lam_prev / lam, b / lam)``
     (Diehl et al. 2015), so that a layer whose activations reach ``lam`` fires at rate 1."""
     name = "weight_normalisation"
     need_callable("check_weight_normalisation", normalise)
-    gen = torch.Generator().manual_seed(0)
-    W, b = torch.randn(4, 3, generator=gen), torch.randn(4, generator=gen)
-    for lam_prev, lam in ((1.0, 2.0), (3.0, 0.5)):
-        try:
-            out = call(normalise, W.clone(), b.clone(), lam_prev, lam)
-        except LearnerError as e:
-            return failed(name, str(e), "return (W * lam_prev / lam, b / lam)")
+    gen = torch.Generator().manual_seed(602)
+    for i in range(8):
+        dtype = torch.float32 if i % 2 else torch.float64
+        n_out, n_in = randint(gen, 1, 7), randint(gen, 1, 7)
+        W = torch.randn(n_out, n_in, generator=gen, dtype=dtype)
+        b = torch.randn(n_out, generator=gen, dtype=dtype)
+        lam_prev, lam = (1.0, 1.0) if i == 0 else (uniform(gen, 0.1, 5), uniform(gen, 0.1, 5))
+        out = call(normalise, W.clone(), b.clone(), lam_prev, lam)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
-            return failed(name, "return a pair (W_new, b_new)", "return W_new, b_new")
-        w2, b2 = as_tensor(out[0], W), as_tensor(out[1], b)
-        if w2 is None or b2 is None or w2.shape != W.shape or b2.shape != b.shape:
-            return failed(name, "wrong shapes", "keep the shapes of W and b")
-        if not torch.allclose(b2, b / lam, atol=1e-6):
-            return failed(name, "the bias is wrong", "the bias only divides by this layer's "
-                          "lam: it does not see the previous layer's spikes")
-        if not torch.allclose(w2, W * lam_prev / lam, atol=1e-6):
-            return failed(name, "the weights are wrong", "a spike of the previous layer stands "
-                          "for lam_prev, so multiply by lam_prev and divide by lam")
+            return failed(name, "return a pair (W_new, b_new)")
+        w2 = answer_tensor(out[0], W.shape, "W_new")
+        b2 = answer_tensor(out[1], b.shape, "b_new")
+        case = where(dict(lam_prev=lam_prev, lam=lam))
+        if not close(b2, b / lam):
+            return failed(name, f"the bias is wrong ({case}): it does not see the previous "
+                          "layer's spikes")
+        if not close(w2, W * lam_prev / lam):
+            if close(w2, W / lam):
+                return failed(name, f"the weights ignore lam_prev ({case})")
+            return failed(name, f"the weights are wrong ({case})")
     return passed(name, "rates in [0, 1] now mean activations in [0, lam]")

@@ -10,57 +10,103 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+from torch.nn import functional as TF
 
 from ..conversion import percentile
-from .ui import LearnerError, as_tensor, call, failed, need_callable, passed
+from .ui import (
+    answer_tensor,
+    call,
+    checker,
+    close,
+    failed,
+    need_callable,
+    passed,
+    randint,
+    uniform,
+)
 
 __all__ = ["check_ltl_target", "check_rate_mse"]
 
 
+def _ref_ltl_target(a, p):
+    a = torch.as_tensor(a)
+    return (a / percentile(a, p)).clamp(0, 1)
+
+
+@checker("ltl_target",
+         idea="scale the teacher's activations so that a high percentile of them becomes "
+              "firing rate 1, and cut everything to what a rate can be, between 0 and 1; the "
+              "percentile is taken over all elements at once, by nearest rank",
+         equation="target = clip(a / P_p(a), 0, 1), P_p(a) = the k-th smallest element, "
+                  "k = 1 + round(p/100·(n - 1))",
+         code="flat = a.reshape(-1)\nk = 1 + round(p / 100 * (flat.numel() - 1))\n"
+              "scale = flat.kthvalue(k).values\nreturn (a / scale).clamp(0, 1)",
+         reference=_ref_ltl_target)
 def check_ltl_target(ltl_target: Callable) -> bool:
     """Your ``ltl_target(a, p)`` divides a teacher activation tensor by its ``p``-th percentile
     (nearest rank, over the whole tensor) and clips to [0, 1] (eq. 1 of the LTL rule)."""
     name = "ltl_target"
     need_callable("check_ltl_target", ltl_target)
-    gen = torch.Generator().manual_seed(3)
-    a = (torch.randn(32, 20, generator=gen) * 0.8).clamp(0, 2)
-    for p in (99.9, 99.0, 90.0):
-        want = (a / percentile(a, p)).clamp(0, 1)
-        try:
-            got = as_tensor(call(ltl_target, a.clone(), p), want)
-        except LearnerError as e:
-            return failed(name, str(e), "(a / scale).clamp(0, 1) with scale from kthvalue")
-        if got is None or got.shape != want.shape:
-            return failed(name, f"expected shape {tuple(want.shape)}", "one target per unit")
-        if not torch.allclose(got, want, atol=1e-3):
-            if float(got.max()) > 1 + 1e-6:
-                return failed(name, "targets above 1", "clip to [0, 1]: a rate cannot exceed 1")
-            return failed(name, f"wrong for p={p}", "scale = the k-th smallest of all elements "
-                          "with k = 1 + round(p / 100 * (n - 1))")
+    gen = torch.Generator().manual_seed(801)
+    cases = [99.9, 99.0, 100.0, 50.0] + [uniform(gen, 50, 100) for _ in range(4)]
+    for i, p in enumerate(cases):
+        dtype = torch.float32 if i % 2 else torch.float64
+        a = (torch.randn(randint(gen, 4, 40), randint(gen, 3, 30), generator=gen, dtype=dtype)
+             * uniform(gen, 0.2, 5) + 0.5).clamp(min=0)
+        want = _ref_ltl_target(a, p)
+        got = answer_tensor(call(ltl_target, a.clone(), p), a.shape)
+        if close(got, want, atol=1e-3):
+            continue
+        if float(got.max()) > 1 + 1e-6:
+            return failed(name, f"targets above 1 (p={p:.3g}): a rate cannot exceed 1")
+        if close(got, (a / a.max()).double(), atol=1e-3):
+            return failed(name, f"you scaled by the maximum, ignoring p (p={p:.3g})")
+        return failed(name, f"wrong for p={p:.3g}")
     return passed(name, "teacher activations as firing-rate targets")
 
 
+def _ref_rate_mse(spikes, target):
+    return TF.mse_loss(spikes.mean(0), torch.as_tensor(target, dtype=spikes.dtype))
+
+
+@checker("rate_mse",
+         idea="a layer's firing rate is its spikes averaged over time; the loss is the average "
+              "squared gap between that rate and the target, kept differentiable in the spikes",
+         equation="L = mean over (b, n) of (1/T Σ_t s[t, b, n] - target[b, n])²",
+         code="return torch.nn.functional.mse_loss(spikes.mean(0), target)",
+         reference=_ref_rate_mse)
 def check_rate_mse(rate_mse: Callable) -> bool:
     """Your ``rate_mse(spikes, target)``: mean squared error between a layer's firing rate
     (``spikes [T, B, n]`` averaged over time) and its target ``[B, n]``, differentiable in the
-    spikes."""
+    spikes (a scalar tensor)."""
     name = "rate_mse"
     need_callable("check_rate_mse", rate_mse)
-    gen = torch.Generator().manual_seed(4)
-    s = (torch.rand(6, 3, 5, generator=gen) < 0.4).float().requires_grad_()
-    target = torch.rand(3, 5, generator=gen)
-    want = ((s.detach().mean(0) - target) ** 2).mean()
-    try:
-        got = call(rate_mse, s, target)
-    except LearnerError as e:
-        return failed(name, str(e), "torch.nn.functional.mse_loss(spikes.mean(0), target)")
-    if not isinstance(got, torch.Tensor) or got.numel() != 1:
-        return failed(name, "return a scalar tensor", "mse_loss(...) returns one")
-    if not torch.allclose(got.detach().reshape(()), want, atol=1e-6):
-        if torch.allclose(got.detach().reshape(()), ((s.detach().sum(0) - target) ** 2).mean()):
-            return failed(name, "you compared the count, not the rate", "divide by T: "
-                          "spikes.mean(0)")
-        return failed(name, "wrong value", "mse_loss(spikes.mean(0), target)")
-    if got.grad_fn is None:
-        return failed(name, "no gradient reaches the spikes", "do not detach the spikes")
+    gen = torch.Generator().manual_seed(802)
+    for i in range(6):
+        dtype = torch.float32 if i % 2 else torch.float64
+        T, B, n = (1 if i == 0 else randint(gen, 2, 12)), randint(gen, 1, 5), randint(gen, 1, 7)
+        s0 = (torch.rand(T, B, n, generator=gen, dtype=dtype) < uniform(gen, 0.1, 0.9))
+        s = s0.to(dtype).requires_grad_(True)
+        target = torch.rand(B, n, generator=gen, dtype=dtype)
+        want = ((s.detach().mean(0) - target) ** 2).mean()
+        out = call(rate_mse, s, target.clone())
+        if not isinstance(out, torch.Tensor):
+            return failed(name, f"return a scalar tensor (for autograd), got "
+                          f"{type(out).__name__}")
+        loss = out.detach()
+        got = answer_tensor(loss.reshape(()) if loss.numel() == 1 else loss, (), "the loss")
+        if not close(got, want, atol=1e-6):
+            rate = s.detach().mean(0)
+            if close(got, ((s.detach().sum(0) - target) ** 2).mean(), atol=1e-6):
+                return failed(name, "you compared the count, not the rate")
+            if close(got, ((rate - target) ** 2).sum(), atol=1e-6):
+                return failed(name, "that is the sum of the squared errors; the loss is their "
+                              "mean")
+            return failed(name, f"wrong value (T={T}, B={B}, n={n})")
+        if out.grad_fn is None:
+            return failed(name, "no gradient reaches the spikes")
+        (g,) = torch.autograd.grad(out.sum(), s)
+        g_ref = 2 * (s.detach().mean(0) - target) / (T * B * n)
+        if not close(g.double(), g_ref.expand_as(g)):
+            return failed(name, "the gradient reaching the spikes is wrong")
     return passed(name, "the local loss of one LTL layer")

@@ -16,7 +16,19 @@ from ..plot import head_tail, show
 from ..rules.kd import head_mask as ref_head_mask
 from ..rules.kd import hta_kl_divergence
 from ..rules.kd import hta_weights as ref_hta_weights
-from .ui import Dashboard, LearnerError, as_tensor, build, call, failed, need_callable, passed
+from .ui import (
+    Dashboard,
+    answer_tensor,
+    build,
+    call,
+    checker,
+    close,
+    failed,
+    need_callable,
+    passed,
+    randint,
+    uniform,
+)
 
 __all__ = ["simulate_head_tail", "head_tail_dashboard", "check_head_mask", "check_hta_weights"]
 
@@ -71,58 +83,86 @@ def head_tail_dashboard(teacher_logits: torch.Tensor, student_logits: torch.Tens
     return build(controls, compute, draw)
 
 
+def _probabilities(gen, dtype):
+    B, C = randint(gen, 1, 6), randint(gen, 2, 12)
+    return torch.softmax(torch.randn(B, C, generator=gen, dtype=dtype) * uniform(gen, 0.3, 4), -1)
+
+
+@checker("head_mask",
+         idea="rank the classes from most to least probable and take them into the head one "
+              "by one until the head holds at least mu of the probability; then put the flags "
+              "back in the classes' original order",
+         equation="class c is in the head if the probability of the classes ranked above it is "
+                  "< mu (sort descending, cumsum - p < mu, scatter back)",
+         code="p_sorted, order = p.sort(-1, descending=True)\n"
+              "in_head = (p_sorted.cumsum(-1) - p_sorted) < mu\n"
+              "return torch.zeros_like(in_head).scatter(-1, order, in_head)",
+         reference=lambda p, mu: ref_head_mask(torch.as_tensor(p), mu))
 def check_head_mask(head_mask: Callable, mu: float = 0.5) -> bool:
     """``head_mask(p, mu) -> bool [B, C]``: the smallest set of most probable classes whose
-    cumulative probability reaches ``mu``, in the original class order (HTA-KL's head)."""
+    cumulative probability reaches ``mu``, in the original class order (HTA-KL's head); tested
+    at ``mu`` and at other thresholds in (0, 1]."""
     name = "head_mask"
     need_callable("check_head_mask", head_mask)
-    g = torch.Generator().manual_seed(3)
-    p = torch.softmax(torch.randn(6, 10, generator=g) * 2, -1)
-    ref = ref_head_mask(p, mu)
-    try:
-        got = call(head_mask, p.clone(), mu)
-    except LearnerError as e:
-        return failed(name, str(e), "sort descending, cumsum, keep classes whose mass above < mu")
-    got = as_tensor(got)
-    if got is None or got.shape != p.shape:
-        return failed(name, "return a [B, C] mask shaped like p", "one flag per class")
-    got = got.bool()
-    if torch.equal(got, ref):
-        return passed(name, f"{float(ref.sum(-1).float().mean()):.1f} head classes on average")
-    p_sorted, order = p.sort(-1, descending=True)
-    if torch.equal(got, (p_sorted.cumsum(-1) - p_sorted) < mu):
-        return failed(name, "the mask is still in sorted order",
-                      "scatter it back: torch.zeros_like(mask).scatter(-1, order, mask)")
-    if torch.equal(got, torch.zeros_like(ref).scatter(-1, order, p_sorted.cumsum(-1) < mu)):
-        return failed(name, "the class that crosses mu is missing",
-                      "compare the mass *above* each class (cumsum - p) with mu")
-    return failed(name, "the mask differs from the reference", "sort with descending=True")
+    gen = torch.Generator().manual_seed(901)
+    mus = [float(mu), 1.0] + [uniform(gen, 0.05, 0.99) for _ in range(5)]
+    for i, m in enumerate(mus):
+        p = _probabilities(gen, torch.float32 if i % 2 else torch.float64)
+        ref = ref_head_mask(p, m)
+        got = answer_tensor(call(head_mask, p.clone(), m), p.shape, "the mask", bools=True)
+        if not bool(((got == 0) | (got == 1)).all()):
+            return failed(name, "the mask must hold only True/False (or 1/0)")
+        if torch.equal(got.bool(), ref):
+            continue
+        p_sorted, order = p.sort(-1, descending=True)
+        if torch.equal(got.bool(), (p_sorted.cumsum(-1) - p_sorted) < m):
+            return failed(name, "the mask is still in sorted order")
+        if torch.equal(got.bool(), torch.zeros_like(ref).scatter(-1, order,
+                                                                 p_sorted.cumsum(-1) < m)):
+            return failed(name, f"the class that crosses mu is missing (mu={m:.3g})")
+        return failed(name, f"the mask differs from the reference (mu={m:.3g})")
+    return passed(name)
 
 
+def _ref_hta_weights(p, q, mask):
+    return ref_hta_weights(torch.as_tensor(p), torch.as_tensor(q), torch.as_tensor(mask).bool())
+
+
+@checker("hta_weights",
+         idea="measure how far the student is from the teacher on the head classes and on the "
+              "tail classes separately, and turn the two gaps into shares of their total",
+         equation="g_head = Σ_head |p - q|, g_tail = Σ_tail |p - q|; w_head = g_head/(g_head + "
+                  "g_tail), w_tail = g_tail/(g_head + g_tail) (w = (1, 0) where p = q)",
+         code="gap = (p - q).abs()\ng_head = (gap * mask).sum(-1)\n"
+              "g_tail = (gap * ~mask).sum(-1)\ntotal = g_head + g_tail\n"
+              "w_tail = torch.where(total > 0, g_tail / total, torch.zeros_like(total))\n"
+              "return 1 - w_tail, w_tail",
+         reference=_ref_hta_weights)
 def check_hta_weights(hta_weights: Callable) -> bool:
     """``hta_weights(p, q, mask) -> (w_head, w_tail)``: gaps |p - q| summed over head and tail,
     normalised to sum to one per sample."""
     name = "hta_weights"
     need_callable("check_hta_weights", hta_weights)
-    g = torch.Generator().manual_seed(4)
-    p = torch.softmax(torch.randn(5, 8, generator=g), -1)
-    q = torch.softmax(torch.randn(5, 8, generator=g), -1)
-    mask = torch.rand(5, 8, generator=g) < 0.4
-    mask[:, 0] = True
-    wh, wt = ref_hta_weights(p, q, mask)
-    try:
-        got = call(hta_weights, p.clone(), q.clone(), mask.clone())
-        gh, gt = (as_tensor(v, wh) for v in got)
-    except LearnerError as e:
-        return failed(name, str(e), "g_head = ((p - q).abs() * mask).sum(-1)")
-    except (TypeError, ValueError):
-        return failed(name, "return two tensors (w_head, w_tail)", "return w_head, w_tail")
-    if gh is None or gt is None or gh.shape != wh.shape:
-        return failed(name, "each weight must have one value per sample ([B])", "sum(-1)")
-    if torch.allclose(gh, wh, atol=1e-5) and torch.allclose(gt, wt, atol=1e-5):
-        return passed(name)
-    if torch.allclose(gh, wt, atol=1e-5):
-        return failed(name, "head and tail are swapped", "the head gap uses mask, the tail ~mask")
-    if not torch.allclose(gh + gt, torch.ones_like(gh), atol=1e-5):
-        return failed(name, "the weights must sum to one", "divide both gaps by their sum")
-    return failed(name, "values differ from the reference", "use absolute differences |p - q|")
+    gen = torch.Generator().manual_seed(902)
+    for i in range(6):
+        dtype = torch.float32 if i % 2 else torch.float64
+        p = _probabilities(gen, dtype)
+        q = torch.softmax(torch.randn(p.shape, generator=gen, dtype=dtype), -1)
+        mask = torch.rand(p.shape, generator=gen) < uniform(gen, 0.2, 0.8)
+        mask[:, 0] = True
+        if p.shape[1] > 1:
+            mask[:, -1] = False
+        wh, wt = ref_hta_weights(p, q, mask)
+        out = call(hta_weights, p.clone(), q.clone(), mask.clone())
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            return failed(name, "return two tensors (w_head, w_tail)")
+        gh = answer_tensor(out[0], wh.shape, "w_head")
+        gt = answer_tensor(out[1], wt.shape, "w_tail")
+        if close(gh, wh) and close(gt, wt):
+            continue
+        if close(gh, wt) and close(gt, wh):
+            return failed(name, "head and tail are swapped")
+        if not close(gh + gt, torch.ones_like(gh)):
+            return failed(name, "the two weights of a sample must add up to one")
+        return failed(name, "values differ from the reference (use absolute differences)")
+    return passed(name)

@@ -14,7 +14,20 @@ import torch
 from .. import functional as F
 from .._checks import check_float, check_int
 from ..plot import PALETTE, new_axes, set_labels, show
-from .ui import Dashboard, LearnerError, as_tensor, build, call, failed, need_callable, passed
+from .ui import (
+    Dashboard,
+    answer_tensor,
+    build,
+    call,
+    checker,
+    close,
+    failed,
+    need_callable,
+    passed,
+    rand_shape,
+    randint,
+    uniform,
+)
 
 __all__ = ["simulate_ottt_trace", "ottt_trace_dashboard", "check_ottt_trace", "check_three_factor"]
 
@@ -67,56 +80,78 @@ def ottt_trace_dashboard(**start) -> Dashboard:
     return build(controls, lambda **kw: simulate_ottt_trace(T=T, **kw), draw)
 
 
+def _ref_trace_step(trace, s, lam):
+    return F.charge(torch.as_tensor(trace), torch.as_tensor(s), lam)
+
+
+@checker("ottt_trace",
+         idea="the trace is a leaky memory of the presynaptic spikes: at each step the old "
+              "memory fades by the decay factor and this step's spikes are added",
+         equation="â[t] = lam·â[t-1] + s[t]",
+         code="return lam * trace + s",
+         reference=_ref_trace_step)
 def check_ottt_trace(trace_step: Callable) -> bool:
     """``trace_step(trace, s, lam) -> new trace``: OTTT's presynaptic trace
-    :math:`\\hat a[t] = \\lambda \\hat a[t-1] + s[t]`, run over a spike train by the checker."""
+    :math:`\\hat a[t] = \\lambda \\hat a[t-1] + s[t]`, run over spike trains by the checker for
+    decays in [0, 1]."""
     name = "ottt_trace"
     need_callable("check_ottt_trace", trace_step)
-    g = torch.Generator().manual_seed(10)
-    spikes = (torch.rand(12, 3, 5, generator=g) < 0.3).float()
-    lam = 0.7
-    ref = torch.zeros_like(spikes[0])
-    got = torch.zeros_like(spikes[0])
-    try:
+    gen = torch.Generator().manual_seed(1001)
+    for i, lam in enumerate([0.0, 1.0] + [uniform(gen, 0.05, 0.99) for _ in range(4)]):
+        dtype = torch.float32 if i % 2 else torch.float64
+        spikes = (torch.rand(randint(gen, 2, 15), *rand_shape(gen, 2, 5), generator=gen,
+                             dtype=dtype) < 0.4).to(dtype)
+        ref = F.leaky_integrate(spikes, lam)[-1].double()
+        got = torch.zeros_like(spikes[0])
         for s in spikes:
-            ref = lam * ref + s
-            got = as_tensor(call(trace_step, got.clone(), s.clone(), lam), ref)
-            if got is None or got.shape != ref.shape:
-                return failed(name, "return the new trace, shaped like s", "lam * trace + s")
-    except LearnerError as e:
-        return failed(name, str(e), "lam * trace + s")
-    if torch.allclose(got, ref, atol=1e-5):
-        return passed(name, "the trace equals du/dW of a LIF membrane with leak lam")
-    if torch.allclose(got, spikes.sum(0), atol=1e-5):
-        return failed(name, "that is a plain spike count", "decay the old trace by lam first")
-    return failed(name, "values differ from lam * trace + s",
-                  "decay the previous trace, then add this step's spikes")
+            got = answer_tensor(call(trace_step, got.clone(), s.clone(), lam), s.shape,
+                                "the new trace").to(dtype)
+        got = got.double()
+        if close(got, ref):
+            continue
+        if close(got, spikes.sum(0).double()):
+            return failed(name, f"that is a plain spike count: the old trace must fade "
+                          f"(lam={lam:.3g})")
+        return failed(name, f"values differ from the reference (lam={lam:.3g})")
+    return passed(name, "the trace equals du/dW of a LIF membrane with leak lam")
 
 
+def _ref_weight_grad(error, surrogate, trace):
+    error, surrogate, trace = (torch.as_tensor(t) for t in (error, surrogate, trace))
+    return torch.einsum("tbo,tbi->oi", error * surrogate, trace)
+
+
+@checker("three_factor",
+         idea="at every step the update of a weight is the product of three things: the error "
+              "of its output neuron, that neuron's surrogate derivative, and the trace of its "
+              "input; add these products over the batch and over time",
+         equation="ΔW[o, i] = Σ_t Σ_b e[t, b, o]·σ'[t, b, o]·â[t, b, i]",
+         code="return torch.einsum('tbo,tbi->oi', error * surrogate, trace)",
+         reference=_ref_weight_grad)
 def check_three_factor(weight_grad: Callable) -> bool:
     """``weight_grad(error, surrogate, trace) -> [N_out, N_in]``: the OTTT update accumulated
     over time, :math:`\\sum_t (e[t] \\odot \\sigma'[t])^\\top \\hat a[t]`, from per-step errors
     ``[T, B, N_out]``, surrogate derivatives ``[T, B, N_out]`` and traces ``[T, B, N_in]``."""
     name = "three_factor"
     need_callable("check_three_factor", weight_grad)
-    g = torch.Generator().manual_seed(11)
-    err = torch.randn(6, 4, 3, generator=g)
-    sg = torch.rand(6, 4, 3, generator=g)
-    tr = torch.rand(6, 4, 5, generator=g) * 2
-    ref = torch.einsum("tbo,tbi->oi", err * sg, tr)
-    try:
-        got = as_tensor(call(weight_grad, err.clone(), sg.clone(), tr.clone()), ref)
-    except LearnerError as e:
-        return failed(name, str(e), "sum over t of (error * surrogate)[t].T @ trace[t]")
-    if got is None or tuple(got.shape) != (3, 5):
-        return failed(name, f"return a [N_out, N_in] = (3, 5) matrix, got "
-                      f"{None if got is None else tuple(got.shape)}", "like a Linear weight")
-    if torch.allclose(got, ref, atol=1e-4):
-        return passed(name)
-    if torch.allclose(got, torch.einsum("tbo,tbi->oi", err, tr), atol=1e-4):
-        return failed(name, "the surrogate factor is missing", "multiply error * surrogate")
-    if torch.allclose(got, torch.einsum("tbo,tbi->oi", err * sg, tr[-1:].expand_as(tr)),
-                      atol=1e-4):
-        return failed(name, "you used the last trace at every step", "use trace[t] at step t")
-    return failed(name, "values differ from the reference",
-                  "torch.einsum('tbo,tbi->oi', error * surrogate, trace)")
+    gen = torch.Generator().manual_seed(1002)
+    for i in range(6):
+        dtype = torch.float32 if i % 2 else torch.float64
+        T = 1 if i == 0 else randint(gen, 2, 10)
+        B, n_out, n_in = randint(gen, 1, 5), randint(gen, 1, 6), randint(gen, 1, 6)
+        err = torch.randn(T, B, n_out, generator=gen, dtype=dtype)
+        sg = torch.rand(T, B, n_out, generator=gen, dtype=dtype)
+        tr = torch.rand(T, B, n_in, generator=gen, dtype=dtype) * 2
+        ref = _ref_weight_grad(err, sg, tr)
+        got = answer_tensor(call(weight_grad, err.clone(), sg.clone(), tr.clone()),
+                            (n_out, n_in), "the [N_out, N_in] update")
+        if close(got, ref):
+            continue
+        if close(got, _ref_weight_grad(err, torch.ones_like(sg), tr)):
+            return failed(name, "the surrogate factor is missing")
+        if T > 1 and close(got, _ref_weight_grad(err, sg, tr[-1:].expand_as(tr))):
+            return failed(name, "you used the last trace at every step")
+        if close(got, ref / (T * B)) or close(got, ref / T) or close(got, ref / B):
+            return failed(name, "you averaged: the update is a sum over time and batch")
+        return failed(name, f"values differ from the reference (T={T}, B={B})")
+    return passed(name)

@@ -14,7 +14,21 @@ from .. import neurons as N
 from .._checks import check_choice, check_float, check_int
 from ..plot import PALETTE, set_labels, show, subplots
 from ..rules.tssl import psp, tssl_spikes
-from .ui import Dashboard, LearnerError, as_tensor, build, call, failed, need_callable, passed
+from .ui import (
+    Dashboard,
+    answer_tensor,
+    build,
+    call,
+    checker,
+    close,
+    failed,
+    need_callable,
+    passed,
+    rand_shape,
+    randint,
+    uniform,
+    where,
+)
 
 __all__ = ["simulate_tssl_neuron", "tssl_neuron_dashboard", "check_psp_kernel",
            "check_spike_time_derivative"]
@@ -95,44 +109,83 @@ def tssl_neuron_dashboard(**start) -> Dashboard:
     return build(controls, lambda **kw: simulate_tssl_neuron(T=start.get("T", 12), **kw), draw)
 
 
+def _ref_psp_kernel(T, tau_s):
+    """The PSP of one spike at t = 0, from the rule's own :func:`~snnlab.rules.tssl.psp`."""
+    one = torch.zeros(int(T), 1, dtype=torch.float64)
+    if T:
+        one[0] = 1.0
+    return psp(one, tau_s)[:, 0]
+
+
+@checker("psp_kernel",
+         idea="one input spike leaves a trace that starts at 1/tau_s and then fades by the "
+              "same factor at every step; the slower the synapse (larger tau_s), the lower the "
+              "start and the slower the fade",
+         equation="ε[k] = (1 - 1/tau_s)^k / tau_s for k = 0..T-1",
+         code="k = torch.arange(T, dtype=torch.float64)\nreturn (1 - 1 / tau_s) ** k / tau_s",
+         reference=_ref_psp_kernel)
 def check_psp_kernel(psp_kernel: Callable) -> bool:
     """``psp_kernel(T, tau_s) -> [T]``: TSSL-BP's normalised PSP of one spike at t = 0,
-    :math:`\\epsilon[k] = (1 - 1/\\tau_s)^k / \\tau_s`."""
+    :math:`\\epsilon[k] = (1 - 1/\\tau_s)^k / \\tau_s`, for T >= 1 and tau_s > 1."""
     name = "psp_kernel"
     need_callable("check_psp_kernel", psp_kernel)
-    T, tau_s = 8, 3.0
-    ref = torch.tensor([(1 - 1 / tau_s) ** k / tau_s for k in range(T)])
-    try:
-        got = as_tensor(call(psp_kernel, T, tau_s), ref)
-    except LearnerError as e:
-        return failed(name, str(e), "(1 - 1/tau_s) ** k / tau_s for k = 0..T-1")
-    if got is None or got.shape != ref.shape:
-        return failed(name, f"return {T} values", "one per delay k = 0..T-1")
-    if torch.allclose(got, ref, atol=1e-5):
-        return passed(name, f"sum over {T} steps = {float(ref.sum()):.3f}, -> 1 for long T")
-    if torch.allclose(got, ref * tau_s, atol=1e-5):
-        return failed(name, "not normalised", "divide by tau_s so the kernel integrates to ~1")
-    return failed(name, "values differ from the reference",
-                  "first-order trace: a[t] = (1 - 1/tau_s) a[t-1] + s[t]/tau_s")
+    gen = torch.Generator().manual_seed(1101)
+    cases = [(8, 3.0), (1, 2.0)] + [(randint(gen, 2, 40), uniform(gen, 1.05, 20.0))
+                                    for _ in range(6)]
+    for T, tau_s in cases:
+        ref = _ref_psp_kernel(T, tau_s)
+        case = where(dict(T=T, tau_s=tau_s))
+        got = answer_tensor(call(psp_kernel, T, tau_s), (T,), f"the kernel ({case})")
+        if close(got, ref):
+            continue
+        if close(got, ref * tau_s):
+            return failed(name, f"not normalised ({case}): the kernel must integrate to about 1")
+        if close(got, _ref_psp_kernel(T, 3.0)):
+            return failed(name, f"your kernel ignores tau_s ({case})")
+        if T > 1 and close(got[:-1], ref[1:]):
+            return failed(name, f"off by one step ({case}): the kernel starts at k = 0")
+        return failed(name, f"values differ from the reference ({case})")
+    return passed(name, "the trace of one spike, normalised")
 
 
+def _ref_dt_du(du):
+    du = torch.as_tensor(du)
+    return torch.where(du > 0, (1 / du).clamp(max=8.0), torch.zeros_like(du))
+
+
+@checker("spike_time_derivative",
+         idea="a membrane that rises fast crosses the threshold at a well-defined time, one "
+              "that rises slowly could cross much earlier or later; a membrane that does not "
+              "rise gives no timing gradient at all, and a very slow one is capped",
+         equation="|dt/du| = min(1/Δu, 8) where Δu > 0, and 0 where Δu <= 0 (also at Δu = 0)",
+         code="return torch.where(du > 0, (1 / du).clamp(max=8.0), torch.zeros_like(du))",
+         reference=_ref_dt_du)
 def check_spike_time_derivative(dt_du: Callable) -> bool:
     """``dt_du(du) -> |dt/du|``: TSSL-BP's spike-time sensitivity ``1/du`` for a rising membrane
-    (increment ``du``), clamped to [0, 8] as the reference code does (0 where du <= 0)."""
+    (increment ``du``), clamped to [0, 8] (0 where du <= 0, including du = 0)."""
     name = "spike_time_derivative"
     need_callable("check_spike_time_derivative", dt_du)
-    du = torch.tensor([0.5, 1.0, 0.05, 0.2, -0.3, 2.0, 0.1])
-    ref = torch.where(du > 0, (1 / du).clamp(max=8.0), torch.zeros_like(du))
-    try:
-        got = as_tensor(call(dt_du, du.clone()), ref)
-    except LearnerError as e:
-        return failed(name, str(e), "torch.clamp(1 / du, 0, 8)")
-    if got is None or got.shape != du.shape:
-        return failed(name, "return one value per entry of du", "elementwise")
-    if torch.allclose(got, ref, atol=1e-5):
-        return passed(name)
-    if torch.allclose(got[du > 0.125], ref[du > 0.125], atol=1e-5):
-        return failed(name, "small or negative increments are not handled",
-                      "clamp to [0, 8]: a falling membrane gives no timing gradient")
-    return failed(name, "values differ from clamp(1/du, 0, 8)",
-                  "a spike moves earlier by du_extra/du when u rises by du per step")
+    gen = torch.Generator().manual_seed(1102)
+    edges = [0.0, -0.0, 0.125, 0.124, 0.126, 1e-9, -1e-9, -3.0, 5.0]
+    for i in range(6):
+        dtype = torch.float32 if i % 2 else torch.float64
+        du = (torch.rand(rand_shape(gen, 2, 8), generator=gen, dtype=dtype) - 0.3) * 2
+        du = torch.cat([du.reshape(-1), torch.tensor(edges, dtype=dtype)]) if i < 2 else du
+        ref = _ref_dt_du(du)
+        got = answer_tensor(call(dt_du, du.clone()), du.shape)
+        if close(got, ref):
+            continue
+        bad = (got - ref.double()).abs() > 1e-4 * (1 + ref.double().abs())
+        if not bool(torch.isfinite(got).all()):
+            return failed(name, "your result has inf or NaN: a tiny or zero increment must "
+                          "give a finite value")
+        if bool((bad & (du == 0)).any()) and not bool((bad & (du != 0)).any()):
+            v = float(got[bad & (du == 0)][0])
+            return failed(name, f"at du = 0 you return {v:g}; a membrane that does not rise "
+                          "gives 0")
+        if bool((bad & (du < 0)).any()):
+            return failed(name, "a falling membrane (du < 0) must give 0")
+        if bool((bad & (du > 0) & (du < 0.125)).any()):
+            return failed(name, "very small increments are not capped at 8")
+        return failed(name, "values differ from the reference")
+    return passed(name)

@@ -15,7 +15,20 @@ from .. import neurons as N
 from .._checks import check_float, check_int
 from ..plot import PALETTE, new_axes, set_labels, show
 from ..rules.rate_bp import eligibility
-from .ui import Dashboard, LearnerError, as_tensor, build, call, failed, need_callable, passed
+from .ui import (
+    Dashboard,
+    answer_tensor,
+    build,
+    call,
+    checker,
+    close,
+    failed,
+    need_callable,
+    passed,
+    randint,
+    uniform,
+    where,
+)
 
 __all__ = ["simulate_rate_sensitivity", "rate_sensitivity_dashboard", "check_rate_kappa",
            "check_rate_eligibility"]
@@ -78,46 +91,81 @@ def rate_sensitivity_dashboard(**start) -> Dashboard:
     return build(controls, lambda **kw: simulate_rate_sensitivity(**kw), draw)
 
 
+def _ref_kappa(beta, T):
+    """kappa[0..T-1], the closed form :mod:`snnlab.rules.rate_bp` uses for a LIF neuron with a
+    detached soft reset (``tests/test_checkers_wrong_answers.py`` checks the two agree)."""
+    beta = float(beta)
+    T = int(T)
+    t = torch.arange(1, T + 1, dtype=torch.float64)
+    return t if beta == 1.0 else (1 - beta ** t) / (1 - beta)
+
+
+@checker("rate_kappa",
+         idea="kappa says how much the membrane has piled up from a constant unit input: each "
+              "step adds one new unit and keeps what the leak lets through of the past",
+         equation="kappa[0] = 1, kappa[t] = 1 + beta·kappa[t-1] (so kappa[t] = (1 - "
+                  "beta^(t+1))/(1 - beta), and t + 1 for beta = 1)",
+         code="k, out = 0.0, []\nfor t in range(T):\n    k = 1 + beta * k\n    out.append(k)\n"
+              "return torch.tensor(out)",
+         reference=_ref_kappa)
 def check_rate_kappa(kappa_fn: Callable) -> bool:
     """``kappa_fn(beta, T) -> [T]``: sensitivity of the membrane to a constant input,
-    :math:`\\kappa[0] = 1`, :math:`\\kappa[t] = 1 + \\beta\\,\\kappa[t-1]` (detached soft reset)."""
+    :math:`\\kappa[0] = 1`, :math:`\\kappa[t] = 1 + \\beta\\,\\kappa[t-1]` (detached soft reset),
+    for beta in (0, 1] and T >= 1."""
     name = "rate_kappa"
     need_callable("check_rate_kappa", kappa_fn)
-    beta, T = 0.8, 10
-    ref = torch.tensor([(1 - beta ** (t + 1)) / (1 - beta) for t in range(T)])
-    try:
-        got = as_tensor(call(kappa_fn, beta, T), ref)
-    except LearnerError as e:
-        return failed(name, str(e), "kappa[t] = 1 + beta * kappa[t-1], kappa[0] = 1")
-    if got is None or got.shape != ref.shape:
-        return failed(name, f"return {T} values", "one per time step")
-    if torch.allclose(got, ref, atol=1e-4):
-        return passed(name, f"kappa -> 1/(1-beta) = {1 / (1 - beta):.1f}")
-    if torch.allclose(got, torch.ones(T)):
-        return failed(name, "the leak's memory is missing", "add beta * kappa[t-1]")
-    return failed(name, "values differ from the reference", "start at kappa[0] = 1")
+    gen = torch.Generator().manual_seed(1201)
+    cases = [(0.8, 10), (1.0, 6), (0.3, 1)] + [(uniform(gen, 0.05, 0.99), randint(gen, 2, 40))
+                                               for _ in range(6)]
+    for beta, T in cases:
+        ref = _ref_kappa(beta, T)
+        case = where(dict(beta=beta, T=T))
+        got = answer_tensor(call(kappa_fn, beta, T), (T,), f"kappa ({case})")
+        if close(got, ref):
+            continue
+        if close(got, torch.ones(T, dtype=torch.float64)):
+            return failed(name, f"the leak's memory is missing ({case})")
+        if close(got, _ref_kappa(0.8, T)):
+            return failed(name, f"your kappa ignores beta ({case})")
+        if T > 1 and close(got[1:], ref[:-1]):
+            return failed(name, f"off by one step ({case}): kappa[0] is already 1")
+        return failed(name, f"values differ from the reference ({case})")
+    return passed(name, "kappa -> 1/(1-beta) for a leaky neuron")
 
 
+def _ref_eligibility(sg, kappa_t):
+    sg, kappa_t = torch.as_tensor(sg), torch.as_tensor(kappa_t)
+    return (sg * kappa_t.to(sg.dtype).reshape(-1, *([1] * (sg.ndim - 1)))).mean(0)
+
+
+@checker("rate_eligibility",
+         idea="the rate's sensitivity to the current is the time average of the surrogate "
+              "derivative, where every step is weighted by how much input the membrane has "
+              "piled up by then",
+         equation="e[b, n] = 1/T Σ_t σ'[t, b, n]·kappa[t]",
+         code="return (sg * kappa.view(-1, 1, 1)).mean(0)",
+         reference=_ref_eligibility)
 def check_rate_eligibility(eligibility_fn: Callable) -> bool:
     """``eligibility_fn(sg, kappa) -> [B, N]``: the rate pass's :math:`\\partial r/\\partial c`,
     :math:`e = \\frac1T\\sum_t \\sigma'[t]\\,\\kappa[t]`, from surrogate derivatives
     ``sg [T, B, N]`` and ``kappa [T]``."""
     name = "rate_eligibility"
     need_callable("check_rate_eligibility", eligibility_fn)
-    g = torch.Generator().manual_seed(12)
-    sg = torch.rand(7, 3, 4, generator=g)
-    kappa = torch.linspace(1, 3, 7)
-    ref = (sg * kappa.view(7, 1, 1)).mean(0)
-    try:
-        got = as_tensor(call(eligibility_fn, sg.clone(), kappa.clone()), ref)
-    except LearnerError as e:
-        return failed(name, str(e), "(sg * kappa.view(-1, 1, 1)).mean(0)")
-    if got is None or got.shape != ref.shape:
-        return failed(name, "return [B, N]", "average over the time axis 0")
-    if torch.allclose(got, ref, atol=1e-5):
-        return passed(name)
-    if torch.allclose(got, ref * 7, atol=1e-4):
-        return failed(name, "that is the sum over t", "the rate is a mean: divide by T")
-    if torch.allclose(got, sg.mean(0), atol=1e-5):
-        return failed(name, "kappa is missing", "weight each step by kappa[t]")
-    return failed(name, "values differ from the reference", "broadcast kappa over B and N")
+    gen = torch.Generator().manual_seed(1202)
+    for i in range(6):
+        dtype = torch.float32 if i % 2 else torch.float64
+        T = 1 if i == 0 else randint(gen, 2, 16)
+        B, n = randint(gen, 1, 5), randint(gen, 1, 6)
+        sg = torch.rand(T, B, n, generator=gen, dtype=dtype)
+        kappa = _ref_kappa(uniform(gen, 0.3, 1.0), T).to(dtype)
+        ref = _ref_eligibility(sg, kappa)
+        got = answer_tensor(call(eligibility_fn, sg.clone(), kappa.clone()), (B, n),
+                            "the eligibility [B, N]")
+        if close(got, ref):
+            continue
+        if T > 1 and close(got, ref * T):
+            return failed(name, "that is the sum over t; the rate is a mean over time")
+        if T > 1 and close(got, sg.mean(0).double()):
+            return failed(name, "kappa is missing")
+        return failed(name, f"values differ from the reference (T={T})")
+    return passed(name)

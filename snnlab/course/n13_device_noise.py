@@ -14,7 +14,20 @@ import torch
 from .. import plot
 from .._checks import check_float, check_int
 from ..hardware import Crossbar, NoiseModel, chip_view
-from .ui import Dashboard, LearnerError, as_tensor, build, call, failed, need_callable, passed
+from .ui import (
+    Dashboard,
+    answer_tensor,
+    build,
+    call,
+    checker,
+    close,
+    failed,
+    need_callable,
+    passed,
+    randint,
+    uniform,
+    where,
+)
 
 __all__ = ["simulate_chip", "chip_dashboard", "check_quantise", "check_read_noise_std"]
 
@@ -85,60 +98,85 @@ def chip_dashboard(model, data, *, T: int = 8, layer: int = 0, **start) -> Dashb
     return build(controls, compute, draw, layout)
 
 
+def _ref_quantise(g, bits, g_min, g_max):
+    xbar = Crossbar(torch.ones(1), NoiseModel(bits=int(bits), g_min=g_min, g_max=g_max),
+                    torch.Generator())
+    return xbar.quantise(torch.as_tensor(g))
+
+
+@checker("quantise",
+         idea="split the conductance range into evenly spaced levels, as many as the bits can "
+              "count (the ends g_min and g_max are levels too), and move every conductance to "
+              "the level nearest to it",
+         equation="delta = (g_max - g_min)/(2^bits - 1); g_q = g_min + round((g - g_min)/delta)"
+                  "·delta",
+         code="delta = (g_max - g_min) / (2 ** bits - 1)\n"
+              "return g_min + torch.round((g - g_min) / delta) * delta",
+         reference=_ref_quantise)
 def check_quantise(quantise: Callable) -> bool:
     """Your ``quantise(g, bits, g_min, g_max)`` rounds conductances to the nearest of the
     ``2**bits`` evenly spaced levels in ``[g_min, g_max]`` (eq. 2 of :mod:`snnlab.hardware`)."""
     name = "quantise"
     need_callable("check_quantise", quantise)
-    gen = torch.Generator().manual_seed(0)
-    for bits, g_min in ((1, 0.0), (2, 0.1), (3, 0.0), (4, 0.25)):
-        g = g_min + (1.0 - g_min) * torch.rand(200, generator=gen)
-        xbar = Crossbar(torch.ones(1), NoiseModel(bits=bits, g_min=g_min), gen)
-        want = xbar.quantise(g)
-        try:
-            got = as_tensor(call(quantise, g.clone(), bits, g_min, 1.0), want)
-        except LearnerError as e:
-            return failed(name, str(e), "delta = (g_max - g_min) / (2**bits - 1); "
-                          "g_min + torch.round((g - g_min) / delta) * delta")
-        if got is None or got.shape != want.shape:
-            return failed(name, f"expected a tensor of shape {tuple(want.shape)}",
-                          "return one quantised value per input conductance")
-        if not torch.allclose(got, want, atol=1e-5):
-            n_levels = int(got.unique().numel())
-            hint = ("there are 2**bits levels, so 2**bits - 1 steps between g_min and g_max"
-                    if n_levels != 2 ** bits else "measure the levels from g_min, not from 0")
-            return failed(name, f"wrong levels for bits={bits}, g_min={g_min} "
-                          f"({n_levels} distinct values)", hint)
+    gen = torch.Generator().manual_seed(1301)
+    cases = [(1, 0.0, 1.0), (2, 0.1, 1.0)] + [
+        (randint(gen, 1, 6), uniform(gen, 0.0, 0.4), uniform(gen, 0.5, 3.0)) for _ in range(6)]
+    for i, (bits, g_min, g_max) in enumerate(cases):
+        dtype = torch.float32 if i % 2 else torch.float64
+        g = g_min + (g_max - g_min) * torch.rand(randint(gen, 50, 200), generator=gen,
+                                                 dtype=dtype)
+        delta = (g_max - g_min) / (2 ** bits - 1)  # keep away from the midpoints between levels
+        frac = ((g - g_min) / delta) % 1
+        g = torch.where((frac - 0.5).abs() < 0.01, g + 0.03 * delta, g).clamp(g_min, g_max)
+        want = _ref_quantise(g, bits, g_min, g_max)
+        case = where(dict(bits=bits, g_min=g_min, g_max=g_max))
+        got = answer_tensor(call(quantise, g.clone(), bits, g_min, g_max), g.shape)
+        if close(got, want, atol=1e-5):
+            continue
+        n_levels = int(got.unique().numel())
+        return failed(name, f"wrong levels for {case} ({n_levels} distinct values, "
+                      f"{int(want.unique().numel())} expected)")
     return passed(name, "at most 2**bits levels, nearest level chosen")
 
 
+def _ref_read_noise_std(x, g_pos, g_neg, sigma_r, scale):
+    x, g_pos, g_neg = (torch.as_tensor(t) for t in (x, g_pos, g_neg))
+    return sigma_r * scale * torch.sqrt((x * x) @ (g_pos ** 2 + g_neg ** 2).T)
+
+
+@checker("read_noise_std",
+         idea="every device's read error is independent of the others, so the spreads of an "
+              "output current do not add up; their squares (variances) do, each scaled by the "
+              "input it multiplies, squared",
+         equation="std_j = sigma_r·scale·sqrt(Σ_i x_i²·(G+_ji² + G-_ji²))",
+         code="return sigma_r * scale * torch.sqrt((x * x) @ (g_pos ** 2 + g_neg ** 2).T)",
+         reference=_ref_read_noise_std)
 def check_read_noise_std(read_noise_std: Callable) -> bool:
     """Your ``read_noise_std(x, g_pos, g_neg, sigma_r, scale)`` gives the standard deviation of
     each output current when every device reads ``G (1 + sigma_r * xi)`` independently
     (eq. 7 of :mod:`snnlab.hardware`): ``x [B, n_in]``, ``g_pos, g_neg [n_out, n_in]``."""
     name = "read_noise_std"
     need_callable("check_read_noise_std", read_noise_std)
-    gen = torch.Generator().manual_seed(1)
-    x = torch.rand(3, 5, generator=gen)
-    g_pos, g_neg = torch.rand(4, 5, generator=gen), torch.rand(4, 5, generator=gen)
-    sigma_r, scale = 0.05, 0.3
-    want = sigma_r * scale * torch.sqrt((x * x) @ (g_pos ** 2 + g_neg ** 2).T)
-    try:
-        got = as_tensor(call(read_noise_std, x.clone(), g_pos.clone(), g_neg.clone(),
-                             sigma_r, scale), want)
-    except LearnerError as e:
-        return failed(name, str(e), "variances of independent devices add: "
-                      "var_j = sum_i x_i^2 (sigma_r * scale)^2 (G+_ji^2 + G-_ji^2)")
-    if got is None or got.shape != want.shape:
-        return failed(name, f"expected shape {tuple(want.shape)} ([B, n_out])",
-                      "one standard deviation per sample and output neuron")
-    if torch.allclose(got, want, rtol=1e-4, atol=1e-7):
-        return passed(name, "variances of independent device reads add up")
-    if torch.allclose(got, want ** 2, rtol=1e-4, atol=1e-9):
-        return failed(name, "you returned the variance", "take the square root at the end")
-    lin = sigma_r * scale * (x @ (g_pos + g_neg).T)
-    if torch.allclose(got, lin, rtol=1e-4):
-        return failed(name, "you added standard deviations", "add variances (squares), "
-                      "then take one square root")
-    return failed(name, "the values differ from the reference",
-                  "std_j = sigma_r * scale * sqrt(sum_i x_i^2 (G+_ji^2 + G-_ji^2))")
+    gen = torch.Generator().manual_seed(1302)
+    for i in range(6):
+        dtype = torch.float32 if i % 2 else torch.float64
+        B, n_in, n_out = randint(gen, 1, 5), randint(gen, 1, 8), randint(gen, 1, 6)
+        x = torch.rand(B, n_in, generator=gen, dtype=dtype) - (0.3 if i > 2 else 0.0)
+        g_pos = torch.rand(n_out, n_in, generator=gen, dtype=dtype)
+        g_neg = torch.rand(n_out, n_in, generator=gen, dtype=dtype)
+        sigma_r, scale = uniform(gen, 0.01, 0.5), uniform(gen, 0.1, 3.0)
+        want = _ref_read_noise_std(x, g_pos, g_neg, sigma_r, scale)
+        got = answer_tensor(call(read_noise_std, x.clone(), g_pos.clone(), g_neg.clone(),
+                                 sigma_r, scale), (B, n_out), "the std [B, n_out]")
+        if close(got, want, rtol=1e-4, atol=1e-7):
+            continue
+        if close(got, want ** 2, rtol=1e-4, atol=1e-9):
+            return failed(name, "you returned the variance, not the standard deviation")
+        if close(got, sigma_r * scale * (x.abs() @ (g_pos + g_neg).T).double(), rtol=1e-4):
+            return failed(name, "you added standard deviations; independent errors add "
+                          "variances")
+        if close(got, want / scale, rtol=1e-4) or close(got, want / sigma_r, rtol=1e-4):
+            return failed(name, "a factor is missing: both sigma_r and scale multiply the "
+                          "spread")
+        return failed(name, "the values differ from the reference")
+    return passed(name, "variances of independent device reads add up")

@@ -14,7 +14,21 @@ import torch
 from .._checks import check_int
 from ..plot import PALETTE, new_axes, set_labels, show
 from ..rules.eicil import EICIL, stdp_correlations, weight_sparsity
-from .ui import Dashboard, LearnerError, as_tensor, build, call, failed, need_callable, passed
+from ..rules.eicil import inhibitory_update as ref_inhibitory_update
+from .ui import (
+    Dashboard,
+    answer_tensor,
+    build,
+    call,
+    checker,
+    close,
+    failed,
+    need_callable,
+    passed,
+    randint,
+    uniform,
+    where,
+)
 
 __all__ = ["simulate_inhibition", "inhibition_dashboard", "check_stdp_traces",
            "check_inhibitory_update"]
@@ -77,58 +91,100 @@ def inhibition_dashboard(model, x_seq: torch.Tensor, y: torch.Tensor, *, eta_i: 
     return build(controls, compute, draw)
 
 
+def _ref_stdp(pre, post, lam):
+    return stdp_correlations(torch.as_tensor(pre), torch.as_tensor(post), lam, lam)
+
+
+@checker("stdp_traces",
+         idea="keep a fading memory (trace) of each side's spikes; when a post spike happens, "
+              "pair it with the memory of the pre spikes up to then (potentiation), and when a "
+              "pre spike arrives, pair it with the memory of the post spikes (depression); "
+              "average over batch and time",
+         equation="x̂ = lam·x̂ + pre[t], ŷ = lam·ŷ + post[t]; P += post[t]ᵀ x̂, "
+                  "D += ŷᵀ pre[t]; P, D /= B·T",
+         code="T, B = pre.shape[:2]\nx_hat = torch.zeros_like(pre[0])\n"
+              "y_hat = torch.zeros_like(post[0])\n"
+              "P = pre.new_zeros(post.shape[-1], pre.shape[-1])\nD = torch.zeros_like(P)\n"
+              "for t in range(T):\n    x_hat = lam * x_hat + pre[t]\n"
+              "    y_hat = lam * y_hat + post[t]\n    P += post[t].T @ x_hat\n"
+              "    D += y_hat.T @ pre[t]\nreturn P / (B * T), D / (B * T)",
+         reference=_ref_stdp)
 def check_stdp_traces(stdp: Callable) -> bool:
     """``stdp(pre [T,B,in], post [T,B,out], lam) -> (P, D)`` with traces decaying by ``lam``:
     P pairs each post spike with the pre trace up to it, D each pre input with the post trace up
     to it; both ``[out, in]``, averaged over batch and T."""
     name = "stdp_traces"
     need_callable("check_stdp_traces", stdp)
-    g = torch.Generator().manual_seed(5)
-    pre = (torch.rand(6, 3, 4, generator=g) < 0.5).float()
-    post = (torch.rand(6, 3, 2, generator=g) < 0.4).float()
-    P, D = stdp_correlations(pre, post, 0.7, 0.7)
-    try:
-        got = call(stdp, pre.clone(), post.clone(), 0.7)
-        gP, gD = (as_tensor(v, P) for v in got)
-    except LearnerError as e:
-        return failed(name, str(e), "loop over t: update both traces, then accumulate")
-    except (TypeError, ValueError):
-        return failed(name, "return two tensors (P, D)", "return P, D")
-    if gP is None or gD is None or gP.shape != P.shape or gD.shape != D.shape:
-        return failed(name, f"P and D must have shape [out, in] = {tuple(P.shape)}",
-                      "post[t].T @ x_hat")
-    if torch.allclose(gP, P, atol=1e-5) and torch.allclose(gD, D, atol=1e-5):
-        return passed(name)
-    if torch.allclose(gP, P * 18, atol=1e-4) or torch.allclose(gD, D * 18, atol=1e-4):
-        return failed(name, "not normalised", "divide the sums by B * T")
-    if torch.allclose(gP, D, atol=1e-5):
-        return failed(name, "P and D are swapped", "P uses the post spikes and the pre trace")
-    return failed(name, "values differ from the reference",
-                  "update the trace before using it: x_hat = lam * x_hat + pre[t]")
+    gen = torch.Generator().manual_seed(1401)
+    for i, lam in enumerate([0.7, 0.0] + [uniform(gen, 0.05, 0.99) for _ in range(4)]):
+        dtype = torch.float32 if i % 2 else torch.float64
+        T, B = randint(gen, 1, 10), randint(gen, 1, 4)
+        n_in, n_out = randint(gen, 1, 6), randint(gen, 1, 5)
+        pre = (torch.rand(T, B, n_in, generator=gen, dtype=dtype) < 0.5).to(dtype)
+        post = (torch.rand(T, B, n_out, generator=gen, dtype=dtype) < 0.4).to(dtype)
+        P, D = _ref_stdp(pre, post, lam)
+        out = call(stdp, pre.clone(), post.clone(), lam)
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            return failed(name, "return two tensors (P, D)")
+        gP = answer_tensor(out[0], P.shape, "P [out, in]")
+        gD = answer_tensor(out[1], D.shape, "D [out, in]")
+        if close(gP, P) and close(gD, D):
+            continue
+        case = where(dict(lam=lam, T=T, B=B))
+        if close(gP, P * B * T) or close(gD, D * B * T):
+            return failed(name, f"not normalised ({case}): average over batch and time")
+        if close(gP, D) and close(gD, P):
+            return failed(name, "P and D are swapped")
+        if close(gP, stdp_correlations(pre, post, 0.7, 0.7)[0].double()):
+            return failed(name, f"your traces ignore lam ({case})")
+        return failed(name, f"values differ from the reference ({case})")
+    return passed(name)
 
 
+def _ref_inhibitory_update(W, P, D, eta, a_plus, a_minus):
+    return ref_inhibitory_update(torch.as_tensor(W).clone(), torch.as_tensor(P),
+                                 torch.as_tensor(D), eta=eta, a_plus=a_plus, a_minus=a_minus)
+
+
+@checker("inhibitory_update",
+         idea="only the excitatory (positive) weights learn: each moves up with the causal "
+              "pairings and down with the anti-causal ones, and one pushed past zero stops at "
+              "zero (silenced, never turned inhibitory); zero and negative weights stay as they "
+              "are",
+         equation="W_new = clip(W + eta·(a_plus·P - a_minus·D), min 0) where W > 0, else W",
+         code="new = (W + eta * (a_plus * P - a_minus * D)).clamp(min=0)\n"
+              "return torch.where(W > 0, new, W)",
+         reference=_ref_inhibitory_update)
 def check_inhibitory_update(update: Callable) -> bool:
     """``update(W, P, D, eta, a_plus, a_minus) -> W_new``: only positive weights change, by
     ``eta * (a_plus * P - a_minus * D)``, and none is pushed below zero."""
     name = "inhibitory_update"
     need_callable("check_inhibitory_update", update)
-    W = torch.tensor([[0.5, -0.3, 0.0, 0.02], [0.1, 0.2, -0.1, 0.3]])
-    P = torch.tensor([[0.2, 0.5, 0.5, 0.0], [1.0, 0.0, 0.0, 0.1]])
-    D = torch.tensor([[1.0, 1.0, 1.0, 1.0], [0.0, 0.5, 0.5, 0.2]])
-    eta, ap, am = 0.1, 1.0, 1.5
-    new = W + eta * (ap * P - am * D)
-    ref = torch.where(W > 0, new.clamp(min=0.0), W)
-    try:
-        got = as_tensor(call(update, W.clone(), P.clone(), D.clone(), eta, ap, am), ref)
-    except LearnerError as e:
-        return failed(name, str(e), "torch.where(W > 0, new.clamp(min=0), W)")
-    if got is None or got.shape != W.shape:
-        return failed(name, "return the new weight matrix", "same shape as W")
-    if torch.allclose(got, ref, atol=1e-6):
-        return passed(name)
-    if torch.allclose(got, new, atol=1e-6):
-        return failed(name, "negative and zero weights changed, and weights flipped sign",
-                      "update only W > 0 and clamp at 0")
-    if torch.allclose(got, torch.where(W > 0, new, W), atol=1e-6):
-        return failed(name, "a weight was pushed below zero", "clamp(min=0): silence, don't flip")
-    return failed(name, "values differ from the reference", "new = W + eta*(a_plus*P - a_minus*D)")
+    gen = torch.Generator().manual_seed(1402)
+    for i in range(8):
+        dtype = torch.float32 if i % 2 else torch.float64
+        shape = (randint(gen, 1, 6), randint(gen, 2, 7))
+        W = torch.randn(shape, generator=gen, dtype=dtype) * 0.3
+        W.view(-1)[0] = 0.0
+        P = torch.rand(shape, generator=gen, dtype=dtype)
+        D = torch.rand(shape, generator=gen, dtype=dtype)
+        eta, ap, am = uniform(gen, 0.01, 0.5), uniform(gen, 0.2, 3.0), uniform(gen, 0.2, 3.0)
+        ref = _ref_inhibitory_update(W, P, D, eta, ap, am)
+        case = where(dict(eta=eta, a_plus=ap, a_minus=am))
+        got = answer_tensor(call(update, W.clone(), P.clone(), D.clone(), eta, ap, am), shape,
+                            "W_new")
+        if close(got, ref, atol=1e-6):
+            continue
+        new = W + eta * (ap * P - am * D)
+        if close(got, new, atol=1e-6):
+            return failed(name, "negative and zero weights changed, and weights flipped sign")
+        if close(got, torch.where(W > 0, new, W), atol=1e-6):
+            return failed(name, "a weight was pushed below zero (silence it at 0 instead)")
+        if close(got, torch.where(W > 0, new.clamp(min=0), W), atol=1e-6):
+            return failed(name, "zero weights changed: only positive weights learn")
+        for label, alt in (("a_plus", (eta, 1.0, am)), ("a_minus", (eta, ap, 1.5)),
+                           ("eta", (0.1, ap, am))):  # the parameter hard-coded to a constant
+            if close(got, _ref_inhibitory_update(W, P, D, *alt), atol=1e-6):
+                return failed(name, f"your update ignores {label} ({case})")
+        return failed(name, f"values differ from the reference ({case})")
+    return passed(name)

@@ -13,9 +13,23 @@ from collections.abc import Callable
 import torch
 
 from .. import functional as F
-from ..export import simulate_readings
+from ..export import nir_lif_parameters, simulate_readings
 from ..plot import new_axes, set_labels, show
-from .ui import Dashboard, LearnerError, as_tensor, build, call, failed, need_callable, passed
+from .ui import (
+    Dashboard,
+    answer_tensor,
+    build,
+    call,
+    checker,
+    close,
+    failed,
+    need_callable,
+    passed,
+    rand_shape,
+    returned_number,
+    uniform,
+    where,
+)
 
 __all__ = ["nir_readings_dashboard", "check_nir_lif", "check_nir_euler_step"]
 
@@ -48,54 +62,81 @@ def nir_readings_dashboard(**start) -> Dashboard:
     return build(controls, lambda **kw: simulate_readings(**kw), draw)
 
 
+def _ref_lif_to_nir(beta, dt):
+    p = nir_lif_parameters(float(beta), float(dt))
+    return p["tau"], p["r"]
+
+
+@checker("nir_lif",
+         idea="write one forward-Euler step of the NIR equation and match it term by term with "
+              "snnlab's step: the factor in front of v must be beta, the factor in front of the "
+              "input must be 1",
+         equation="Euler: v_new = (1 - dt/tau)·v + (R·dt/tau)·I, so beta = 1 - dt/tau and "
+                  "R·dt/tau = 1: tau = dt/(1 - beta), R = 1/(1 - beta)",
+         code="tau = dt / (1 - beta)\nr = tau / dt\nreturn tau, r",
+         reference=_ref_lif_to_nir)
 def check_nir_lif(lif_to_nir: Callable) -> bool:
     """``lif_to_nir(beta, dt) -> (tau, r)``: the NIR LIF parameters that make one forward-Euler
     step of :math:`\\tau\\dot v = -v + R I` equal snnlab's ``u = beta v + I``."""
     name = "nir_lif"
     need_callable("check_nir_lif", lif_to_nir)
-    cases = [(0.9, 1e-4), (0.5, 1e-3), (0.99, 2e-4)]
+    gen = torch.Generator().manual_seed(1601)
+    cases = [(0.9, 1e-4), (0.0, 1e-3)] + [(uniform(gen, 0.05, 0.995), 10 ** uniform(gen, -5, -2))
+                                          for _ in range(6)]
     for beta, dt in cases:
-        tau, r = dt / (1 - beta), 1 / (1 - beta)
-        try:
-            got = call(lif_to_nir, beta, dt)
-        except LearnerError as e:
-            return failed(name, str(e), "Euler: beta = 1 - dt/tau, gain R dt/tau = 1")
+        tau, r = _ref_lif_to_nir(beta, dt)
+        case = where(dict(beta=beta, dt=dt))
+        got = call(lif_to_nir, beta, dt)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
-            return failed(name, "return two numbers (tau, r)", "return tau, r")
-        g_tau, g_r = (float(v) for v in got)
-        if math.isclose(g_tau, -dt / math.log(beta), rel_tol=1e-6):
-            return failed(name, "that tau is the exact-exponential reading beta = exp(-dt/tau)",
-                          "one forward-Euler step decays by 1 - dt/tau")
+            return failed(name, "return two numbers (tau, r)")
+        g_tau = returned_number(got[0])
+        g_r = returned_number(got[1])
+        if beta > 0 and math.isclose(g_tau, -dt / math.log(beta), rel_tol=1e-6):
+            return failed(name, "that tau is the exact-exponential reading; a forward-Euler "
+                          "step decays by a linear factor")
         if not math.isclose(g_tau, tau, rel_tol=1e-6):
-            return failed(name, f"tau wrong for beta={beta}, dt={dt}", "solve beta = 1 - dt/tau")
-        if math.isclose(g_r, 1.0, rel_tol=1e-6):
-            return failed(name, "with R = 1 the input is scaled by dt/tau = 1 - beta",
-                          "choose R so that R * dt / tau = 1")
+            return failed(name, f"tau wrong for {case}")
+        if math.isclose(g_r, 1.0, rel_tol=1e-6) and not math.isclose(r, 1.0):
+            return failed(name, f"with R = 1 the input is scaled by dt/tau ({case})")
         if not math.isclose(g_r, r, rel_tol=1e-6):
-            return failed(name, f"r wrong for beta={beta}", "R * dt / tau must be 1")
+            return failed(name, f"r wrong for {case}")
     return passed(name, "tau = dt/(1-beta), R = 1/(1-beta)")
 
 
+def _ref_euler_step(v, current, tau, r, dt):
+    v, current = torch.as_tensor(v), torch.as_tensor(current)
+    return F.charge(v, current * r * dt / tau, 1 - dt / tau)
+
+
+@checker("nir_euler_step",
+         idea="forward Euler moves the membrane by one time step along its current slope; the "
+              "slope pulls v back towards zero and pushes it with the scaled input, both "
+              "divided by the time constant",
+         equation="v_new = v + dt/tau·(-v + R·I)",
+         code="return v + dt / tau * (-v + r * current)",
+         reference=_ref_euler_step)
 def check_nir_euler_step(euler_step: Callable) -> bool:
     """``euler_step(v, current, tau, r, dt) -> v_new``: one forward-Euler step of NIR's
     :math:`\\tau\\dot v = (0 - v) + R I` (no spike), elementwise on tensors."""
     name = "nir_euler_step"
     need_callable("check_nir_euler_step", euler_step)
-    g = torch.Generator().manual_seed(16)
-    v, current = torch.rand(32, generator=g), torch.randn(32, generator=g)
-    tau, r, dt = 1e-3, 7.0, 1e-4
-    ref = v + dt / tau * (-v + r * current)
-    try:
-        got = as_tensor(call(euler_step, v.clone(), current.clone(), tau, r, dt), ref)
-    except LearnerError as e:
-        return failed(name, str(e), "v + dt / tau * (-v + r * current)")
-    if got is None or got.shape != ref.shape:
-        return failed(name, "return a tensor shaped like v", "work elementwise")
-    if torch.allclose(got, ref, atol=1e-6):
-        beta = 1 - dt / tau
-        same = F.charge(v, current * r * dt / tau, beta)
-        return passed(name, f"= snnlab's beta v + I' with beta = {beta:.2f}, "
-                            f"I' = R dt/tau I" if torch.allclose(got, same, atol=1e-6) else "")
-    if torch.allclose(got, v + dt / tau * (-v) + r * current, atol=1e-6):
-        return failed(name, "the input is not multiplied by dt/tau", "dv = dt/tau * (-v + R I)")
-    return failed(name, "values differ from the reference", "v_new = v + dt/tau * (R I - v)")
+    gen = torch.Generator().manual_seed(1602)
+    for i in range(6):
+        dtype = torch.float32 if i % 2 else torch.float64
+        shape = rand_shape(gen, 2, 8)
+        v = torch.rand(shape, generator=gen, dtype=dtype)
+        current = torch.randn(shape, generator=gen, dtype=dtype)
+        dt = 10 ** uniform(gen, -5, -3)
+        tau, r = dt * uniform(gen, 1.5, 50), uniform(gen, 0.5, 20)
+        ref = _ref_euler_step(v, current, tau, r, dt)
+        case = where(dict(tau=tau, r=r, dt=dt))
+        got = answer_tensor(call(euler_step, v.clone(), current.clone(), tau, r, dt), shape)
+        if close(got, ref, atol=1e-5):
+            continue
+        if close(got, (v + dt / tau * (-v) + r * current).double(), atol=1e-5):
+            return failed(name, f"the input is not multiplied by dt/tau ({case})")
+        if close(got, (v + dt / tau * (-v + current)).double(), atol=1e-5):
+            return failed(name, f"the resistance R is missing ({case})")
+        return failed(name, f"values differ from the reference ({case})")
+    return passed(name, "one Euler step = snnlab's beta v + I' with beta = 1 - dt/tau, "
+                        "I' = R dt/tau I")
