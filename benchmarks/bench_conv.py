@@ -35,6 +35,20 @@ loaded machine ``--threads 1`` is much steadier (a descheduled thread stalls the
 (``snnlab.metrics.peak_saved_bytes``) for ``bptt``, ``ottt`` (its trace-based online backward)
 and online ``ltl``, with the growth factor from the smallest to the largest T.
 
+Measured (shared 2-core Xeon with AVX512-VNNI, load ~3.5 from other jobs, torch 2.13 CPU,
+``--threads 1``, 3 repeats of 20 steps, median ratio [min-max over repeats]): snnTorch 186 ms,
+SpikingJelly 1.03x [0.99-1.04], snnlab ops only 1.29x [1.29-1.33], snnlab 1.38x [1.31-1.43],
+snnlab + ConvPool 4.84x [4.57-5.47] (29 ms). Where the stock snnlab step goes (torch.profiler,
+``--profile``): conv backward 28%, avg_pool2d 20% and its backward 26% (with its zero fill), conv
+forward 17% (``Conv2d`` with one input channel is slow in oneDNN), the C LIF loop 5%. Tried and
+dropped: a spike-input conv as unfold + exact int8 matmul (``spikemm``), measured on the
+second conv (inner size 256): the unfold alone costs 10x the fused conv, and the int8 matmul
+with 32 output channels is 4x slower than float32; the first (inner size 9) is smaller still.
+MiB held for backward at T = 4 / 8 / 16 / 32 (B=64): bptt 31.9 / 63.3 / 126.0 / 251.6 (7.90x),
+ottt 7.22 flat (1.00x), online ltl 9.40 flat (1.00x), bptt + ConvPool 13.5 / ... / 104.6 (7.75x).
+With 2 threads under that load the step times spread over 10x and the ratios (4-9x) mostly
+measure how badly each library's many small ops suffer from a descheduled thread.
+
     python benchmarks/bench_conv.py [--steps 20] [--T 8] [--batch 64] [--threads N] [--repeats 3]
                                     [--memory] [--Ts 4,8,16,32] [--profile] [--smoke]
 """
