@@ -49,6 +49,7 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/bench_bptt.py
+	$(PY) benchmarks/bench_conv.py --memory
 
 # Re-execute every notebook in full mode and store the outputs (what Binder and GitHub show).
 notebooks: setup
