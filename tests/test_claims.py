@@ -143,6 +143,22 @@ def test_run_claim_error_is_a_verdict_not_a_crash():
         _claim(broken, seeds=1)
 
 
+def test_a_changed_definition_needs_a_history_entry():
+    import dataclasses
+
+    toy = _claim(lambda seed, b: {"a": 1.0 + seed, "b": 0.0})
+    rec = {"claims": [L.run_claim(toy, seeds=2)]}
+    assert rec["claims"][0]["fingerprint"] == L.fingerprint(toy)
+    assert L.undeclared_changes(rec, {"toy": toy}) == []
+    reworded = dataclasses.replace(toy, notes="clarified", estimate_minutes=3.0)
+    assert L.undeclared_changes(rec, {"toy": reworded}) == []  # not part of the definition
+    moved = dataclasses.replace(toy, checks=(Check("a - b", "a", Verdict(1.0), "b"),))
+    assert L.fingerprint(moved) != L.fingerprint(toy)
+    assert L.undeclared_changes(rec, {"toy": moved}) == ["toy"]
+    declared = dataclasses.replace(moved, history=("2026-12-04: margin 0 -> 1 because ...",))
+    assert L.undeclared_changes(rec, {"toy": declared}) == []
+
+
 # --------------------------------------------------------------------------- the ledger
 def test_definitions_cover_every_rule_and_fit_the_budget():
     ids = L.available()

@@ -140,6 +140,9 @@ def main(argv=None) -> int:
         return 1
     if args.cmd == "show":
         print(json.dumps(rec, indent=1) if args.json else _show_text(rec))
+        for cid in L.undeclared_changes(rec):
+            print(f"warning: the definition of {cid!r} changed since this record and its "
+                  "history has no entry saying why", file=sys.stderr)
         return 0
     # table
     if args.readme:

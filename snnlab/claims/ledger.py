@@ -15,6 +15,7 @@ A definition that changes after a recorded run keeps its old form in ``history``
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -28,8 +29,8 @@ from pathlib import Path
 __all__ = [
     "Budget", "Verdict", "Check", "Claim", "register", "available", "get", "clear_registry",
     "t_quantile", "t_interval", "paired", "evaluate_check", "combine", "run_claim", "run",
-    "environment", "record", "load_record", "RECORD", "REPRODUCED", "NOT_REPRODUCED",
-    "INCONCLUSIVE", "ERROR",
+    "environment", "record", "load_record", "fingerprint", "undeclared_changes", "RECORD",
+    "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "ERROR",
 ]
 
 REPRODUCED = "reproduced"
@@ -209,6 +210,34 @@ class Claim:
 
 
 _REGISTRY: dict[str, Claim] = {}
+
+#: what may change without a history entry: wording aids and the cost estimate, never the test
+_NOT_DEFINITION = ("history", "notes", "estimate_minutes", "fast_budget")
+
+
+def fingerprint(claim: Claim) -> str:
+    """A short hash of everything that defines the test (statement, task, regime, budget,
+    seeds, metric, baseline, checks and verdict rules); stored with each recorded result so a
+    later change of definition shows (:func:`undeclared_changes`)."""
+    d = {k: v for k, v in claim.describe().items() if k not in _NOT_DEFINITION}
+    blob = json.dumps(d, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def undeclared_changes(rec: dict, claims: dict[str, Claim] | None = None) -> list[str]:
+    """Ids of recorded claims whose definition now differs from the one recorded while their
+    ``history`` has no new entry explaining the change (the honesty rule of the ledger)."""
+    if claims is None:
+        claims = {i: get(i) for i in available()}
+    out = []
+    for res in rec.get("claims", []):
+        claim = claims.get(res.get("id"))
+        if claim is None or "fingerprint" not in res:
+            continue
+        if (fingerprint(claim) != res["fingerprint"]
+                and len(claim.history) <= len(res.get("history") or [])):
+            out.append(claim.id)
+    return out
 
 
 def register(claim: Claim) -> Claim:
@@ -422,7 +451,8 @@ def run_claim(claim: Claim, *, fast: bool = False, seeds: int | None = None,
                ci95=first.get("ci95", [None, None]), seeds=n, verdict=verdict,
                verdict_rule=claim.verdict_rule, checks=checks, per_seed=per_seed,
                budget=budget.as_dict(), fast=fast, estimate_minutes=claim.estimate_minutes,
-               seconds=round(time.perf_counter() - t0, 2), history=list(claim.history))
+               seconds=round(time.perf_counter() - t0, 2), history=list(claim.history),
+               fingerprint=fingerprint(claim))
     if error:
         out["error"] = error
     return _clean(out)

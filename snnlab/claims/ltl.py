@@ -26,6 +26,14 @@ def epochs_to(accs: list[float], threshold: float) -> float:
     return float(len(accs) + 1)
 
 
+def seconds_to(epoch_seconds: list[float], epochs: float) -> float:
+    """Training seconds of the first ``epochs`` epochs (the mean epoch extrapolates past the
+    budget, for a run that never reached the threshold)."""
+    k = int(epochs)
+    mean = sum(epoch_seconds) / len(epoch_seconds)
+    return sum(epoch_seconds[:k]) + max(k - len(epoch_seconds), 0) * mean
+
+
 def _arms(seed: int, b: Budget):
     t = teacher(b, seed)
     ltl = RN.fit("ltl", TASK, b, seed, teacher=t["net"])
@@ -42,7 +50,10 @@ def measure_speed(seed: int, b: Budget) -> dict:
     _, ltl = _arms(seed, b)
     bptt = RN.fit("bptt", TASK, b, seed)
     thr = b.opt("threshold", 90.0)
-    return {"epochs_ltl": epochs_to(ltl["accs"], thr), "epochs_bptt": epochs_to(bptt["accs"], thr),
+    e_ltl, e_bptt = epochs_to(ltl["accs"], thr), epochs_to(bptt["accs"], thr)
+    return {"epochs_ltl": e_ltl, "epochs_bptt": e_bptt,
+            "seconds_to_ltl": seconds_to(ltl["epoch_seconds"], e_ltl),
+            "seconds_to_bptt": seconds_to(bptt["epoch_seconds"], e_bptt),
             "seconds_per_epoch_ltl": sum(ltl["epoch_seconds"]) / len(ltl["epoch_seconds"]),
             "seconds_per_epoch_bptt": sum(bptt["epoch_seconds"]) / len(bptt["epoch_seconds"])}
 
@@ -100,7 +111,8 @@ LTL_TIME_TO_ACCURACY = register(Claim(
     budget=_BUDGET,
     fast=_FAST,
     estimate_minutes=0.5,
-    notes=("A run that never reaches 90 % counts as epochs + 1. The notes measured LTL slower "
+    notes=("Wall seconds to the threshold are recorded too (seconds_to_*), without a check. "
+           "A run that never reaches 90 % counts as epochs + 1. The notes measured LTL slower "
            "than BPTT per epoch on digits; this claim was fixed before that was re-checked."),
 ))
 
