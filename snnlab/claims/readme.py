@@ -18,14 +18,14 @@ BEGIN = "<!-- claims:begin -->"
 END = "<!-- claims:end -->"
 
 
-def _num(x, fmt="{:.1f}"):
+def _num(x, fmt="{:.4g}"):
     return "-" if x is None else fmt.format(x)
 
 
 def _ci(ci):
     if not ci or ci[0] is None or ci[1] is None:
         return "-"
-    return f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+    return f"[{ci[0]:.3g}, {ci[1]:.3g}]"
 
 
 def table(rec: dict) -> str:
@@ -41,10 +41,10 @@ def table(rec: dict) -> str:
     rows = ["| claim | rules | task | metric | value | baseline | effect [95 % CI] | seeds "
             "| verdict |", "|---|---|---|---|---|---|---|---|---|"]
     for c in rec.get("claims", []):
-        task = str(c.get("task", "")).split(",")[0]
+        task = str(c.get("task", "")).split(",")[0].split("(")[0].strip()
         rows.append(f"| `{c['id']}` | {', '.join(c.get('rules', []))} | {task} | "
                     f"{c.get('metric', '')} | {_num(c.get('value'))} | "
-                    f"{_num(c.get('baseline'))} | {_num(c.get('effect'), '{:.2f}')} "
+                    f"{_num(c.get('baseline'))} | {_num(c.get('effect'), '{:.3g}')} "
                     f"{_ci(c.get('ci95'))} | {c.get('seeds', '')} | **{c.get('verdict')}** |")
     return head + "\n\n" + "\n".join(rows)
 
