@@ -8,6 +8,8 @@
   reference code does; published 5000/1000/1000 train/val/test seeds, 4 features, 3 classes.
 * ``mnist1d`` -- MNIST-1D (Greydanus 2020) regenerated locally from its 10 templates with the
   default arguments; 4000/1000 signals of length 40, cached as ``.npz``.
+* ``manifold`` -- smooth random manifolds (Zenke & Vogels 2021, randman-style), one class per
+  manifold; values are spike times for latency coding. Generated locally (``task_seed=...``).
 * ``npz:PATH`` -- your own arrays ``x_train, y_train, x_test, y_test`` (+ ``x_val, y_val``),
   validated thoroughly; no rescaling.
 * ``mnist``, ``fashion_mnist``, ``cifar10`` -- the classic image sets read from their original
@@ -29,6 +31,7 @@ from .base import DataSplit, DataUnavailableError, cache_dir, check_seed
 from .digits import load_digits
 from .events import events_to_frames, load_nmnist, read_nmnist_events
 from .loaders import make_loader
+from .manifold import load_manifold
 from .mnist1d import load_mnist1d
 from .npz import load_npz
 from .vision import load_cifar10, load_fashion_mnist, load_mnist, read_cifar_batch, read_idx
@@ -43,6 +46,7 @@ _LOADERS: dict[str, Callable[..., DataSplit]] = {
     "digits": load_digits,
     "yinyang": load_yinyang,
     "mnist1d": load_mnist1d,
+    "manifold": load_manifold,
     "mnist": load_mnist,
     "fashion_mnist": load_fashion_mnist,
     "cifar10": load_cifar10,
