@@ -27,6 +27,7 @@ import torch
 from . import __version__, _native, compare, nbtools, spikemm
 from . import data as D
 from . import rules as R
+from .claims.cli import main as claims_main
 from .compare import peak_rss_mb
 from .data import available, cache_dir
 from .nir import to_nir
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(c)
 
     sub.add_parser("info", help="versions, registered rules and the data cache")
+    sub.add_parser("claims", help="the claims ledger: list, run, show, table (snnlab claims -h)")
 
     x = sub.add_parser("export", help="export a trained checkpoint to NIR (read by snnTorch, "
                                       "Norse, Sinabs, Rockpool, Lava, Loihi 2, SpiNNaker2, Xylo)")
@@ -229,6 +231,9 @@ def _notebooks(args) -> int:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["claims"]:  # the claims ledger parses its own arguments
+        return claims_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

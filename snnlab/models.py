@@ -21,6 +21,7 @@ from torch import nn
 
 from . import neurons as N
 from . import readouts as RO
+from . import spikeconv
 from ._checks import check_choice, check_int, check_sequence
 from .functional import over_time  # compat: remove after the issue-14 merge
 from .readouts import READOUTS
@@ -213,7 +214,10 @@ def convnet(input_shape: Sequence[int], channels: Sequence[int] = (16, 32), n_ou
                                  f"pooling stages of size {pool}")
             parts.append(nn.AvgPool2d(pool))
             h, w = h // pool, w // pool
-        layers.append(SpikingLayer(nn.Sequential(*parts), N.make(neuron, **neuron_kw)))
+        # conv then average pool is one strided conv with the averaged kernel (spikeconv):
+        # same parameters and state_dict keys, a quarter of the work
+        synapse = spikeconv.ConvPool(*parts) if len(parts) == 2 else nn.Sequential(*parts)
+        layers.append(SpikingLayer(synapse, N.make(neuron, **neuron_kw)))
         c = ch
     width = c * h * w
     for i, n in enumerate(hidden):

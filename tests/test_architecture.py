@@ -20,13 +20,14 @@ ROOT = Path(__file__).resolve().parents[1] / "snnlab"
 # docs/ARCHITECTURE.md, "Layers": top-level module (or package) -> layer
 LAYERS = {
     "_checks": 0, "surrogate": 0, "_native": 0, "_triton_lif": 0, "spikemm": 0, "_optim": 0,
+    "spikeconv": 0,
     "_malloc": 0,
     "distributed": 0,
     "functional": 1, "neurons": 1, "encoding": 1, "data": 1,
     "readouts": 2, "models": 2, "zoo": 2, "metrics": 2,
     "rules": 3, "teacher": 3, "conversion": 3,
     "train": 4,
-    "hardware": 5, "nir": 5, "compare": 5,
+    "hardware": 5, "nir": 5, "compare": 5, "claims": 5,
     "plot": 6,
     "course": 7, "exercises": 7, "widgets": 7,
     "cli": 8, "nbtools": 8, "__main__": 8, "__init__": 8,

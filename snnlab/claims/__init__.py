@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from . import definitions  # noqa: F401  (every paper's file registers its claims)
 from .ledger import (
     ERROR,
     INCONCLUSIVE,

@@ -21,6 +21,8 @@ import argparse
 import json
 import sys
 
+import torch
+
 from . import ledger as L
 from . import readme
 
@@ -116,8 +118,6 @@ def main(argv=None) -> int:
         if args.threads < 1:
             print("error: --threads must be >= 1", file=sys.stderr)
             return 2
-        import torch
-
         def emit(res):
             print(json.dumps(res) if args.json else _line(res), flush=True)
 

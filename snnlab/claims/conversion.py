@@ -3,6 +3,8 @@ QCFS at low T (Bu et al., ICLR 2022)."""
 
 from __future__ import annotations
 
+from .. import conversion as C
+from ..train import evaluate
 from . import runner as RN
 from .ledger import Budget, Check, Claim, Verdict, register
 
@@ -10,8 +12,6 @@ __all__ = ["CONVERSION_ERRORS", "QCFS_LOW_T"]
 
 
 def measure_errors(seed: int, b: Budget) -> dict:
-    from .. import conversion as C
-
     data = RN.task("digits", b.n_train, b.n_test)
     ann = RN.ann("digits", b, seed)["net"]
     x = data.test.tensors[0]
@@ -34,9 +34,6 @@ def measure_errors(seed: int, b: Budget) -> dict:
 
 
 def measure_qcfs(seed: int, b: Budget) -> dict:
-    from .. import conversion as C
-    from ..train import evaluate
-
     data = RN.task("mnist1d", b.n_train, b.n_test)
     x = data.train.tensors[0]
     relu = RN.ann("mnist1d", b, seed)["net"]

@@ -18,4 +18,4 @@ from . import (  # noqa: F401
     ttfs,
 )
 
-__all__: list[str] = []
+__all__ = []

@@ -3,6 +3,8 @@ with snnlab's device model)."""
 
 from __future__ import annotations
 
+from .. import hardware as H
+from ..train import evaluate
 from . import runner as RN
 from .ledger import Budget, Check, Claim, Verdict, register
 
@@ -12,9 +14,6 @@ TASK = "digits"
 
 
 def measure(seed: int, b: Budget) -> dict:
-    from .. import hardware as H
-    from ..train import evaluate
-
     data = RN.task(TASK, b.n_train, b.n_test)
     teacher = RN.ann(TASK, b, seed, activation="clamp", epochs=b.opt("teacher_epochs", 20))["net"]
     student = RN.build("ltl", data.input_shape[0], b.hidden, data.n_classes, seed=seed)

@@ -24,7 +24,12 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from importlib import metadata
 from pathlib import Path
+
+import numpy
+import torch
+from tqdm.auto import tqdm
 
 __all__ = [
     "Budget", "Verdict", "Check", "Claim", "register", "available", "get", "clear_registry",
@@ -248,18 +253,12 @@ def register(claim: Claim) -> Claim:
     return claim
 
 
-def _load_all() -> None:
-    from . import definitions  # noqa: F401  (imports every paper's file, which registers)
-
-
 def available() -> list[str]:
     """Ids of every claim, in ledger order."""
-    _load_all()
     return list(_REGISTRY)
 
 
 def get(claim_id: str) -> Claim:
-    _load_all()
     if claim_id not in _REGISTRY:
         raise ValueError(f"unknown claim {claim_id!r}; available: {', '.join(_REGISTRY)}")
     return _REGISTRY[claim_id]
@@ -462,8 +461,6 @@ def run(ids: Iterable[str] | None = None, *, fast: bool = False, seeds: int | No
         progress: bool = True, on_result: Callable[[dict], None] | None = None) -> list[dict]:
     """Run the claims ``ids`` (default: all) with a progress bar on stderr; ``on_result`` is
     called with each claim's result as soon as it is known."""
-    from tqdm.auto import tqdm
-
     claims = [get(i) for i in (ids if ids is not None else available())]
     total = sum(seeds if seeds is not None else (2 if fast else c.seeds) for c in claims)
     bar = tqdm(total=total, desc="claims", unit="seed", disable=not progress, file=sys.stderr)
@@ -482,16 +479,18 @@ def run(ids: Iterable[str] | None = None, *, fast: bool = False, seeds: int | No
     return results
 
 
+def _snnlab_version() -> str:
+    try:
+        return metadata.version("snnlab")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 # --------------------------------------------------------------------------- recording
 def environment() -> dict:
     """Package versions and machine facts stored with a recorded ledger."""
-    import numpy
-    import torch
-
-    from .. import __version__
-
     return dict(python=platform.python_version(), torch=torch.__version__,
-                numpy=numpy.__version__, snnlab=__version__, platform=platform.platform(),
+                numpy=numpy.__version__, snnlab=_snnlab_version(), platform=platform.platform(),
                 machine=platform.machine(), processor=platform.processor() or None,
                 cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads())
 

@@ -24,7 +24,8 @@ from .. import rules as R
 from ..data import DataSplit, load
 from ..encoding import encode
 from ..metrics import SavedTensorMeter
-from ..models import mlp
+from ..rules.antlr import make_model as antlr_make_model
+from ..teacher import train_teacher
 from ..train import evaluate, train
 
 __all__ = ["build", "task", "latency", "subset", "fit", "ann", "step_seconds", "step_bytes",
@@ -51,7 +52,6 @@ def pct(acc: float) -> float:
 
 
 # --------------------------------------------------------------------------- models
-_MAKE_MODEL = {"antlr": "antlr", "timing": "antlr", "ttfs": "ttfs"}
 
 
 def build(rule_name: str, n_in: int, hidden: Sequence[int], n_out: int, *, seed: int = 0,
@@ -60,16 +60,12 @@ def build(rule_name: str, n_in: int, hidden: Sequence[int], n_out: int, *, seed:
 
     ``kw`` go to the builder (``neuron="dalif"``, ``readout=...``, neuron arguments).
     """
-    import importlib
-
     torch.manual_seed(seed)
-    module = _MAKE_MODEL.get(rule_name)
-    if module is not None:
-        make = importlib.import_module(f"snnlab.rules.{module}").make_model
-        return make(n_in, tuple(hidden), n_out, seed=seed, **kw)
+    if rule_name in ("antlr", "timing"):  # the paper's bias-free, positive-mean initialisation
+        return antlr_make_model(n_in, tuple(hidden), n_out, seed=seed, **kw)
     if rule_name == "tandem":
         kw.setdefault("neuron", "if")
-    return mlp(n_in, list(hidden), n_out, **kw)
+    return R.get(rule_name).build_model(n_in, list(hidden), n_out, **kw)
 
 
 # --------------------------------------------------------------------------- tasks
@@ -189,8 +185,6 @@ def ann(task_name: str, budget, seed: int, *, hidden: Sequence[int] | None = Non
         activation: str = "relu", epochs: int | None = None, lr: float = 1e-3) -> dict:
     """An ANN of the given size trained with cross-entropy (:func:`snnlab.teacher.
     train_teacher`); returns ``acc`` (points) and the ``net`` (an ANNTwin, frozen)."""
-    from ..teacher import train_teacher
-
     hidden = tuple(budget.hidden if hidden is None else hidden)
     epochs = budget.epochs if epochs is None else epochs
 
