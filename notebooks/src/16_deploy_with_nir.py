@@ -67,10 +67,17 @@ print(f"digits: {len(data.train)} train / {len(data.test)} test; files in a temp
 # $$ \tau = \frac{dt}{1-\beta}, \qquad R = \frac{\tau}{dt} = \frac{1}{1-\beta},
 #    \qquad v_{leak} = v_{reset} = 0, $$
 #
-# with $dt = 10^{-4}$ s by default (the value snnTorch's importer hard-codes). The LIF with a
-# synaptic current becomes `CubaLIF` ($\tau_{syn} = dt/(1-\alpha)$, $w_{in} = 1/(1-\alpha)$),
-# IF becomes `IF` with $R = 1$ (a gain per step), DA-LIF's learned input decay $\alpha$ becomes
-# the gain $R\,dt/\tau = \alpha$, and the membrane readout becomes a leaky integrator `LI`.
+# with $dt = 10^{-4}$ s by default (the value snnTorch's importer hard-codes). By default
+# snnlab writes a LIF layer as NIR's `CubaLIF` whose synaptic filter lasts exactly one step
+# ($\tau_{syn} = dt$, $w_{in} = 1$, the same $\tau_{mem}$ and $R$): under forward Euler that
+# filter hands its input on unchanged, and both snnTorch and Norse read `CubaLIF` completely
+# (Norse ignores $R$ on a plain `LIF` node; section 5 shows what that costs). The LIF with a
+# real synaptic current becomes `CubaLIF` with $\tau_{syn} = dt/(1-\alpha)$, IF becomes `IF`
+# with $R = 1$ (a gain per step), DA-LIF's learned input gain becomes $w_{in}$, and the membrane
+# readout is written as its `Affine` only: the graph's output is the readout's input current
+# $y[t]$, and the reader integrates it, $u[t] = \beta u[t-1] + y[t]$, logits $=
+# \frac1T\sum_t u[t]$ (`snnlab.nir.decode_logits` does this; NIR's `LI` node, which would do it
+# inside the graph, is read by neither snnTorch nor Norse).
 #
 # ### Exercise 1: the parameters of an exported LIF
 #
@@ -146,16 +153,19 @@ path = workdir / "digits_lif.nir"
 graph = export.to_nir(net, path)
 for name, node in graph.nodes.items():
     extra = ""
-    if type(node).__name__ in ("LIF", "LI"):
-        extra = f"tau = {node.tau.flat[0] * 1e3:.3g} ms, r = {node.r.flat[0]:.3g}"
+    kind = type(node).__name__
+    if kind == "CubaLIF":
+        extra = (f"tau_mem = {node.tau_mem.flat[0] * 1e3:.3g} ms, r = {node.r.flat[0]:.3g}, "
+                 f"tau_syn = {node.tau_syn.flat[0] * 1e3:.3g} ms")
     elif hasattr(node, "weight"):
         extra = f"weight {tuple(node.weight.shape)}"
     print(f"{name:>14}  {type(node).__name__:<7} {extra}")
 print(f"{path.name}: {path.stat().st_size / 1024:.1f} KiB")
 
 # %% [markdown]
-# The chain reads `input -> Affine -> LIF -> Affine -> LI -> output`; with $\beta = 0.9$ and
-# $dt = 0.1$ ms, $\tau = 1$ ms and $R = 10$. Now load the file back and compare:
+# The chain reads `input -> Affine -> CubaLIF -> Affine -> output`; with $\beta = 0.9$ and
+# $dt = 0.1$ ms, $\tau_{mem} = 1$ ms, $R = 10$ and $\tau_{syn} = 0.1$ ms (one step). Now load the
+# file back and compare:
 
 # %%
 back = export.from_nir(path)
@@ -165,26 +175,31 @@ x_seq = encode(x_test[:N_SHOW], T, "direct")
 with torch.no_grad():
     same = torch.equal(net(x_seq), back(x_seq))
 print(f"reloaded in snnlab: accuracy {acc_back:.3f}, identical logits: {same}")
+assert same and acc_back == acc
 
 # %% [markdown]
 # ## 4. Reload in snnTorch and compare rasters
 #
-# snnTorch has no mapping for the `LI` readout, so we export the hidden layer's spikes
-# (`readout=False`) and let `export.run_peer` load the file with
-# `snntorch.import_nir.import_from_nir` and step it through time. snnTorch turns each NIR `LIF`
-# into `Leaky(beta = 1 - dt/tau, reset_mechanism="zero", reset_delay=False)`: exactly our step.
+# `export.run_peer` loads the file with `snntorch.import_nir.import_from_nir` and steps it
+# through time. snnTorch turns our one-step `CubaLIF` into `Synaptic(alpha=0, beta=1-dt/tau,
+# reset_mechanism="zero")`: exactly our step. Its output per step is the readout current;
+# `export.decode_logits` integrates it as the graph's metadata says. We also export the hidden
+# spikes alone (`readout="none"`) to compare rasters.
 
 # %%
-hidden_graph = export.to_nir(net, workdir / "digits_hidden.nir", readout=False)
 with torch.no_grad():
     ours = net.run(x_seq).spikes[-1]
-    theirs = export.run_peer(workdir / "digits_hidden.nir", x_seq, "snntorch")
-    acc_theirs = float((net.readout(theirs).argmax(1) == y_test[:N_SHOW]).float().mean())
-    acc_ours = float((net.readout(ours).argmax(1) == y_test[:N_SHOW]).float().mean())
-print(f"spikes: snnlab {int(ours.sum())}, snnTorch {int(theirs.sum())}, "
+    theirs = export.run_peer(export.to_nir(net, readout="none"), x_seq, "snntorch")
+    logits_ours = net(x_seq)
+    logits_theirs = export.decode_logits(graph, export.run_peer(path, x_seq, "snntorch"))
+acc_theirs = float((logits_theirs.argmax(1) == y_test[:N_SHOW]).float().mean())
+acc_ours = float((logits_ours.argmax(1) == y_test[:N_SHOW]).float().mean())
+gap = float((logits_theirs - logits_ours).abs().max())
+print(f"hidden spikes: snnlab {int(ours.sum())}, snnTorch {int(theirs.sum())}, "
       f"different entries: {int((ours != theirs).sum())}")
-print(f"accuracy of snnlab's readout on {N_SHOW} samples: from snnlab spikes {acc_ours:.3f}, "
-      f"from snnTorch spikes {acc_theirs:.3f}")
+print(f"logits: largest difference {gap:.1e}; accuracy on {N_SHOW} samples: snnlab "
+      f"{acc_ours:.3f}, snnTorch {acc_theirs:.3f}")
+assert int((ours != theirs).sum()) == 0 and gap < 1e-4 and acc_ours == acc_theirs
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
@@ -196,27 +211,28 @@ plt.show()
 # %% [markdown]
 # ## 5. Where the conventions differ
 #
-# **Norse.** `norse.torch.from_nir(graph, dt=dt)` integrates $v \mathrel{+}= \frac{dt}{\tau}(I -
-# v)$ and ignores $R$: its LIF sees $(1-\beta)\,I$. With $\beta=0.9$ the input is ten times
-# weaker, so almost nothing fires. Dividing the weights by $1-\beta$ before exporting gives
-# Norse exactly our spikes. (Norse's `IF` and `CubaLIF` honour the file: no correction needed.)
+# **Norse.** `norse.torch.from_nir(graph, dt=dt)` reads `CubaLIF` completely ($R$ and $w_{in}$
+# included), so the default file gives Norse our spikes too. On a plain `LIF` node
+# (`to_nir(..., lif_node="lif")`, the form some other readers need) Norse ignores $R$ and
+# integrates $v \mathrel{+}= \frac{dt}{\tau}(I - v)$: its neurons see $(1-\beta)\,I$, ten times
+# less input at $\beta = 0.9$.
 
 # %%
 with torch.no_grad():
-    norse_raw = export.run_peer(hidden_graph, x_seq, "norse")
-    scaled = copy.deepcopy(net)
-    for layer in scaled.layers:
-        layer.synapse.weight.div_(1 - 0.9)
-        layer.synapse.bias.div_(1 - 0.9)
-    norse_scaled = export.run_peer(export.to_nir(scaled, readout=False), x_seq, "norse")
-print(f"Norse as exported: {int(norse_raw.sum())} spikes; "
-      f"with weights / (1 - beta): {int(norse_scaled.sum())} spikes, "
-      f"different from snnlab: {int((norse_scaled != ours).sum())}")
+    norse_cuba = export.run_peer(export.to_nir(net, readout="none"), x_seq, "norse")
+    norse_lif = export.run_peer(export.to_nir(net, readout="none", lif_node="lif"), x_seq,
+                                "norse")
+print(f"Norse, default file (CubaLIF): {int(norse_cuba.sum())} spikes, different from snnlab: "
+      f"{int((norse_cuba != ours).sum())}")
+print(f"Norse, plain LIF nodes: {int(norse_lif.sum())} spikes (snnlab: {int(ours.sum())})")
+assert int((norse_cuba != ours).sum()) == 0 and int(norse_lif.sum()) < int(ours.sum()) / 2
 
 # %% [markdown]
 # **Reset by subtraction.** snnlab's default LIF subtracts the threshold. NIR 1.0 has no such
 # reset, so `to_nir` writes a reset to zero, warns, and keeps the true mode in the node's
-# metadata: snnlab's own `from_nir` restores it, every other reader resets to zero.
+# metadata: snnlab's own `from_nir` restores it; Norse can be asked to subtract
+# (`run_peer(..., reset="subtract")`, i.e. `reset_method=reset_subtract`, on `CubaLIF` nodes);
+# snnTorch resets to zero, so it runs the zero-reset twin of the network.
 
 # %%
 sub = copy.deepcopy(net)
@@ -224,13 +240,16 @@ for layer in sub.layers:
     layer.neuron.reset_mode = "subtract"
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    sub_graph = export.to_nir(sub, readout=False)
+    sub_graph = export.to_nir(sub, readout="none")
 print("warning:", str(caught[0].message)[:90], "...")
 with torch.no_grad():
     sub_snnlab = sub.run(x_seq).spikes[-1]
     sub_snntorch = export.run_peer(sub_graph, x_seq, "snntorch")
+    sub_norse = export.run_peer(sub_graph, x_seq, "norse", reset="subtract")
 print(f"subtracting snnlab net: {int(sub_snnlab.sum())} spikes; snnTorch from the file: "
-      f"{int(sub_snntorch.sum())} (= the zero-reset net's {int(ours.sum())})")
+      f"{int(sub_snntorch.sum())} (= the zero-reset net's {int(ours.sum())}); Norse asked to "
+      f"subtract: {int((sub_norse != sub_snnlab).sum())} entries differ")
+assert torch.equal(sub_snntorch, ours) and int((sub_norse != sub_snnlab).sum()) == 0
 
 # %% [markdown]
 # **snnTorch's own quirks.** Its importer turns NIR `IF` into a `Leaky` with $\beta = 0.9$ (a
@@ -257,8 +276,10 @@ print("identical to the notebook's export:",
 # * An SNN file format needs a stated discretisation. snnlab's is forward Euler with
 #   $\tau = dt/(1-\beta)$ and $R = 1/(1-\beta)$; a reader that integrates exactly, or ignores
 #   $R$, runs a different network from the same numbers.
-# * With a reset to zero, snnTorch reproduces snnlab's spikes exactly (zero different entries
-#   above) and so the same accuracy; Norse does after dividing the weights by $1-\beta$.
+# * With a reset to zero, snnTorch and Norse both reproduce snnlab's spikes exactly from the
+#   default file (zero different entries above, asserted), and snnTorch's decoded logits match
+#   snnlab's to float rounding; Norse gives the same spikes only because the file uses
+#   `CubaLIF`: from plain `LIF` nodes it loses most of them.
 # * Reset by subtraction, the usual choice for training and for ANN-to-SNN conversion, has no
 #   NIR 1.0 node: train with `reset="zero"` for a network you plan to deploy.
 # * Who reads the file (NIR's support table, neuroir.org): the simulators snnTorch, Norse,
