@@ -49,7 +49,7 @@ def test_refuses_non_latency_encodings(rule, encoding):
 def test_refuses_features_outside_unit_interval(rule):
     r = R.get(rule)
     net = r.build_model(5, [8], 3)
-    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\] and reach"):
         r.setup(net, _split(-2.0, 3.0), T=20, encoding="latency", seed=0)
 
 
@@ -57,3 +57,10 @@ def test_refuses_features_outside_unit_interval(rule):
 def test_train_refuses_through_the_shared_loop(rule):
     with pytest.raises(ValueError, match="needs encoding='latency'"):
         snnlab.train([8], _split(), rule, encoding="direct", epochs=1, progress=False)
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_refuses_features_that_never_reach_the_upper_half(rule):
+    r = R.get(rule)
+    with pytest.raises(ValueError, match="reach its upper half"):
+        r.setup(r.build_model(5, [8], 3), _split(0.0, 0.3), T=20, encoding="latency", seed=0)
