@@ -74,24 +74,18 @@ def test_fused_equals_stepwise_autograd():
 
 
 # --------------------------------------------------------------------------- reference checks
-@pytest.mark.parametrize("readout", ["first_spike", "count"])
-def test_lam_tim_zero_equals_bptt(readout):
-    net, x_seq, y = _batch(hidden=(16, 10), readout=readout)
-    g_bptt = R.get("bptt").gradients(net, x_seq, y)
-    g_act = R.get("antlr", lam_act=1.0, lam_tim=0.0).gradients(net, x_seq, y)
-    assert any(float(g.abs().max()) > 0 for g in g_bptt.values())
-    for k in g_bptt:
-        assert torch.allclose(g_act[k], g_bptt[k], atol=1e-6, rtol=0), k
-
-
+# The multi-layer check against the released code's backward and lam_tim = 0 against plain
+# autograd BPTT are in tests/test_antlr_reference.py.
 def test_routes_add_linearly_at_the_output():
     # dV = lam_act * act + lam_tim * tim: the output layer's gradient is linear in the lambdas
     # (deeper layers are not: both routes into them carry the combined error of the layer above)
     net, x_seq, y = _batch()
+    with torch.no_grad():  # one class silent: the no-spike penalty (activation route) acts
+        net.readout.synapse.weight[int(y[0])] = -0.5
     g_act = R.get("antlr", lam_act=1.0, lam_tim=0.0).gradients(net, x_seq, y)
     g_tim = R.get("antlr", lam_act=0.0, lam_tim=1.0).gradients(net, x_seq, y)
     g_mix = R.get("antlr", lam_act=0.5, lam_tim=2.0).gradients(net, x_seq, y)
-    g_timing = R.get("timing").gradients(net, x_seq, y)
+    g_timing = R.get("timing", beta_sm=1 / 6).gradients(net, x_seq, y)  # antlr's default
     k = "readout.synapse.weight"
     assert float(g_tim[k].abs().max()) > 0 and float(g_act[k].abs().max()) > 0
     assert torch.allclose(g_mix[k], 0.5 * g_act[k] + 2.0 * g_tim[k], atol=1e-5, rtol=1e-4)
@@ -120,13 +114,13 @@ def _toy_time(neuron, x, w):
 
 def _toy_timing_grads(neuron, x, w):
     """dt_out/dw and dt_out/dt_in (steps) from the timing route alone, loss = t_first."""
-    x = x.clone().requires_grad_(True)
+    z_in = torch.zeros_like(x).requires_grad_(True)
     w = w.clone().requires_grad_(True)
     c = (x * w).sum(-1, keepdim=True)
-    s, tau, _ = neuron.routes(c, lam_act=0.0, lam_tim=1.0)
-    t_first = -A._latency_logits(s, tau)
+    s, z, _ = neuron.routes(c, lam_act=0.0, lam_tim=1.0, current_tim=(z_in * w).sum(-1, True))
+    t_first, _ = A.first_spike_step(s, z)
     t_first.sum().backward()
-    return w.grad, A.input_timing_gradient(x.detach(), x.grad).sum(0)[0]
+    return w.grad, (x * z_in.grad).sum(0)[0]
 
 
 def test_timing_term_matches_finite_difference_of_spike_time_wrt_weights():
@@ -145,8 +139,8 @@ def test_timing_term_matches_finite_difference_of_spike_time_wrt_weights():
 
 
 def test_timing_error_to_presynaptic_spikes_matches_finite_difference():
-    # eq. (7): dL/dt_j from the central difference of the activation error, vs. moving the
-    # input spike by +-k steps and measuring the output's (interpolated) spike time
+    # eq. (8), the code's kernel-derivative traces: dL/dt_j vs. moving the input spike by
+    # +-k steps and measuring the output's (interpolated) spike time
     neuron, x, w, t_in = _toy()
     t0, _ = _toy_time(neuron, x, w)
     _, dtin = _toy_timing_grads(neuron, x, w)
@@ -247,33 +241,63 @@ def yinyang():
     return _yinyang()
 
 
-def _learn(rule, data, epochs, **kw):
+SEEDS = (0, 1, 2)
+
+
+def _learn(which, data, seed, epochs=6):
+    """``antlr`` / ``timing`` with their defaults, or activation-only: ``antlr`` with
+    ``lam_tim = 0`` on the count loss (the latency loss gives the activation route only its
+    no-spike penalty, so activation-based learning needs a count loss, as in the paper)."""
     torch.set_num_threads(1)
-    net = A.make_model(5, [60], 3, seed=0)
-    snnlab.train(net, data, rule, T=T_LEARN, epochs=epochs, lr=2e-3, batch_size=64, seed=0,
-                 encoding="latency", progress=False, **kw)
+    if which == "act":
+        net = A.make_model(5, [60], 3, seed=seed, readout="count")
+        rule = R.get("antlr", lam_tim=0.0)
+    else:
+        net = A.make_model(5, [60], 3, seed=seed)
+        rule = R.get(which)
+    snnlab.train(net, data, rule, T=T_LEARN, epochs=epochs, batch_size=64, seed=seed,
+                 encoding="latency", progress=False)
     return A.decision_stats(net, data.test, T_LEARN)
 
 
 @pytest.fixture(scope="module")
 def learned(yinyang):
-    return {r: _learn(r, yinyang, 6) for r in ("bptt", "antlr", "timing")}
+    return {(r, s): _learn(r, yinyang, s) for r in ("antlr", "timing", "act") for s in SEEDS}
 
 
-@pytest.mark.parametrize("rule", ["bptt", "antlr", "timing"])
+@pytest.mark.slow
+@pytest.mark.parametrize("rule", ["antlr", "timing"])
 def test_learns_yinyang_above_linear_baseline(learned, rule):
-    # linear baseline 63.8 %; calibrated runs (seed 0, 6 epochs): see the rule's notebook/note
-    assert learned[rule]["acc"] > 0.78, learned[rule]
+    # linear baseline 63.8 %; measured accuracies: antlr .857 .797 .868, timing .847 .800 .839
+    assert sum(learned[rule, s]["acc"] for s in SEEDS) / len(SEEDS) > 0.78
 
 
-def test_antlr_spikes_comparable_to_bptt(learned):
-    # The paper's "fewer spikes" claim is for 800 hidden neurons and T=300. Here every neuron
-    # resets I and V after a spike and the 5 inputs spike once, so a hidden neuron fires about
-    # once per sample under any rule; measured (seed 0, 6 epochs): bptt 90.5 % / 34.9 spikes,
-    # antlr 88.9 % / 35.5, timing 90.5 % / 63.9 (its silent-neuron bump adds activity).
-    a, b = learned["antlr"], learned["bptt"]
-    assert a["acc"] > b["acc"] - 0.05
-    assert a["spikes_per_sample"] < 1.15 * b["spikes_per_sample"], (a, b)
+@pytest.mark.slow
+def test_antlr_claim_measured(learned):
+    """The paper: "higher accuracy and fewer spikes than activation-only and timing-only".
+    Measured here (latency-coded Yin-Yang, 5-60-3, T 40, 6 epochs, seeds 0/1/2; hidden+output
+    spikes per test sample):
+
+    ========  ================  =================
+    rule      accuracy          spikes
+    ========  ================  =================
+    antlr     .857 .797 .868    28.2 33.7 35.9
+    timing    .847 .800 .839    63.3 64.5 65.7
+    act       .693 .675 .707    38.1 33.7 41.5
+    ========  ================  =================
+
+    Reproduced: fewer spikes than timing-only on every seed (about half) and much higher
+    accuracy than activation-only (count loss); fewer spikes than activation-only on seeds 0
+    and 2 (seed 1: 33.705 vs 33.745, a tie). *Not* reproduced: higher accuracy than
+    timing-only (mean +0.012, seed 1 -0.003: within seed noise). The test asserts exactly
+    that, not the paper's sentence."""
+    acc = {r: [learned[r, s]["acc"] for s in SEEDS] for r in ("antlr", "timing", "act")}
+    spk = {r: [learned[r, s]["spikes_per_sample"] for s in SEEDS] for r in acc}
+    assert all(a < 0.75 * t for a, t in zip(spk["antlr"], spk["timing"])), spk
+    assert all(a > c + 0.08 for a, c in zip(acc["antlr"], acc["act"])), acc
+    diff = [a - t for a, t in zip(acc["antlr"], acc["timing"])]
+    assert -0.03 < sum(diff) / 3 < 0.05 and min(diff) < 0.01, diff  # no robust accuracy win
+    assert all(a < c * 1.01 for a, c in zip(spk["antlr"], spk["act"])), spk  # <= (a tie on s1)
 
 
 # --------------------------------------------------------------------------- notebook 04 toy

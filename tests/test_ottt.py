@@ -206,3 +206,32 @@ def test_ottt_runs_with_per_neuron_decays(rule):
         warnings.simplefilter("ignore")
         hist = snnlab.train(chip, data, rule, epochs=1, progress=False)
     assert hist.test_acc > 0.5
+
+
+# --------------------------------------------------------------------------- refusals
+@pytest.mark.parametrize("rule", ["ottt", "ottt_o"])
+@pytest.mark.parametrize("neuron", ["lif_syn", "antlr_lif", "psp_lif"])
+def test_ottt_refuses_neurons_with_a_synaptic_filter(rule, neuron):
+    net = snnlab.models.mlp(6, [8], 3, neuron=neuron)
+    with pytest.raises(ValueError, match=f"{neuron}.*Supported neurons: lif, if, if_conv, dalif"):
+        snnlab.rules.get(rule).check_model(net)
+
+
+def test_ottt_refuses_a_user_neuron_with_its_own_step():
+    from snnlab.neurons import LIF
+
+    class Odd(LIF):
+        kind = "odd"
+
+        def advance(self, current, state):
+            return super().advance(2 * current, state)
+
+    net = snnlab.models.mlp(6, [8], 3)
+    net.layers[0].neuron = Odd()
+    with pytest.raises(ValueError, match="layer 0 uses 'odd'"):
+        snnlab.rules.get("ottt").check_model(net)
+
+
+@pytest.mark.parametrize("neuron", ["lif", "if", "dalif", "if_conv"])
+def test_ottt_accepts_lif_type_neurons(neuron):
+    snnlab.rules.get("ottt").check_model(snnlab.models.mlp(6, [8], 3, neuron=neuron))

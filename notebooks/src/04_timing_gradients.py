@@ -14,7 +14,7 @@
 # 1. derive $\partial t_s / \partial V = -1/\dot V$ and estimate $\dot V$ in discrete time;
 # 2. check a timing gradient against a finite difference of (interpolated) spike times;
 # 3. explain why timing gradients vanish for silent neurons and explode for grazing spikes;
-# 4. pass a spike-time error to the layer below (ANTLR's eq. 7).
+# 4. pass a spike-time error to the layer below (ANTLR's eq. 8).
 
 # %% tags=["parameters"]
 FAST = False  # the tests run with FAST True: smaller sizes, same code
@@ -147,8 +147,8 @@ def fine_spike_time(weights, inputs=x):
 
 
 wr = w.clone().requires_grad_(True)
-s, tau, _ = fine.run((x * wr).sum(-1, keepdim=True), lam_act=0.0, lam_tim=1.0)
-t_first = -antlr._latency_logits(s, tau)  # L = first-spike step (timing route only)
+s, z, _ = fine.routes((x * wr).sum(-1, keepdim=True), lam_act=0.0, lam_tim=1.0)
+t_first, _ = antlr.first_spike_step(s, z)  # L = first-spike step (timing route only)
 t_first.sum().backward()
 h = 1e-3
 fd = torch.tensor([(fine_spike_time(w + h * e) - fine_spike_time(w - h * e)) / (2 * h)

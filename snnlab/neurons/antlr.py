@@ -55,15 +55,29 @@ def _auto_v_scale(alpha: float, beta: float) -> float:
 
 # --------------------------------------------------------------------------- the neuron
 class _AntlrSequence(torch.autograd.Function):
-    """Eqs. (1)-(3) forward over all T; eqs. (4)-(7) backward (see the module docstring).
+    """Eqs. (1)-(3) forward over all T; the official backward (``bpANTLR``) of one layer.
 
-    Inputs: ``current [T, ...]`` and the config. Outputs: spikes ``s``, spike-time handle ``tau``
-    (value ``t * s``; its gradient is dL/dt_s at spike steps) and the membrane ``V``.
+    Inputs: ``current [T, ...]`` (:math:`c = Wx (+b)`), ``current_tim`` (``W z`` of the layer
+    below's timing handle, value 0, or ``None``) and the config. Outputs: spikes ``s``, a
+    *timing handle* ``z`` (value 0 everywhere; its gradient is dL/dt of this layer's spike at
+    each step) and the membrane ``V``.
+
+    Backward (the official code's ``bpANTLR`` for one layer; equation numbers as in
+    :mod:`snnlab.rules.antlr`):
+
+    * (4) :math:`\\delta V[t] = \\lambda_{act}\\sigma'(V[t])\\,\\partial L/\\partial s[t]
+      + \\lambda_{tim}\\,s[t]\\,(-\\partial L/\\partial t[t])/\\dot V[t]`;
+    * (5)-(6) the reset-gated SRM recursion (``prop_dLdV_to_dLdI('SRM')``): gradient of
+      ``current``;
+    * (8) the two reset-gated backward traces of ``tprop_dLdV_to_dLdT`` (decays
+      :math:`\\alpha_V`, :math:`\\alpha_I`; central-difference kernel derivative): gradient of
+      ``current_tim``, which autograd turns into :math:`W^\\top e_2[t]`, the timing error of the
+      layer below (masked there by its own spikes in (4)).
     """
 
     @staticmethod
-    def forward(ctx, current, alpha, beta, v_scale, threshold, surrogate, lam_act, lam_tim,
-                timing_from_grad_s, vdot_min):
+    def forward(ctx, current, current_tim, alpha, beta, v_scale, threshold, surrogate,
+                lam_act, lam_tim, vdot_min):
         T = current.shape[0]
         s = torch.empty_like(current)
         v = torch.empty_like(current)
@@ -80,30 +94,23 @@ class _AntlrSequence(torch.autograd.Function):
             s[t] = (v_t > threshold).to(current.dtype)            # (3)
             keep = 1.0 - s[t]
         vdot.clamp_(min=vdot_min)
-        steps = torch.arange(T, dtype=current.dtype, device=current.device)
-        tau = s * steps.view(T, *([1] * (current.ndim - 1)))
+        z = torch.zeros_like(current)
         ctx.save_for_backward(s, v, vdot)
         ctx.cfg = (alpha, beta, v_scale, threshold, surrogate, lam_act, lam_tim,
-                   timing_from_grad_s)
+                   current_tim is not None)
         ctx.mark_non_differentiable(v)
-        return s, tau, v
+        return s, z, v
 
     @staticmethod
-    def backward(ctx, grad_s, grad_tau, _grad_v):
+    def backward(ctx, grad_s, grad_z, _grad_v):
         s, v, vdot = ctx.saved_tensors
-        alpha, beta, v_scale, threshold, surrogate, lam_act, lam_tim, from_grad_s = ctx.cfg
+        alpha, beta, v_scale, threshold, surrogate, lam_act, lam_tim, has_tim = ctx.cfg
         T = s.shape[0]
-        if grad_s is None:
-            grad_s = torch.zeros_like(s)
-        dv = lam_act * surrogate.derivative(v - threshold) * grad_s if lam_act else \
-            torch.zeros_like(s)                                       # activation term of (4)
-        if lam_tim:
-            g_t = torch.zeros_like(s) if grad_tau is None else grad_tau.clone()
-            if from_grad_s:  # eq. (7): central difference in time of the activation error
-                nxt = torch.cat([grad_s[1:], torch.zeros_like(grad_s[:1])])
-                prv = torch.cat([grad_s[:1], grad_s[:-1]])
-                g_t = g_t + 0.5 * (nxt - prv)
-            dv = dv + lam_tim * s * (-g_t / vdot)                     # timing term of (4)
+        dv = torch.zeros_like(s)
+        if lam_act and grad_s is not None:                                # activation term (4)
+            dv = dv + lam_act * surrogate.derivative(v - threshold) * grad_s
+        if lam_tim and grad_z is not None:                                # timing term (4)
+            dv = dv + lam_tim * s * (-grad_z / vdot)
         keep = 1.0 - s
         g_v = torch.zeros_like(s[0])
         g_i = torch.zeros_like(s[0])
@@ -112,7 +119,19 @@ class _AntlrSequence(torch.autograd.Function):
             g_v = dv[t] + beta * keep[t] * g_v                        # (5)
             g_i = v_scale * g_v + alpha * keep[t] * g_i               # (6)
             grad_c[t] = g_i
-        return grad_c, None, None, None, None, None, None, None, None, None
+        grad_tim = None
+        if has_tim and ctx.needs_input_grad[1]:                       # (8)
+            grad_tim = torch.empty_like(s)
+            e1 = torch.zeros_like(s[0])
+            e2 = torch.zeros_like(s[0])
+            half_next = torch.zeros_like(s[0])
+            for t in range(T - 1, -1, -1):
+                half = 0.5 * dv[t]
+                e1 = keep[t] * (half_next + beta * e1) - beta * half
+                e2 = alpha * keep[t] * e2 - v_scale * alpha * half + v_scale * e1
+                grad_tim[t] = e2
+                half_next = half
+        return grad_c, grad_tim, None, None, None, None, None, None, None, None
 
 
 class AntlrLIF(nn.Module):
@@ -157,11 +176,15 @@ class AntlrLIF(nn.Module):
         self.vdot_min = check_float("vdot_min", vdot_min, low=0.0, low_open=True)
         self.fused = True
 
-    def routes(self, current, lam_act=1.0, lam_tim=0.0, timing_from_grad_s=False):
-        """``(spikes, tau, membrane)`` with the given mix of routes in the backward pass."""
-        return _AntlrSequence.apply(current, self.alpha, self.beta, self.v_scale, self.threshold,
-                                    self.surrogate, float(lam_act), float(lam_tim),
-                                    bool(timing_from_grad_s), self.vdot_min)
+    def routes(self, current, lam_act=1.0, lam_tim=0.0, current_tim=None):
+        """``(spikes, z, membrane)`` with the given mix of routes in the backward pass.
+
+        ``z`` is the timing handle (value 0; its gradient is dL/dt at each step): give the
+        layer above ``current_tim = W z`` (see :func:`snnlab.rules.antlr.forward_antlr`) so that
+        the timing error reaches this layer, or build a loss on it at the output."""
+        return _AntlrSequence.apply(current, current_tim, self.alpha, self.beta, self.v_scale,
+                                    self.threshold, self.surrogate, float(lam_act),
+                                    float(lam_tim), self.vdot_min)
 
     def simulate(self, current: torch.Tensor, v0=None):
         """``(spikes, membrane)`` over ``current [T, B, ...]``, membrane before the reset."""

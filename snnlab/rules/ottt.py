@@ -66,6 +66,23 @@ __all__ = ["OTTT", "OTTTOnline", "SavedTensorMeter", "ScaledWS", "scaled_weight_
 
 
 # --------------------------------------------------------------------------- building blocks
+def _check_neuron(neuron, where: str) -> None:
+    """OTTT's trace (1) is exact only for a LIF-type membrane driven directly by ``W s`` (no
+    synaptic filter, LIF's own step): ``lif``, ``if``, ``if_conv``, ``dalif``. Refuse the rest."""
+    from ..neurons import DALIF, LIF, ConvertedIF
+
+    cls = type(neuron)
+    lif_like = isinstance(neuron, LIF) and cls.advance in (LIF.advance, DALIF.advance) \
+        and cls.simulate in (LIF.simulate, DALIF.simulate, ConvertedIF.simulate)
+    if not lif_like:
+        kind = getattr(neuron, "kind", type(neuron).__name__)
+        raise ValueError(
+            f"OTTT's presynaptic trace assumes the input current drives a LIF membrane directly "
+            f"(no synaptic filter); {where} uses {kind!r} ({type(neuron).__name__}), whose "
+            "dynamics it does not cover. Supported neurons: lif, if, if_conv, dalif")
+
+
+
 def trace_update(trace: torch.Tensor | None, s: torch.Tensor, decay) -> torch.Tensor:
     r"""Eq. trace: :math:`\hat a[t] = \lambda \hat a[t-1] + s[t]`, held without gradient."""
     s = s.detach()
@@ -186,6 +203,8 @@ class OTTT(Rule):
 
     @staticmethod
     def _check_model(model):
+        for i, layer in enumerate(model.layers):
+            _check_neuron(layer.neuron, f"layer {i}")
         mode = getattr(model.readout, "mode", None)
         if mode != "membrane":
             raise ValueError(f"OTTT needs a model with readout='membrane' (a leaky, non-spiking "

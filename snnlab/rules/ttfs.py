@@ -48,6 +48,7 @@ from torch import nn
 
 from .._checks import check_float
 from ..encoding import encode
+from .antlr import check_data
 from .antlr import make_model as _antlr_model
 from .base import Rule, register
 
@@ -153,7 +154,35 @@ class TTFS(Rule):
         return make_model(n_in, hidden, n_out, tau_steps=self.tau_steps, **kw)
 
     def check_model(self, model):
+        """The exact closed form (1) holds for the non-leaky neuron with an exponential synapse
+        only: every layer and the readout must be ``antlr_lif`` with ``beta = 1`` and
+        ``alpha = exp(-1/tau_steps)`` (what :meth:`build_model` makes), fully connected, no
+        bias, first-spike readout."""
+        from ..neurons import AntlrLIF
+
         _weights(model)
+        want = math.exp(-1.0 / self.tau_steps)
+        neurons = [layer.neuron for layer in model.layers] + [getattr(model.readout, "neuron",
+                                                                      None)]
+        for n in neurons:
+            ok = isinstance(n, AntlrLIF) and n.beta == 1.0 and abs(n.alpha - want) < 1e-9 \
+                and n.threshold == 1.0
+            if not ok:
+                desc = type(n).__name__ if not isinstance(n, AntlrLIF) else \
+                    f"antlr_lif(alpha={n.alpha:g}, beta={n.beta:g}, threshold={n.threshold:g})"
+                raise ValueError(
+                    f"rule 'ttfs' computes exact spike times of the non-leaky neuron with an "
+                    f"exponential synapse only: antlr_lif with beta=1, alpha=exp(-1/tau_steps)="
+                    f"{want:.4g}, threshold=1; got {desc}. Build the model with "
+                    "snnlab.rules.get('ttfs').build_model(n_in, hidden, n_out)")
+        if getattr(model.readout, "mode", None) != "first_spike":
+            raise ValueError(f"rule 'ttfs' needs readout='first_spike', got "
+                             f"{getattr(model.readout, 'mode', None)!r}")
+
+    def setup(self, model, data, *, T, encoding, seed):
+        self.check_model(model)
+        check_data("ttfs", data, encoding, why="it decodes one spike time per input from the "
+                   "first spike (direct or rate input has no spike times)")
 
     def logits(self, model, x_seq):
         times = forward_exact(model, x_seq, self.tau_steps)
