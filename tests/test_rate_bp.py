@@ -176,7 +176,8 @@ def test_exercise_checkers(capsys):
     assert exercises.check_rate_eligibility(lambda sg, k: (sg * k.view(-1, 1, 1)).mean(0))
     assert not exercises.check_rate_eligibility(lambda sg, k: (sg * k.view(-1, 1, 1)).sum(0))
     out = capsys.readouterr().out
-    assert "leak's memory is missing" in out and "divide by T" in out
+    # the first failure names what is wrong and gives the idea (progressive hints: no equation yet)
+    assert "leak's memory is missing" in out and "sum over t; the rate is a mean" in out
 
 
 def test_dalif_input_gain_scales_the_eligibility():
