@@ -50,8 +50,7 @@ from .readouts import MembraneReadout
 from .teacher import _load, fit_ann, fresh_like
 from .teacher import ann_accuracy as teacher_ann_accuracy
 
-__all__ = ["ConvertedIF",  # compat: remove after the issue-14 merge (its home: snnlab.neurons)
-           "QCFS", "QCFSTwin", "train_qcfs", "fold_bn", "fold_synapse",
+__all__ = ["QCFS", "QCFSTwin", "train_qcfs", "fold_bn", "fold_synapse",
            "percentile", "layer_scales", "convert", "errors", "accuracy_vs_T", "NORMS",
            "staircase"]
 

@@ -23,19 +23,11 @@ from . import neurons as N
 from . import readouts as RO
 from . import spikeconv
 from ._checks import check_choice, check_int, check_sequence
-from .functional import over_time  # compat: remove after the issue-14 merge
+from .functional import over_time
 from .readouts import READOUTS
 
 __all__ = ["SpikingLayer", "SpikingNet", "ANNTwin", "Recording", "mlp", "convnet",
-           "from_config", "READOUTS",
-           "Readout", "over_time"]  # compat: remove after the issue-14 merge (last line)
-
-
-def Readout(synapse: nn.Module, mode: str = "membrane", beta: float = 0.9,  # noqa: N802
-            neuron: nn.Module | None = None) -> nn.Module:
-    """The readout object for ``mode`` (see :mod:`snnlab.readouts`)."""
-    # compat: remove after the issue-14 merge (export.py builds readouts with this old call)
-    return RO.make(mode, synapse, beta=beta, neuron=neuron)
+           "from_config", "READOUTS"]
 
 
 class SpikingLayer(nn.Module):

@@ -128,13 +128,6 @@ class _SpikingReadout(nn.Module):
     def mode(self) -> str:
         return self.name
 
-    @property
-    def beta(self) -> float:
-        # compat: remove after the issue-14 merge (export.py reads readout.beta of every readout;
-        # a spiking readout has no leak of its own: this is its neuron's)
-        b = getattr(self.neuron, "beta", 1.0)
-        return float(b.detach().float().mean()) if isinstance(b, torch.Tensor) else float(b)
-
     def logits(self, s: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 

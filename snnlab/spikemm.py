@@ -22,7 +22,7 @@ Besides rounding the result to float32, the only approximation is that of ``W`` 
 24-bit block floating point, an error of at most ``2^-24 max|W_j|`` per weight: the same order as
 float32 itself (tests/test_spikemm.py checks it against float64).
 
-:func:`spike_linear` is what :func:`snnlab.models.over_time` calls for an ``nn.Linear`` synapse;
+:func:`spike_linear` is what :func:`snnlab.functional.over_time` calls for an ``nn.Linear`` synapse;
 it falls back to ``F.linear`` unless the input is integer-valued in [-128, 127] (spikes, spike
 counts), float32 on the CPU, the layer is large enough to gain, and a timing probe (run once per
 machine, its verdict kept in snnlab's private per-user directory, see :mod:`snnlab._native`)

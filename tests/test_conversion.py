@@ -7,6 +7,7 @@ from torch import nn
 
 import snnlab
 from snnlab import conversion as C
+from snnlab import neurons as N
 from snnlab.encoding import encode
 from snnlab.models import convnet, from_config, mlp
 from snnlab.teacher import train_teacher
@@ -142,7 +143,7 @@ def test_converted_config_round_trips():
     ann = train_teacher(snnlab.data.load("digits"), hidden=(16,), activation="relu", epochs=0)
     snn = C.convert(ann, torch.rand(10, 64), v0=0.5)
     net = from_config(snn.config)
-    assert isinstance(net.layers[0].neuron, C.ConvertedIF)
+    assert isinstance(net.layers[0].neuron, N.ConvertedIF)
     assert net.layers[0].neuron.v0 == 0.5 and net.readout.beta == 0.0
 
 

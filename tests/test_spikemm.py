@@ -113,7 +113,7 @@ def test_hooks_and_subclasses_keep_the_module_call(int8_on):
     seen = []
     lin.register_forward_hook(lambda m, i, o: seen.append(1))
     x = (torch.rand(5, 8, 30) < 0.3).float()
-    snnlab.models.over_time(lin, x)
+    snnlab.functional.over_time(lin, x)
     assert seen == [1] and not int8_on
 
 

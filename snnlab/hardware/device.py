@@ -44,7 +44,7 @@ The device model, in the order the chip applies it to weight :math:`w` of a laye
    1/f read noise is a few per cent of :math:`G` (aihwkit's PCM model:
    :math:`Q_s \lesssim 0.2`, typically 0.01-0.05).
 
-   Implementation: the synapse is applied to all T steps at once (``models.over_time``), so
+   Implementation: the synapse is applied to all T steps at once (``functional.over_time``), so
    the weights cannot carry per-step noise. Instead a forward hook on the Linear/Conv adds to
    its output the *exact* distribution of the summed device noise: for input :math:`x`
    (one row per step and sample), the noise on output :math:`j` is Gaussian with variance

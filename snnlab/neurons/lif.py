@@ -84,10 +84,6 @@ class LIF(nn.Module):
                           reset_mode=self.reset_mode, detach_reset=self.detach_reset,
                           surrogate=self.surrogate)
 
-    def step(self, current: torch.Tensor, state):
-        # compat: remove after the issue-14 merge (the old name of advance; tests/test_hardware.py)
-        return self.advance(current, state)
-
     def extra_repr(self) -> str:
         beta = "learnable" if self.beta_logit is not None else f"{self._beta:g}"
         return (f"beta={beta}, threshold={self.threshold:g}, reset={self.reset_mode!r}, "

@@ -361,11 +361,17 @@ def to_nir(model, path=None, *, dt: float = DEFAULT_DT, readout="affine",
     order.append("output")
     edges = list(zip(order[:-1], order[1:]))
     mode = model.readout.mode
+    # the leak of the membrane readout; a spiking readout's is its neuron's (mean if per neuron)
+    if mode == "membrane":
+        readout_beta = float(model.readout.beta)
+    else:
+        b = getattr(model.readout.neuron, "beta", 1.0)
+        readout_beta = float(b.detach().float().mean()) if isinstance(b, torch.Tensor) else float(b)
     meta = {"snnlab": {"format": FORMAT, "dt": dt, "discretisation": "forward-euler",
                        "readout": mode if form != "none" else "none",
                        "readout_form": form,
-                       "readout_beta": float(model.readout.beta),
-                       "logits": _decoding(mode, form, float(model.readout.beta)),
+                       "readout_beta": readout_beta,
+                       "logits": _decoding(mode, form, readout_beta),
                        "input_shape": list(model.input_shape),
                        "config": json.dumps(model.config, default=str)}}
     graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)

@@ -16,8 +16,9 @@ import torch
 from torch import nn
 
 from .. import neurons as N
+from .. import readouts as RO
 from .. import surrogate as S
-from ..models import Readout, SpikingLayer, SpikingNet
+from ..models import SpikingLayer, SpikingNet
 from .graph import (
     DEFAULT_DT,
     SUPPORTED_NODES,
@@ -337,7 +338,7 @@ def from_nir(graph_or_path, *, dt: float | None = None) -> SpikingNet:
     if rnode is None:  # logits = mean of u[t] = beta u[t-1] + I[t]; beta = 0 for foreign graphs
         beta = gmeta.get("readout_beta") if (gmeta.get("readout") == "membrane" and
                                              gmeta.get("readout_form") == "affine") else 0.0
-        head = Readout(rsyn, "membrane", beta=float(beta))
+        head = RO.make("membrane", rsyn, beta=float(beta))
     elif isinstance(rnode, nir.LI):
         _check_zero(rnode, rname, "v_leak")
         tau = np.asarray(rnode.tau, dtype=np.float64)
@@ -345,13 +346,13 @@ def from_nir(graph_or_path, *, dt: float | None = None) -> SpikingNet:
         if not np.allclose(np.asarray(rnode.r) * dt / tau, 1.0, rtol=1e-6):
             raise NIRExportError(f"node {rname!r}: LI readout needs unit gain r*dt/tau = 1")
         b = _exact(gmeta.get("readout_beta"), _uniform("tau", rname, beta))
-        head = Readout(rsyn, "membrane", beta=b)
+        head = RO.make("membrane", rsyn, beta=b)
     elif isinstance(rnode, nir.I):
         if not np.allclose(np.asarray(rnode.r), 1.0, rtol=1e-6):
             raise NIRExportError(f"node {rname!r}: I readout needs r = 1 (per-step gain)")
-        head = Readout(rsyn, "membrane", beta=1.0)
+        head = RO.make("membrane", rsyn, beta=1.0)
     else:
-        head = Readout(rsyn, mode if mode in ("count", "first_spike") else "count",
+        head = RO.make(mode if mode in ("count", "first_spike") else "count", rsyn,
                        neuron=rnode)
     config = {}
     if "config" in gmeta and gmeta.get("readout") not in (None, "none"):

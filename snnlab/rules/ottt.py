@@ -59,6 +59,7 @@ from torch.nn.utils import parametrize
 
 from .._checks import check_choice, check_float
 from ..metrics import SavedTensorMeter  # noqa: F401  (re-exported: notebooks import it here)
+from ..neurons import DALIF, LIF, ConvertedIF
 from .base import Rule, register
 
 __all__ = ["OTTT", "OTTTOnline", "SavedTensorMeter", "ScaledWS", "scaled_weight_standardization",
@@ -69,8 +70,6 @@ __all__ = ["OTTT", "OTTTOnline", "SavedTensorMeter", "ScaledWS", "scaled_weight_
 def _check_neuron(neuron, where: str) -> None:
     """OTTT's trace (1) is exact only for a LIF-type membrane driven directly by ``W s`` (no
     synaptic filter, LIF's own step): ``lif``, ``if``, ``if_conv``, ``dalif``. Refuse the rest."""
-    from ..neurons import DALIF, LIF, ConvertedIF
-
     cls = type(neuron)
     lif_like = isinstance(neuron, LIF) and cls.advance in (LIF.advance, DALIF.advance) \
         and cls.simulate in (LIF.simulate, DALIF.simulate, ConvertedIF.simulate)

@@ -48,6 +48,7 @@ from torch import nn
 
 from .._checks import check_float
 from ..encoding import encode
+from ..neurons import AntlrLIF
 from .antlr import check_data
 from .antlr import make_model as _antlr_model
 from .base import Rule, register
@@ -158,8 +159,6 @@ class TTFS(Rule):
         only: every layer and the readout must be ``antlr_lif`` with ``beta = 1`` and
         ``alpha = exp(-1/tau_steps)`` (what :meth:`build_model` makes), fully connected, no
         bias, first-spike readout."""
-        from ..neurons import AntlrLIF
-
         _weights(model)
         want = math.exp(-1.0 / self.tau_steps)
         neurons = [layer.neuron for layer in model.layers] + [getattr(model.readout, "neuron",
