@@ -102,6 +102,9 @@ class ChipInTheLoop(Rule):
 
 def _make_rule(rule: str, teacher, mode: str, hparams: dict) -> Rule:
     check_choice("rule", rule, CALIBRATION_RULES)
+    # calibration fine-tunes a working network: its first layer must not be rescaled for the
+    # input's amplitude (InputScale is for networks trained from scratch)
+    hparams = {"input_norm": False, **hparams}
     if rule == "ltl":
         if teacher is None:
             raise ValueError("rule='ltl' needs a teacher ANN (snnlab.teacher.train_teacher)")
