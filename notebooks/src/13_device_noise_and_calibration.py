@@ -274,11 +274,14 @@ plt.show()
 # the chip. `hardware.calibrate(chip, teacher, data, rule="ltl")`
 #
 # * runs the chip's forward pass (every device draw, the read noise and the neuron mismatch);
-# * gets each layer's learning signal from LTL: the host computer streams the input and each
-#   layer's target, the teacher ANN's normalised activation
-#   $\hat a^l = \mathrm{clip}(a^l / P_{99.9}(a^l), 0, 1)$; the layer compares its own firing rate
-#   with that target, $\mathrm{MSE}(r^l, \hat a^l)$, using only its own (detached) input
-#   spikes. That is all a local learning circuit next to the crossbar could compute;
+# * gets each layer's learning signal from **online** LTL (the default, `mode="online"`): the
+#   host computer streams the input and each layer's target, the teacher ANN's normalised
+#   activation $\hat a^l = \mathrm{clip}(a^l / P_{99}(a^l), 0, 1)$; at every time step the layer
+#   compares its own running firing rate with that target, using only its own (detached) input
+#   spikes and the current step (no stored history). That is all a local learning circuit next
+#   to the crossbar could compute. (`mode="offline"` is offline LTL: **not local in time**, it
+#   back-propagates through the T steps inside each layer - not what a chip could run; it is
+#   kept for comparison.)
 # * applies the update to the **programmed** weights (the device can only be told "more" or
 #   "less"; it does not know its own error), then clips them to the layer's range and rounds
 #   them to the device levels, as the chip would hold them.
@@ -385,9 +388,10 @@ for s in SEEDS[:2]:
 # - Calibration works *through* the chip: the forward pass is the chip's, the updates go to
 #   the programmed weights. The device errors are still there afterwards; the network has
 #   learned around them.
-# - LTL needs only layer-local signals (own input spikes, own rate, a target from the host),
-#   which is why it suits an on-chip learning circuit. On digits one LTL epoch recovers about
-#   as much as chip-in-the-loop BPTT, which needs a global backward pass off chip.
+# - Online LTL needs only layer-local, present-step signals (own input spikes, own rate, a
+#   target from the host), which is why it suits an on-chip learning circuit. On digits one
+#   epoch of it recovers about as much as offline LTL and as chip-in-the-loop BPTT, which
+#   needs a global backward pass off chip.
 # - What this model leaves out: wire resistance (IR drop), sneak paths, ADC/DAC resolution,
 #   non-linear and asymmetric update pulses, endurance. Each would make on-chip learning
 #   harder.

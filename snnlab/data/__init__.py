@@ -30,6 +30,7 @@ from typing import Any
 from .base import DataSplit, DataUnavailableError, cache_dir, check_seed
 from .digits import load_digits
 from .events import events_to_frames, load_nmnist, read_nmnist_events
+from .heldout import LOADERS as HELDOUT_LOADERS
 from .loaders import make_loader
 from .manifold import load_manifold
 from .mnist1d import load_mnist1d
@@ -51,6 +52,7 @@ _LOADERS: dict[str, Callable[..., DataSplit]] = {
     "fashion_mnist": load_fashion_mnist,
     "cifar10": load_cifar10,
     "nmnist": load_nmnist,
+    **HELDOUT_LOADERS,  # heldout-blobs10-c3-unit, ... (snnlab.data.heldout.TASKS)
 }
 
 

@@ -1,5 +1,13 @@
-"""Calibrating a chip by training *through* its non-idealities, on chip (Local Tandem Learning)
-or with the chip in the loop (BPTT on the host).
+"""Calibrating a chip by training *through* its non-idealities, on chip (online Local Tandem
+Learning, the default) or with the chip in the loop (BPTT on the host).
+
+What a chip could run decides the default: a learning circuit next to a crossbar sees its own
+layer's input spikes, its own spikes and a target streamed by the host, *at the current time
+step*. Online LTL needs nothing else (local in layer and in time). Offline LTL is local in layer
+but back-propagates through the T steps inside each layer, so it needs every membrane of the
+window stored and a backward sweep over time: not what a chip could run. It stays available
+(``mode="offline"``) for comparison, as does chip-in-the-loop BPTT (``rule="bptt"``), which
+needs a global backward pass on the host.
 
 Any learning rule runs on a chip unchanged: :class:`ChipInTheLoop` wraps it so that every
 optimizer step is followed by :func:`~snnlab.hardware.reprogram` (the updated weights written
@@ -94,6 +102,9 @@ class ChipInTheLoop(Rule):
 
 def _make_rule(rule: str, teacher, mode: str, hparams: dict) -> Rule:
     check_choice("rule", rule, CALIBRATION_RULES)
+    # calibration fine-tunes a working network: its first layer must not be rescaled for the
+    # input's amplitude (InputScale is for networks trained from scratch)
+    hparams = {"input_norm": False, **hparams}
     if rule == "ltl":
         if teacher is None:
             raise ValueError("rule='ltl' needs a teacher ANN (snnlab.teacher.train_teacher)")
@@ -103,7 +114,7 @@ def _make_rule(rule: str, teacher, mode: str, hparams: dict) -> Rule:
 
 def calibrate(chip: nn.Module, teacher, data, rule: str = "ltl", *, epochs: int = 1,
               T: int | None = None, lr: float = 1e-3, batch_size: int = 64,
-              seed: int = 0, mode: str = "offline", encoding: str | None = None,
+              seed: int = 0, mode: str = "online", encoding: str | None = None,
               rounding: str = "stochastic", progress: bool = False, **rule_hparams):
     r"""Calibrate a chip in place by training *through* its non-idealities.
 
@@ -116,11 +127,30 @@ def calibrate(chip: nn.Module, teacher, data, rule: str = "ltl", *, epochs: int 
     * ``rule="ltl"`` - on-chip calibration as proposed for Local Tandem Learning (Yang et al.,
       NeurIPS 2022, Fig. 1d): the host streams the inputs and each layer's target (the
       teacher's normalised activation); every layer learns from its own spikes and its target
-      only, which is what a local on-chip learning circuit can compute. ``mode`` is LTL's
-      ``"offline"`` or ``"online"``.
+      only. ``mode`` is LTL's:
+
+      - ``"online"`` (default) - local in layer *and* in time: each step's gradient flows only
+        through that step of that layer (membrane history detached), memory does not grow with
+        T. This is what a local on-chip learning circuit can compute.
+      - ``"offline"`` - **not local in time**: BPTT over the T steps inside each layer (every
+        membrane of the window stored, a backward sweep over time). Not what a chip could run;
+        kept as the upper reference for LTL and for comparison with earlier results (it was
+        the default before).
     * ``rule="bptt"`` - chip-in-the-loop: the host records the chip's activity and
       back-propagates through time with surrogate spikes; a baseline needing a global,
       off-chip backward pass. ``teacher`` is ignored.
+
+    Measured (digits, 4 x 128 LIF student converted from its clamp(0, 2) teacher, 95.8 %
+    clean; log-normal variation, one epoch, T = 8, lr 1e-3; chips 0-2, mean ± sd; test
+    accuracy in %; ``tests/test_hardware.py`` checks it)::
+
+        sigma   chip         online LTL (default)   offline LTL (old)   chip-in-the-loop BPTT
+        0.30    94.4 ± 0.8   96.3 ± 0.5             95.8 ± 0.2          95.6 ± 0.5
+        0.45    92.6 ± 0.5   95.5 ± 0.5             95.5 ± 0.8          95.6 ± 0.6
+        0.60    86.1 ± 1.6   95.1 ± 0.6             95.6 ± 0.8          93.9 ± 0.8
+
+    The chip-runnable default recovers as much as offline LTL (within half a point, inside the
+    spread over chips) and as chip-in-the-loop BPTT at this budget.
 
     Calibration starts from a network that already works, so its default learning rate
     (1e-3, Adam) is smaller than the rules' defaults for training from scratch; on digits,

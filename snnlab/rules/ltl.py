@@ -60,6 +60,7 @@ from ..distributed import gather_rows
 from ..metrics import peak_saved_bytes
 from ..teacher import train_teacher
 from .base import Rule, register
+from .bptt import InputScale
 
 __all__ = ["LTL", "layer_targets", "peak_saved_bytes", "memory_vs_T"]
 
@@ -97,6 +98,8 @@ class LTL(Rule):
         alpha: weight of every layer's MSE term (the reference code uses 1).
         warmup: online only, first step with a loss, :math:`T_{warm}`; default ``3T/4``
             (12 of 16 in the code).
+        input_norm: train the first layer in units of the input's amplitude when that exceeds
+            1 (:class:`~snnlab.rules.bptt.InputScale`; off to fine-tune such a network).
     """
 
     default_T = 8
@@ -106,7 +109,7 @@ class LTL(Rule):
 
     def __init__(self, teacher=None, mode: str = "offline", p: float | None = None,
                  alpha: float = 1.0, warmup: int | None = None, teacher_epochs: int = 20,
-                 teacher_lr: float = 3e-3):
+                 teacher_lr: float = 3e-3, input_norm: bool = True):
         self.mode = check_choice("mode", mode, ("offline", "online"))
         self.p = check_float("p", p if p is not None else (99.9 if mode == "offline" else 99.0),
                              low=0.0, high=100.0, low_open=True)
@@ -117,6 +120,10 @@ class LTL(Rule):
         if teacher is not None and not hasattr(teacher, "activations"):
             raise TypeError("teacher must have .activations(x) (an ANNTwin from "
                             f"snnlab.teacher.train_teacher), got {type(teacher).__name__}")
+        if not isinstance(input_norm, bool):
+            raise TypeError(f"input_norm must be a bool, got {type(input_norm).__name__}")
+        self.input_norm = input_norm
+        self._input = InputScale()
         self.teacher = teacher
         self._sums: dict[str, float] = {}
         self._n = 0
@@ -129,6 +136,8 @@ class LTL(Rule):
             self.teacher = train_teacher(data, like=model, epochs=self.teacher_epochs,
                                          lr=self.teacher_lr, seed=seed)
         self._check(model)
+        if self.input_norm:
+            self._input.setup(model, data, T, encoding)
 
     def check_model(self, model):
         if getattr(model.readout, "mode", None) != "membrane":
@@ -249,7 +258,11 @@ class LTL(Rule):
         self._parts = parts
         return loss
 
+    def after_backward(self, model, x_seq, y):
+        self._input.before_step(model)
+
     def after_step(self, model, x_seq, y):
+        self._input.after_step(model)
         self._log(self._parts)
 
     def log(self) -> dict:

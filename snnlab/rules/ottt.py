@@ -61,6 +61,7 @@ from .._checks import check_choice, check_float
 from ..metrics import SavedTensorMeter  # noqa: F401  (re-exported: notebooks import it here)
 from ..neurons import DALIF, LIF, ConvertedIF
 from .base import Rule, register
+from .bptt import InputScale
 
 __all__ = ["OTTT", "OTTTOnline", "SavedTensorMeter", "ScaledWS", "scaled_weight_standardization",
            "trace_synapse", "trace_update"]
@@ -172,6 +173,8 @@ class OTTT(Rule):
         mse_weight: :math:`\\lambda_{mse}` mixing an MSE-to-one-hot term into the per-step loss.
         weight_standardization: give conv synapses scaled WS in :meth:`setup` (no BN).
         ws_scale: the fixed gain after spiking layers (2.74 in the paper).
+        input_norm: train the first layer in units of the input's amplitude when that exceeds
+            1 (:class:`~snnlab.rules.bptt.InputScale`; off to fine-tune such a network).
     """
 
     default_T = 8
@@ -183,13 +186,18 @@ class OTTT(Rule):
         return 5e-4 if self.variant == "O" else 2e-3
 
     def __init__(self, variant: str = "A", mse_weight: float = 0.0,
-                 weight_standardization: bool = True, ws_scale: float = 2.74):
+                 weight_standardization: bool = True, ws_scale: float = 2.74,
+                 input_norm: bool = True):
         self.variant = check_choice("variant", variant, ("A", "O"))
         self.mse_weight = check_float("mse_weight", mse_weight, low=0.0, high=1.0)
         if not isinstance(weight_standardization, bool):
             raise TypeError("weight_standardization must be a bool")
         self.weight_standardization = weight_standardization
         self.ws_scale = check_float("ws_scale", ws_scale, low=0.0, low_open=True)
+        if not isinstance(input_norm, bool):
+            raise TypeError(f"input_norm must be a bool, got {type(input_norm).__name__}")
+        self.input_norm = input_norm
+        self._input = InputScale()
 
     # ---- hooks
     def check_model(self, model):
@@ -199,6 +207,14 @@ class OTTT(Rule):
         self.check_model(model)
         if self.weight_standardization:
             scaled_weight_standardization(model, self.ws_scale)
+        if self.input_norm:
+            self._input.setup(model, data, T, encoding)
+
+    def after_backward(self, model, x_seq, y):
+        self._input.before_step(model)
+
+    def after_step(self, model, x_seq, y):
+        self._input.after_step(model)
 
     @staticmethod
     def _check_model(model):
@@ -267,7 +283,9 @@ class OTTT(Rule):
             loss_t = self.step_loss(self.forward_step(model, x_t, state), y, T)
             loss_t.backward()
             if online is not None and t < T - 1:
+                self._input.before_step(model)
                 optimizer.step()
+                self._input.after_step(model)
             total += float(loss_t.detach())
         return total
 
@@ -276,7 +294,7 @@ class OTTTOnline(OTTT):
     """OTTT_O: an optimizer step at every time step (``ottt`` with ``variant="O"``)."""
 
     def __init__(self, mse_weight: float = 0.0, weight_standardization: bool = True,
-                 ws_scale: float = 2.74, variant: str = "O"):
+                 ws_scale: float = 2.74, variant: str = "O", input_norm: bool = True):
         if variant != "O":
             raise ValueError("ottt_o is variant 'O'; use rule 'ottt' for variant 'A'")
-        super().__init__("O", mse_weight, weight_standardization, ws_scale)
+        super().__init__("O", mse_weight, weight_standardization, ws_scale, input_norm)

@@ -58,6 +58,7 @@ from .. import surrogate as S
 from .._checks import check_int
 from ..neurons import DALIF, SynapticLIF
 from .base import Rule, register
+from .bptt import InputScale
 
 __all__ = ["RateBP", "RateStats", "eligibility", "spike_pass"]
 
@@ -228,6 +229,8 @@ class RateBP(Rule):
     Args:
         chunk: the spike pass runs this many steps at a time (memory of ``chunk`` steps for any
             T; 0 = all T at once, fastest for short T).
+        input_norm: train the first layer in units of the input's amplitude when that exceeds
+            1 (:class:`~snnlab.rules.bptt.InputScale`; off to fine-tune such a network).
     """
 
     default_T = 8
@@ -235,8 +238,23 @@ class RateBP(Rule):
     default_lr = 2e-3
     default_epochs = 10
 
-    def __init__(self, chunk: int = 16):
+    def __init__(self, chunk: int = 16, input_norm: bool = True):
         self.chunk = check_int("chunk", chunk, low=0)
+        if not isinstance(input_norm, bool):
+            raise TypeError(f"input_norm must be a bool, got {type(input_norm).__name__}")
+        self.input_norm = input_norm
+        self._input = InputScale()
+
+    def setup(self, model, data, *, T, encoding, seed):
+        super().setup(model, data, T=T, encoding=encoding, seed=seed)
+        if self.input_norm:
+            self._input.setup(model, data, T, encoding)
+
+    def after_backward(self, model, x_seq, y):
+        self._input.before_step(model)
+
+    def after_step(self, model, x_seq, y):
+        self._input.after_step(model)
 
     def rate_logits(self, model, x_seq) -> torch.Tensor:
         """Logits with the spike pass's values and the rate pass's gradient (eq. 2)."""

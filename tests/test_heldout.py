@@ -1,0 +1,170 @@
+"""Defaults that hold on new data (issue 15, item 3).
+
+Every registered rule, run with its own defaults (T, encoding, lr, epochs, one hidden layer of
+128 - what ``snnlab train --rule R --data D`` picks), must learn the held-out tasks of
+:mod:`snnlab.data.heldout`, which no default was tuned on, or refuse them with one clear line.
+The fast tests run every rule on two tasks with a tiny budget; ``-m slow`` runs the full
+defaults on four tasks x three seeds and compares with ``bptt``.
+
+Measured (CLI defaults, test accuracy %, mean ± half-range over seeds 0-2, in brackets vs
+bptt; "after" = with the InputScale fix; full notes in docs/heldout.md)::
+
+    |rule|blobs10-c3-unit|teacher40-c5-std|blobs100-c8-x10|latency40-c5 |
+    |---|---|---|---|---|
+    |bptt(before)|84.6±0.4|68.1±0.9|29.8±2.2|99.4±0.4 |
+    |bptt(after)|84.6±0.4|68.1±0.9|58.6±5.3|99.4±0.4 |
+    |tandem(before)|84.4±0.8(-0.2)|70.5±2.3(+2.4)|14.5±3.2(-15.3)|98.9±0.8(-0.5) |
+    |tandem(after)|84.4±0.8(-0.2)|70.5±2.3(+2.4)|63.4±2.8(+4.8)|98.9±0.8(-0.5) |
+    |ltl(before)|85.9±1.3(+1.3)|70.1±2.5(+2.0)|26.2±6.5(-3.6)|98.9±0.6(-0.5) |
+    |ltl(after)|85.9±1.3(+1.3)|70.1±2.5(+2.0)|55.3±4.7(-3.3)|98.9±0.6(-0.5) |
+    |ottt(before)|85.3±0.4(+0.7)|68.6±1.0(+0.5)|26.6±3.3(-3.2)|98.7±0.4(-0.7) |
+    |ottt(after)|85.3±0.4(+0.7)|68.6±1.0(+0.5)|56.8±0.3(-1.8)|98.7±0.4(-0.7) |
+    |ottt_o(before)|85.9±0.4(+1.3)|69.0±0.6(+0.9)|27.3±1.7(-2.5)|98.7±0.6(-0.7) |
+    |ottt_o(after)|85.9±0.4(+1.3)|69.0±0.6(+0.9)|53.8±5.6(-4.8)|98.7±0.6(-0.7) |
+    |tssl|81.5±1.6(-3.1)|66.5±0.1(-1.5)|59.3±0.4(+29.5)|98.7±0.5(-0.7) |
+    |rate_bp(before)|84.9±0.9(+0.3)|68.5±0.9(+0.4)|27.3±3.8(-2.5)|99.4±0.4(+0.0) |
+    |rate_bp(after)|84.9±0.9(+0.3)|68.5±0.9(+0.4)|58.3±4.8(-0.3)|99.4±0.4(+0.0) |
+    |kd|82.6±0.7(-2.0)|70.3±1.9(+2.3)|33.7±8.0(+3.9)|99.1±0.6(-0.3) |
+    |hta_kl|82.0±1.2(-2.6)|70.3±1.3(+2.3)|34.3±4.1(+4.5)|99.0±0.8(-0.4) |
+    |eicil|81.0±2.2(-3.6)|68.6±0.2(+0.5)|10.6±1.6(-19.2)|99.2±0.3(-0.2) |
+    |antlr|78.9±7.4(-5.7)|41.7±1.5(-26.4)|13.6(seed 0 only)(-16.2)|— |
+    |timing|79.3±7.5(-5.3)|19.9±0.7(-48.2)|12.1±1.2(-17.7)|69.1±22.0(-30.3) |
+    |ttfs|81.1±0.8(-3.5)|41.3±0.6(-26.8)|13.1±2.7(-16.7)|76.2±12.1(-23.2) |
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch.utils.data import TensorDataset
+
+import snnlab
+from snnlab import data as D
+from snnlab import rules as R
+from snnlab.data import heldout
+from snnlab.train import build_model, train
+
+torch.set_num_threads(1)
+
+FAST_TASKS = ("heldout-blobs10-c3-unit", "heldout-latency40-c5")
+FULL_TASKS = ("heldout-blobs10-c3-unit", "heldout-teacher40-c5-std", "heldout-blobs100-c8-x10",
+              "heldout-latency40-c5")
+# rules other engineers own and are changing (issue 15 items 1, 2, 4): measured in the full
+# table, not held to it here
+OTHERS = {"antlr", "timing", "ttfs", "kd", "hta_kl", "eicil"}
+
+
+def _run(rule_name, split, seed=0, epochs=None, n_train=None):
+    """What the CLI does: the rule's own network and defaults (epochs may be capped)."""
+    rule = R.get(rule_name)
+    if n_train is not None:
+        x, y = split.train.tensors
+        split = D.DataSplit(train=TensorDataset(x[:n_train], y[:n_train]), test=split.test,
+                            n_classes=split.n_classes, input_shape=split.input_shape,
+                            name=split.name)
+    model = build_model(rule, split, [128], seed=seed)
+    if epochs is not None:
+        epochs = min(max(epochs, -(-rule.default_epochs // 4)), rule.default_epochs)
+    return train(model, split, rule, epochs=epochs, seed=seed, progress=False).test_acc
+
+
+# --------------------------------------------------------------------------- the generator
+def test_heldout_tasks_are_registered_and_deterministic():
+    names = [n for n in D.available() if n.startswith("heldout")]
+    assert len(names) == len(heldout.TASKS) >= 4
+    for name in FULL_TASKS:
+        a, b = D.load(name, seed=3), D.load(name, seed=3)
+        assert a.name == name and len(a.train) + len(a.test) <= 2000
+        assert all(torch.equal(u, v) for u, v in zip(a.train.tensors + a.test.tensors,
+                                                     b.train.tensors + b.test.tensors))
+        c = D.load(name, seed=4)
+        assert not torch.equal(a.train.tensors[0], c.train.tensors[0])
+        counts = torch.bincount(a.train.tensors[1], minlength=a.n_classes)
+        assert int(counts.min()) >= 0.6 * len(a.train) / a.n_classes  # balanced
+    x = D.load("heldout-blobs100-c8-x10").train.tensors[0]
+    assert float(x.min()) == 0.0 and float(x.max()) == 10.0
+    x = D.load("heldout-teacher40-c5-std").train.tensors[0]
+    assert abs(float(x.mean())) < 1e-4 and abs(float(x.std()) - 1) < 1e-2
+    x = D.load("heldout-latency40-c5").train.tensors[0]
+    assert float(x.min()) >= 0 and float(x.max()) <= 1 and float((x == 0).float().mean()) > 0.3
+    with pytest.raises(ValueError, match="family"):
+        heldout.make_task("spirals", 10, 3)
+    with pytest.raises(ValueError, match="scale"):
+        heldout.make_task("blobs", 10, 3, "x100")
+
+
+def test_cli_accepts_a_heldout_task(capsys):
+    from snnlab import cli
+
+    rc = cli.main(["train", "--rule", "bptt", "--data", "heldout-blobs10-c3-unit", "--epochs",
+                   "1", "--json"])
+    assert rc == 0
+    assert '"data": "heldout-blobs10-c3-unit"' in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- scale-free
+def test_input_scale_makes_the_first_layer_scale_free():
+    """Inputs x 10 and x 20 train the same network (the InputScale fix): both have RMS > 1, so
+    both runs are the run on inputs of RMS 1."""
+    base = D.load("heldout-blobs10-c3-unit")
+    accs, weights = [], []
+    for c in (10.0, 20.0):
+        x, y = base.train.tensors
+        xt, yt = base.test.tensors
+        split = D.DataSplit(train=TensorDataset(x[:256] * c, y[:256]),
+                            test=TensorDataset(xt * c, yt), n_classes=3, input_shape=(10,),
+                            name=f"x{c:g}")
+        h = train(None, split, "bptt", epochs=1, seed=0, progress=False)
+        accs.append(h.test_acc)
+        weights.append(h.model.layers[0].synapse.weight.detach() * c)
+    assert accs[0] == pytest.approx(accs[1], abs=0.01)
+    torch.testing.assert_close(weights[0], weights[1], rtol=1e-3, atol=1e-4)
+    # inputs of order 1 are left alone: the first layer starts from the usual initialisation
+    rule = R.get("bptt")
+    model = build_model(rule, base, [16], seed=0)
+    w0 = model.layers[0].synapse.weight.detach().clone()
+    rule.setup(model, base, T=8, encoding="direct", seed=0)
+    assert torch.equal(model.layers[0].synapse.weight, w0)
+    with pytest.raises(TypeError, match="input_norm"):
+        R.get("bptt", input_norm=1)
+
+
+# --------------------------------------------------------------------------- every rule
+@pytest.mark.parametrize("task", FAST_TASKS)
+@pytest.mark.parametrize("rule", [
+    pytest.param(r, marks=pytest.mark.xfail(
+        reason="owned by another engineer (issue 15); e.g. antlr 39 % on blobs10 at this "
+               "budget (79 % with its full 30 epochs)", strict=False)) if r in OTHERS else r
+    for r in R.available()])
+def test_every_rule_learns_a_heldout_task_or_refuses(rule, task):
+    """Tiny budget (500 training samples, max(3, a quarter of its default) epochs), the
+    rule's own T/encoding/lr/net: above chance by a margin, or one clear line saying why not.
+    (tssl needs its 5: 36 % on blobs10 after 3 epochs, 81.5 % with its full 20.)"""
+    split = D.load(task, seed=0)
+    chance = 1.0 / split.n_classes
+    try:
+        acc = _run(rule, split, epochs=3, n_train=500)
+    except ValueError as e:  # a refusal must be one clear line
+        msg = str(e)
+        assert msg and "\n" not in msg and len(msg) < 400
+        return
+    assert math.isfinite(acc)
+    assert acc >= chance + 0.15, f"{rule} on {task}: {acc:.3f} (chance {chance:.3f})"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", FULL_TASKS)
+@pytest.mark.parametrize("rule", [r for r in R.available() if r not in OTHERS and r != "bptt"])
+def test_full_defaults_come_within_a_few_points_of_bptt(rule, task):
+    """The measured table, as a check: mean over three seeds within 5 points of bptt's."""
+    split = D.load(task, seed=0)
+    mean = [sum(_run(r, D.load(task, seed=s), seed=s) for s in range(3)) / 3
+            for r in ("bptt", rule)]
+    assert mean[1] >= mean[0] - 0.05, f"{rule} {mean[1]:.3f} vs bptt {mean[0]:.3f} on {task}"
+    assert split.n_classes >= 3
+
+
+def test_snnlab_top_level_still_imports():
+    assert "heldout_blobs10_c3_unit" in snnlab.data.available()
