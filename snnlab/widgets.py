@@ -29,6 +29,7 @@ from .course import (  # noqa: F401 (re-exported)
     simulate_inhibition,
     simulate_lif,
     simulate_ottt_trace,
+    simulate_population,
     simulate_rate_sensitivity,
     simulate_rule_comparison,
     simulate_surrogate,
@@ -44,5 +45,5 @@ __all__ = [
     "ottt_trace_dashboard", "simulate_tssl_neuron", "tssl_neuron_dashboard",
     "simulate_rate_sensitivity", "rate_sensitivity_dashboard", "simulate_chip", "chip_dashboard",
     "simulate_inhibition", "inhibition_dashboard", "simulate_rule_comparison",
-    "rule_comparison_dashboard", "nir_readings_dashboard",
+    "rule_comparison_dashboard", "nir_readings_dashboard", "simulate_population",
 ]

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 import snnlab
+from snnlab import course as C
 from snnlab import exercises as E
 from snnlab.course import ui
 from snnlab.course.n12_rate_bp import _ref_eligibility, _ref_kappa
@@ -74,11 +75,62 @@ NUMBERS = {"check_cosine", "check_energy_estimate", "check_firing_rate"}
 VALUES = {"check_if_rate": 0.25, "check_spike_count": 6.0}
 
 
+# Predict-then-observe and interpret checkers take the run's result as a second argument: a
+# small run (or a stand-in with the run's shape) for each, and answers that must pass.
+def _summary(means, stds):
+    return {r: {"acc": [m], "acc_mean": m, "acc_std": sd} for r, m, sd in
+            zip(("bptt", "timing", "antlr"), means, stds)}
+
+
+RUNS = {
+    "check_prediction_lif_spikes": lambda: C.simulate_lif(current=0.3, T=100),
+    "check_smallest_current": lambda: C.simulate_lif(current=0.3, T=100),
+    "check_prediction_reset": lambda: {"subtract": 22, "zero": 20},
+    "check_noise_below_rheobase": lambda: C.simulate_population(n=50, T=100),
+    "check_prediction_best_code": lambda: {"rate": [0.3, 0.1], "latency": [0.2, 0.02],
+                                           "delta": [0.1, 0.1]},
+    "check_best_encoding": lambda: {("direct", 4): (0.9, 0.0), ("rate", 4): (0.7, 30.0),
+                                    ("direct", 16): (0.95, 0.0)},
+    "check_prediction_true_gradient": lambda: ui.History("x", [{"test_acc": 0.1}]),
+    "check_surrogate_reach": lambda: torch.linspace(-1, 1, 201),
+    "check_prediction_grazing": lambda: C.weight_scale_sweep(),
+    "check_first_firing_scale": lambda: C.weight_scale_sweep(),
+    "check_prediction_best_rule": lambda: _summary((0.8, 0.7, 0.75), (0.01, 0.02, 0.01)),
+    "check_seed_spread": lambda: _summary((0.8, 0.7, 0.75), (0.01, 0.02, 0.01)),
+}
+RUN_GOOD = {  # answers that pass (any honest prediction passes a prediction checker)
+    "check_prediction_lif_spikes": [25, 3.0, np.int64(40), torch.tensor(0.0)],
+    "check_smallest_current": [0.1, np.float64(0.1), torch.tensor(0.1)],
+    "check_prediction_reset": ["subtract", "zero", "same", " Subtract ", "a"],
+    "check_noise_below_rheobase": [lambda run: run["fired_below"]],
+    "check_prediction_best_code": ["latency", "rate", "delta", "LATENCY"],
+    "check_best_encoding": ["direct", "Direct"],
+    "check_prediction_true_gradient": [0.1, 0.9, 50, torch.tensor(0.3)],
+    "check_surrogate_reach": [lambda d: 100 * C.simulate_surrogate(
+        name="fast_sigmoid", scale=25.0, distances=d)["reach"]],
+    "check_prediction_grazing": ["grow", "shrink", "stay"],
+    "check_first_firing_scale": [lambda sw: sw["first_firing"]],
+    "check_prediction_best_rule": ["bptt", "timing", "antlr", "c"],
+    "check_seed_spread": ["yes", "a"],
+}
+
+
+def _run_kw(checker):
+    return (RUNS[checker](),) if checker in RUNS else ()
+
+
+def _good(checker, answer, run):
+    return answer(*run) if checker in RUN_GOOD and callable(answer) else answer
+
+
 def _good_cases():
     cases = []
     for c in CHECKERS:
         if c == "check_bptt_accuracy":
             continue  # trains a network: tests/test_plot_widgets_exercises.py
+        if c in RUN_GOOD:
+            cases += [(c, f"good{i}", a) for i, a in enumerate(RUN_GOOD[c])]
+            continue
         if c in VALUES:
             v = VALUES[c]
             forms = {"float": v, "int": int(v) if v == int(v) else v, "numpy": np.float64(v),
@@ -102,7 +154,9 @@ def _good_cases():
 @pytest.mark.parametrize("checker, form, answer", _good_cases(),
                          ids=[f"{c}-{f}" for c, f, _ in _good_cases()])
 def test_correct_answer_in_any_form_passes(checker, form, answer, capsys):
-    assert getattr(E, checker)(answer) is True, capsys.readouterr().out
+    run = _run_kw(checker)
+    assert getattr(E, checker)(_good(checker, answer, run), *run) is True, \
+        capsys.readouterr().out
     assert capsys.readouterr().out.startswith("✅")
 
 
@@ -520,6 +574,34 @@ def _tandem_if_net():
     return net
 
 
+WRONG.update({  # predict-then-observe: only a missing or dishonest prediction fails
+    "check_prediction_lif_spikes": {"stub": None, "ellipsis": ..., "a word": "many",
+                                    "negative": -3, "nan": float("nan"), "two numbers": [1, 2]},
+    "check_prediction_reset": {"stub": None, "ellipsis": ..., "not a choice": "both",
+                               "a number": 3, "a list": ["subtract"]},
+    "check_prediction_best_code": {"stub": None, "ellipsis": ..., "not a code": "direct",
+                                   "a number": 1, "a letter out of range": "z"},
+    "check_prediction_true_gradient": {"stub": None, "ellipsis": ..., "a word": "chance",
+                                       "negative": -0.1, "over 100": 250},
+    "check_prediction_grazing": {"stub": None, "ellipsis": ..., "not a choice": "explode",
+                                 "a number": 8.0, "a boolean": True},
+    "check_prediction_best_rule": {"stub": None, "ellipsis": ..., "not a rule": "ttfs",
+                                   "a number": 0.8, "a list": ["bptt"]},
+    # interpret: checked against the run's own numbers
+    "check_smallest_current": {"stub": None, "ellipsis": ..., "the rheobase itself": 0.0952,
+                               "one step too low": 0.09, "one step too high": 0.11,
+                               "the slider's start": 0.3, "a word": "0.1"},
+    "check_noise_below_rheobase": {"stub": None, "ellipsis": ..., "percent": 52.6,
+                                   "a constant": 0.5, "all fired": 1.0, "none fired": 0.0},
+    "check_best_encoding": {"stub": None, "ellipsis": ..., "a worse one": "rate",
+                            "not in the run": "latency", "a number": 0.9},
+    "check_surrogate_reach": {"stub": None, "ellipsis": ..., "a fraction": 0.9,
+                              "a constant 50": 50.0, "all": 100.0, "a word": "most"},
+    "check_first_firing_scale": {"stub": None, "ellipsis": ..., "the sweep's start": 0.6,
+                                 "one step too high": 0.925, "one": 1.0, "a word": "0.9"},
+    "check_seed_spread": {"stub": None, "ellipsis": ..., "the wrong one": "no",
+                          "not a choice": "maybe", "a boolean": True},
+})
 WRONG["check_bptt_accuracy"] = {
     "stub": stub,
     "not a network": lambda d: "model",
@@ -552,6 +634,7 @@ ROWS = [(c, label) for c in CHECKERS for label in WRONG[c]]
 def test_wrong_answer_is_rejected(checker, label, capsys):
     answer = WRONG[checker][label]
     args = (answer, snnlab.load("digits")) if checker == "check_bptt_accuracy" else (answer,)
+    args += _run_kw(checker)
     kw = {"T": 4, "target": 0.5} if checker == "check_bptt_accuracy" else {}
     before = torch.get_rng_state()
     assert getattr(E, checker)(*args, **kw) is False
@@ -586,9 +669,14 @@ def test_no_checker_moves_the_global_random_state(checker, capsys):
     random.seed(1234)
     np.random.seed(1234)
     t0, p0, n0 = _global_state()
-    answer = VALUES[checker] if checker in VALUES else noisy(ref(checker))
-    assert getattr(E, checker)(answer) is True
-    getattr(E, checker)(... if checker in VALUES else stub)
+    run = _run_kw(checker)
+    if checker in RUN_GOOD:
+        t0, p0, n0 = _global_state()  # building the run may draw; the checks must not
+        answer = _good(checker, RUN_GOOD[checker][0], run)
+    else:
+        answer = VALUES[checker] if checker in VALUES else noisy(ref(checker))
+    assert getattr(E, checker)(answer, *run) is True
+    getattr(E, checker)(... if checker in VALUES or checker in RUN_GOOD else stub, *run)
     t1, p1, n1 = _global_state()
     assert torch.equal(t0, t1) and p0 == p1 and np.array_equal(n0, n1)
 
@@ -620,8 +708,8 @@ def _hint(out: str) -> str:
 def test_hints_progress_from_idea_to_equation_and_code_only_on_request(checker, capsys):
     fn = getattr(E, checker)
     args = (stub, snnlab.load("digits")) if checker == "check_bptt_accuracy" else (stub,)
-    if checker in VALUES:
-        args = (...,)
+    if checker in VALUES or checker in RUNS:
+        args = (..., *_run_kw(checker))
     name = checker.removeprefix("check_")
     hints = ui.HINTS[name]
     fn(*args)

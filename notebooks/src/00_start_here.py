@@ -11,7 +11,7 @@
 # **Objectives.** After this page you know
 # 1. which notebook to open next, what it teaches and what it assumes;
 # 2. how exercises, checkers and solutions work, and how to get the version without solutions;
-# 3. that your environment is ready.
+# 3. that your environment is ready, and what one spiking neuron does (a live widget).
 
 # %% tags=["parameters"]
 FAST = False  # nothing heavy here; kept for the course convention (the tests set it True)
@@ -59,7 +59,10 @@ SEED = 0
 #    (the tests use it);
 # 3. **short theory** with the equations, then **code** that calls `snnlab`;
 # 4. at least one **interactive widget** (sliders or menus; needs a running kernel);
-# 5. at least two **exercises**;
+# 5. **exercises** of three kinds: *predict-then-observe* (write your prediction in a variable
+#    before a run; any honest guess passes, the checker says how close it was and why),
+#    *implement* (write a function) and *interpret* (a number or a letter read from your own
+#    run, checked against that run's numbers);
 # 6. **What to notice** (a summary) and **Further reading** (the papers).
 #
 # ## How exercises work
@@ -89,6 +92,7 @@ SEED = 0
 
 # %%
 import snnlab.exercises as exercises
+import snnlab.widgets as widgets
 
 exercises.reset_progress()
 exercises.check_spike_count(5.0)
@@ -118,11 +122,66 @@ print(f"digits: {len(digits.train)} training and {len(digits.test)} test samples
       f"{digits.n_classes} classes, input shape {tuple(digits.input_shape)}")
 
 # %% [markdown]
+# ## A first look: one spiking neuron, live
+#
+# Before the map turns into notebooks, meet the one piece everything is built from: a **leaky
+# integrate-and-fire** neuron. A constant input current charges its membrane, the membrane
+# leaks back towards 0, and when it crosses the threshold (1) the neuron emits a spike and
+# loses the threshold's worth of charge. Notebook 01 takes it apart; here you only play.
+#
+# **Predict first.** The neuron below gets a current of 0.3 for 100 ms (steps of 1 ms) with a
+# membrane time constant of 10 ms. How many spikes will it emit? Write your guess *before* you
+# run the next cells: any number counts, the checker only tells you how close you were and why.
+
+# %%
+my_prediction = None  # replace None by your guess: how many spikes in 100 ms? (a number)
+
+# %% [markdown]
+# Now the live neuron: move the sliders (it needs a running kernel; the title counts the
+# spikes). The dashboard calls the pure function `widgets.simulate_lif`, whose result the
+# checker compares with your prediction.
+
+# %% tags=["nbval-ignore-output"]
+dash = widgets.lif_dashboard(current=0.3, threshold=1.0, tau_ms=10.0)
+dash
+
+# %%
+run = widgets.simulate_lif(current=0.3, threshold=1.0, tau_ms=10.0, T=100)
+exercises.check_prediction_lif_spikes(my_prediction, run)
+assert run["n_spikes"] > 0 and run["v_inf"] > 1.0  # the prose below: it fires, v_inf > 1
+
+# %% [markdown]
+# **Read it off the widget.** Slide the current down until the neuron stops firing. What is the
+# smallest current on the slider (steps of 0.01) at which it still fires within the 100 ms?
+# Pass the dashboard's last run, so the checker knows the τ and threshold you used.
+
+# %%
+smallest = None  # replace None by the smallest current that still fires, read off the slider
+exercises.check_smallest_current(smallest, dash.result)
+
+# %% [markdown]
+# (This page is a map, so it shows no solutions; both checkers above print ❌ with a first
+# hint until you replace `None`. For the record, this is how the last one is done:)
+#
+# ```python
+# dash.controls["current"].value = 0.10  # the title still shows spikes; at 0.09 it shows 0
+# exercises.check_smallest_current(dash.controls["current"].value, dash.result)
+# ```
+
+# %% [markdown]
+# Below about 0.095 nothing happens however long you wait: the leak caps the membrane at
+# $I/(1-\beta)$, which must exceed the threshold. This **rheobase** returns in notebook 01.
+# (The leak, the threshold and the reset are the whole model; everything this course trains is
+# many of these neurons wired together.)
+
+# %% [markdown]
 # Open notebooks in JupyterLab with `make lab` (or `jupyter lab notebooks/`). A notebook's
 # first run of a data set may build it into a small cache (`SNNLAB_DATA` moves it).
 #
 # ## What to notice
 #
+# - A spiking neuron is a leaky membrane, a threshold and a reset: above the rheobase it fires
+#   regularly, below it never fires (the widget, asserted on the run above).
 # - One library, one network, one training loop: each notebook changes only the learning rule,
 #   so differences you measure come from the rule.
 # - Levels build on each other: gradients (level 2) come before rules that borrow them from

@@ -126,12 +126,15 @@ exercises.check_lif_step(lif_step)
 
 # %%
 weak = 0.08  # below the LIF's rheobase (1 - beta) * threshold = 0.095
+n_if_lif = {}
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.2), constrained_layout=True)
 for ax, (label, tau) in zip(axes, [("IF (no leak)", math.inf), ("LIF, τ = 10 ms", 10.0)]):
     r = widgets.simulate_lif(current=weak, tau_ms=tau, T=80)
     plot.membrane(r["u"], threshold=1.0, spikes=r["s"], dt_ms=1.0, ax=ax,
                   title=f"{label}: {r['n_spikes']} spikes")
+    n_if_lif[label] = r["n_spikes"]
 plt.show()
+assert n_if_lif["IF (no leak)"] > 0 and n_if_lif["LIF, τ = 10 ms"] == 0  # the prose above
 
 # %% [markdown]
 # ## 3. Soft and hard reset
@@ -140,14 +143,30 @@ plt.show()
 # throws it away. With a strong input the difference is large: the soft-reset neuron's rate
 # tracks the input linearly (this is why ANN-to-SNN conversion uses it), the hard-reset neuron
 # loses the overshoot at every spike.
+#
+# ### Exercise 1b: predict, then look
+#
+# Before running the next cell: with a strong input ($I = 0.6$, $\tau$ = 10 ms, 40 ms), which
+# reset fires **more** spikes, `"subtract"`, `"zero"`, or are they the `"same"`? Commit to an
+# answer; the checker compares it with the run and explains.
+
+# %% tags=["exercise"]
+my_prediction = None  # TODO: "subtract", "zero" or "same"
+
+# %% tags=["solution"]
+my_prediction = "subtract"  # it keeps the overshoot, so the next spike comes sooner
 
 # %%
+counts = {}
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.2), constrained_layout=True)
 for ax, mode in zip(axes, ["subtract", "zero"]):
     r = widgets.simulate_lif(current=0.6, tau_ms=10.0, reset=mode, T=40)
+    counts[mode] = r["n_spikes"]
     plot.membrane(r["u"], threshold=1.0, spikes=r["s"], dt_ms=1.0, ax=ax,
                   title=f"reset = {mode!r}: {r['n_spikes']} spikes in 40 ms")
 plt.show()
+exercises.check_prediction_reset(my_prediction, counts)
+assert counts["subtract"] > counts["zero"]  # "the hard-reset neuron loses the overshoot"
 
 # %% [markdown]
 # ## 4. The f-I curve
@@ -170,6 +189,13 @@ ax = plot.fi_curve(currents, rates, labels=labels)
 ax.axvline((1 - beta) * 1.0, ls=":", color="gray")
 ax.text((1 - beta) + 0.01, 0.8, "LIF rheobase (1-β)ϑ", fontsize=8)
 plt.show()
+# the statements below, on the curves just drawn
+r_sub, r_zero, r_if = rates
+linear = currents < 0.95
+assert (r_if[linear] - currents[linear]).abs().max() < 0.01  # IF: rate ≈ I/ϑ (a ReLU)
+assert r_if[-1] == 1.0  # ... until one spike per step
+assert (r_sub[currents <= 1 - beta] == 0).all()  # LIF: silent up to the rheobase
+assert (r_sub <= r_if + 1e-9).all() and (r_zero <= r_sub + 1e-9).all()  # below IF; zero least
 
 # %% [markdown]
 # The IF neuron's rate is close to $I/\vartheta$ (a ReLU!) until it saturates at one spike per
@@ -252,20 +278,42 @@ print(f"{r['n_spikes']} spikes in 100 ms = {r['rate_hz']:.0f} Hz; steady state w
 # rheobase) plus Gaussian noise, and run them together with a `snnlab.neurons.LIF` module (the
 # same fused loop). A **raster plot** draws one dot per spike: time on x, neuron on y.
 
+# `widgets.simulate_population` runs them (neuron $i$ gets mean current $0.25\,i/(N-1)$, noise
+# of standard deviation 0.1 at every step) and returns the spikes and which neurons have a mean
+# current below the rheobase.
+
 # %%
-gen = torch.Generator().manual_seed(SEED)
-mean_current = torch.linspace(0.0, 0.25, N_POP)  # neuron i gets a stronger drive than i-1
-noise = 0.1 * torch.randn(T, N_POP, generator=gen)
-population = snnlab.neurons.LIF(beta=beta, threshold=1.0, reset="subtract")
-with torch.no_grad():
-    spikes, membrane = population.simulate(mean_current + noise)
+pop = widgets.simulate_population(n=N_POP, T=T, beta=beta, seed=SEED)
+spikes, membrane = pop["spikes"], pop["membrane"]
 print(f"{int(spikes.sum())} spikes; mean rate {1000 * spikes.mean():.1f} Hz; "
-      f"silent neurons: {int((spikes.sum(0) == 0).sum())}/{N_POP}")
+      f"silent neurons: {int(pop['silent'].sum())}/{N_POP}; "
+      f"{int(pop['below'].sum())} neurons have a mean current below the rheobase, "
+      f"{int((~pop['silent'][pop['below']]).sum())} of them fired")
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), constrained_layout=True)
 plot.raster(spikes, ax=axes[0], dt_ms=1.0, title=f"{N_POP} noisy LIF neurons")
+axes[0].axhline(int(pop["below"].sum()) - 0.5, color="C3", lw=1, ls="--")
+axes[0].text(1, int(pop["below"].sum()) + 1, "rheobase ↑", color="C3", fontsize=8)
 plot.membrane(membrane, threshold=1.0, spikes=spikes, neurons=[N_POP // 4, N_POP - 1],
               dt_ms=1.0, ax=axes[1], title="two of them")
 plt.show()
+assert 0 < pop["fired_below"] < 1  # noise makes some (not all) sub-rheobase neurons fire
+
+# %% [markdown]
+# ### Exercise 3: read your population
+#
+# What **fraction** of the neurons whose mean current is below the rheobase fired at least once
+# in your run? (Use the numbers printed above; the checker recomputes it from `pop`.)
+
+# %% tags=["exercise"]
+fraction_fired = None  # TODO: a number between 0 and 1, from your run
+
+# %% tags=["nbval-check-output"]
+exercises.check_noise_below_rheobase(fraction_fired, pop)
+
+# %% tags=["solution", "nbval-check-output"]
+below = pop["below"]
+fraction_fired = float((pop["spikes"].sum(0)[below] > 0).float().mean())
+exercises.check_noise_below_rheobase(fraction_fired, pop)
 
 # %% [markdown]
 # ## What to notice
@@ -277,7 +325,7 @@ plt.show()
 # - Reset by subtraction keeps the overshoot (rate ≈ linear in $I$), reset to zero loses it
 #   (lower, step-shaped rate).
 # - Noise turns the regular clock of a constant input into irregular spike trains, and neurons
-#   below rheobase start to fire occasionally.
+#   below rheobase start to fire occasionally (some of them, not all: your exercise 3).
 # - The step $H$ in eq. (2) has no useful derivative — notebook 03 is about what to do about it.
 #
 # ## Further reading

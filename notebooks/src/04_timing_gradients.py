@@ -31,6 +31,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from snnlab import exercises
+from snnlab.course import n04_timing_gradients as n04
 from snnlab.rules import antlr
 
 torch.manual_seed(SEED)
@@ -158,6 +159,7 @@ print("timing route dt/dw:", [round(float(v), 1) for v in wr.grad])
 print("finite difference :", [round(float(v), 1) for v in fd])
 rel = float((wr.grad - fd).norm() / fd.norm())
 print(f"relative error {rel:.3f}  (inputs after the output spike get exactly 0 from both)")
+assert rel < 0.05 and bool((wr.grad <= 0).all()) and bool((fd <= 1e-6).all())  # the text below
 
 # %% [markdown]
 # The two agree to about a percent: the error is the $O(dt)$ of the backward difference and
@@ -169,15 +171,23 @@ print(f"relative error {rel:.3f}  (inputs after the output spike get exactly 0 f
 # **Silent neurons.** If the neuron never reaches threshold there is no spike time at all, and
 # the timing gradient is exactly zero, whatever the loss wants. The activation route (a
 # surrogate of the first-spike readout, notebook 03's idea) still sees the membrane come close
-# and pushes it up. Scale all weights down and compare:
+# and pushes it up. Scale all weights down and compare.
+#
+# **Predict first.** Coming down from the largest weight scale to the smallest one at which the
+# neuron still fires, does the magnitude of the timing gradient `"grow"`, `"shrink"` or
+# `"stay"` (within a factor 2)?
+
+# %% tags=["exercise"]
+my_prediction = None  # TODO: "grow", "shrink" or "stay"
+
+# %% tags=["solution"]
+my_prediction = "grow"  # a grazing crossing has a small slope, and the route divides by it
 
 # %%
-coarse = antlr.spike_shift_view(0)
-scales = torch.linspace(0.6, 1.6, 41)
-rows = []
-for k in scales:
-    vw = antlr.spike_shift_view(0, weights=[float(k) * wi for wi in antlr.TOY_WEIGHTS])
-    rows.append((float(k), vw["t_out"], float(vw["dt_dw"].sum()), float(vw["dt_dw_act"].sum())))
+sweep = n04.weight_scale_sweep(torch.linspace(0.6, 1.6, 41))
+scales = sweep["scales"]
+rows = list(zip(scales, sweep["t_out"], sweep["timing"], sweep["activation"]))
+exercises.check_prediction_grazing(my_prediction, sweep)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3), constrained_layout=True)
 axes[0].plot(scales, [r[1] if r[1] is not None else float("nan") for r in rows], "o-", ms=3)
 axes[0].set_xlim(float(scales[0]), float(scales[-1]))
@@ -193,13 +203,40 @@ axes[1].legend(fontsize=8)
 axes[1].set_title("gradient of the first-spike time")
 for r in rows[:14:3]:
     print(f"scale {r[0]:.2f}: spike step {r[1]}, timing {r[2]:8.2f}, activation {r[3]:8.2f}")
+plt.show()
+# the statements below, on this sweep
+fired = [r for r in rows if r[1] is not None]
+silent = [r for r in rows if r[1] is None]
+assert silent and all(r[2] == 0 for r in silent)  # no spike time, no timing gradient
+assert all(r[3] != 0 for r in rows)  # the activation route is non-zero on both sides
+assert abs(fired[0][2]) > 2 * abs(fired[-1][2])  # grazing: the timing gradient jumps up
+act = [abs(r[3]) for r in rows]
+act_jump = max(act) / min(act)
+assert act_jump > 2  # ... and the activation route is not smooth either
+print(f"activation route: largest / smallest magnitude over the sweep = {act_jump:.0f}×")
+
+# %% [markdown]
+# ### Exercise 3: read the sweep
+#
+# From the left panel: what is the smallest weight scale at which the neuron fires?
+
+# %% tags=["exercise"]
+first_scale = None  # TODO: a number read off the plot
+
+# %% tags=["nbval-check-output"]
+exercises.check_first_firing_scale(first_scale, sweep)
+
+# %% tags=["solution", "nbval-check-output"]
+first_scale = next(k for k, t in zip(sweep["scales"], sweep["t_out"]) if t is not None)
+exercises.check_first_firing_scale(first_scale, sweep)
 
 # %% [markdown]
 # Just above the smallest scale that fires, the membrane only **grazes** the threshold: the
 # slope $\dot V$ at the crossing is small and $-1/\dot V$ is large. The timing gradient jumps
 # there (note the log scale), and it jumps again wherever the crossing moves to another step.
-# The activation route, in contrast, is smooth and non-zero on both sides, also for the
-# silent neuron. ANTLR clamps $\dot V \ge 0.01$ and clips every gradient element
+# The activation route is not smooth either (it changes by the factor printed above over the
+# sweep, with jumps where the crossing changes step), but it is non-zero on both sides, also
+# for the silent neuron: it can still push a silent neuron towards firing. ANTLR clamps $\dot V \ge 0.01$ and clips every gradient element
 # to ±1; a pure timing rule also needs a fallback for silent neurons: the released code (and
 # `snnlab`'s `timing` rule, `silent_penalty`) raises the input weights of neurons that never
 # fired.
@@ -207,13 +244,12 @@ for r in rows[:14:3]:
 # ## 5. Spike-time errors for the layer below
 #
 # A hidden neuron's spike at $t_j$ reaches the next layer through the PSP. Moving it later
-# shifts every PSP it caused. `snnlab` computes the resulting $\partial L/\partial t_j$ from the
-# activation error $A[t] = \partial L/\partial x_j[t]$ that autograd already delivers to the
-# presynaptic spike train: the central difference in time,
-#
-# $$\frac{\partial L}{\partial t_j} = \tfrac12\big(A[t_j+1] - A[t_j-1]\big),$$
-#
-# which is what moving the spike one step either way would do, to first order. The widget below
+# shifts every PSP it caused. To first order that is the central difference in time of the
+# error the spike train receives, $\partial L/\partial t_j \approx \tfrac12\big(A[t_j+1] -
+# A[t_j-1]\big)$ with $A[t] = \partial L/\partial x_j[t]$ (notebook 05's exercise). `snnlab`'s
+# rules compute it as the official ANTLR code does: the postsynaptic membrane errors are traced
+# back through the central-difference derivative of the PSP kernel, gated by the resets
+# (eq. 8 of `snnlab/rules/antlr.py`). The widget below
 # moves one input spike and shows the output's spike time together with this gradient: the
 # predicted shift ($\partial t_{out}/\partial t_{in}\times$ shift) against the real one.
 

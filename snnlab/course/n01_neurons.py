@@ -18,6 +18,7 @@ from .._checks import check_choice, check_float, check_int
 from ..plot import membrane, show
 from .ui import (
     Dashboard,
+    LearnerError,
     answer_tensor,
     build,
     call,
@@ -25,8 +26,10 @@ from .ui import (
     close,
     failed,
     need_callable,
+    need_choice,
     need_number,
     passed,
+    predicted,
     rand_shape,
     returned_number,
     unanswered,
@@ -35,7 +38,9 @@ from .ui import (
 )
 
 __all__ = ["simulate_lif", "lif_dashboard", "check_lif_step", "lif_rate_closed_form",
-           "check_firing_rate", "check_if_rate"]
+           "check_firing_rate", "check_if_rate", "smallest_firing_current",
+           "check_prediction_lif_spikes", "check_smallest_current", "simulate_population",
+           "check_prediction_reset", "check_noise_below_rheobase"]
 
 
 def simulate_lif(*, current: float = 1.5, threshold: float = 1.0, reset: str = "subtract",
@@ -76,7 +81,8 @@ def simulate_lif(*, current: float = 1.5, threshold: float = 1.0, reset: str = "
     n = int(s.sum())
     v_inf = current / (1.0 - beta) if beta < 1.0 else math.inf
     return {"t_ms": torch.arange(T, dtype=torch.float64) * dt_ms, "u": u[:, 0], "s": s[:, 0],
-            "beta": beta, "v_inf": v_inf, "n_spikes": n, "rate_hz": 1000.0 * n / (T * dt_ms)}
+            "beta": beta, "v_inf": v_inf, "n_spikes": n, "rate_hz": 1000.0 * n / (T * dt_ms),
+            "current": current, "threshold": threshold, "reset": reset, "T": T}
 
 
 def lif_dashboard(*, current: float = 0.3, threshold: float = 1.0, tau_ms: float = 10.0,
@@ -257,3 +263,173 @@ def check_if_rate(answer) -> bool:
     if abs(got - ref) <= 0.01:
         return passed(name, f"{ref:.3f} spikes per step")
     return failed(name, f"expected about {ref:.3f}, got {got:.3g}")
+
+
+# ------------------------------------------------------------------ predict, observe, interpret
+def _run_dict(checker_name: str, run, keys) -> dict:
+    """The run's result dict (from :func:`simulate_lif` & co.); ``TypeError`` otherwise."""
+    if not isinstance(run, dict) or any(k not in run for k in keys):
+        raise TypeError(f"{checker_name} expects the result dict of the run (with "
+                        f"{', '.join(keys)}), got {type(run).__name__}")
+    return run
+
+
+def _honest_number(answer, *, low: float = 0.0) -> float:
+    """A prediction or a reading that is a finite number >= ``low``."""
+    try:
+        got = need_number("prediction", answer)
+    except TypeError:
+        raise LearnerError(f"write a number, not {type(answer).__name__}") from None
+    if not math.isfinite(got) or got < low:
+        raise LearnerError(f"{got} cannot be right: expected a finite number >= {low:g}")
+    return got
+
+
+@checker("prediction_lif_spikes",
+         idea="before running, work out where the membrane would settle without a threshold: if "
+              "that is above the threshold the neuron fires regularly, and the time it takes to "
+              "climb from rest to the threshold sets how many spikes fit",
+         equation="without threshold V -> I/(1 - beta); from rest u[n] = I(1 - beta^n)/(1 - "
+                  "beta); a spike every n steps gives about T/n spikes",
+         code="my_prediction = 12  # any number you commit to before the run")
+def check_prediction_lif_spikes(my_prediction, run) -> bool:
+    """Predict-then-observe: how many spikes the run (a :func:`simulate_lif` result) emitted.
+    Any number passes; whether it was within 20 % (or 1 spike) is recorded and explained."""
+    name = "prediction_lif_spikes"
+    run = _run_dict("check_prediction_lif_spikes", run, ("n_spikes", "v_inf", "beta", "T"))
+    if unanswered(my_prediction):
+        return failed(name, "no prediction yet: write a number before you run the cell")
+    guess = _honest_number(my_prediction)
+    n = run["n_spikes"]
+    right = abs(guess - n) <= max(1.0, 0.2 * n)
+    if n == 0:
+        why = (f"the membrane settles at I/(1-β) = {run['v_inf']:.2f}, not above the threshold "
+               f"{run['threshold']:g}: it never fires")
+    else:
+        why = (f"the membrane heads for I/(1-β) = {run['v_inf']:.2f} > threshold "
+               f"{run['threshold']:g}, so it fires regularly: {n} spikes in {run['T']} steps, "
+               f"about one every {run['T'] / n:.1f} steps")
+    return predicted(name, f"{guess:g} spikes", f"{n} spikes", right, why)
+
+
+def smallest_firing_current(*, beta: float, threshold: float, T: int, reset: str = "subtract",
+                            step: float = 0.01, high: float = 1.0) -> float:
+    """The smallest current on the grid ``0, step, 2 step, ... high`` (the dashboard's slider)
+    that makes a LIF neuron spike at least once in ``T`` steps; ``nan`` if none does."""
+    grid = torch.arange(0.0, high + step / 2, step, dtype=torch.float64)
+    s, _ = F.lif_sequence(grid.expand(T, -1), beta=beta, threshold=threshold, reset_mode=reset,
+                          surrogate=S.FastSigmoid())
+    fires = (s.sum(0) > 0).nonzero()
+    return float(grid[fires[0, 0]]) if len(fires) else math.nan
+
+
+@checker("smallest_current",
+         idea="the leak caps the membrane: a current too weak for the cap to reach the "
+              "threshold is never answered, however long you wait",
+         equation="the neuron fires when I/(1 - beta) > threshold, i.e. I > (1 - beta)·"
+                  "threshold (rheobase); on a 0.01 slider, the first value above it (if it "
+                  "gets there within T steps)",
+         code="# move the current slider down until the title says 0 spikes, then one step up\n"
+              "smallest = dash.controls['current'].value")
+def check_smallest_current(answer, run) -> bool:
+    """Interpret: the smallest slider current (steps of 0.01) at which the neuron of ``run``
+    (a :func:`simulate_lif` result or ``dash.result``: its leak, threshold, reset and T) still
+    fires; recomputed from the run's own settings."""
+    name = "smallest_current"
+    run = _run_dict("check_smallest_current", run, ("beta", "threshold", "T", "reset"))
+    if unanswered(answer):
+        return failed(name, "no answer yet: read the current off the slider")
+    got = _honest_number(answer)
+    want = smallest_firing_current(beta=run["beta"], threshold=run["threshold"], T=run["T"],
+                                   reset=run["reset"])
+    rheo = (1 - run["beta"]) * run["threshold"]
+    if math.isnan(want):
+        return failed(name, "at these settings no current up to 1 fires: lower the threshold "
+                      "or raise τ, then read again")
+    if abs(got - want) <= 0.002:  # a slider value, exact up to float rounding
+        return passed(name, f"{want:.2f}; the rheobase (1-β)ϑ is {rheo:.4f}")
+    if got < want:
+        return failed(name, f"at {got:g} the neuron stays silent for all {run['T']} steps")
+    return failed(name, f"{got:g} fires, but a smaller current on the slider fires too")
+
+
+def simulate_population(*, n: int = 200, T: int = 200, beta: float = math.exp(-0.1),
+                        threshold: float = 1.0, max_current: float = 0.25, noise: float = 0.1,
+                        seed: int = 0) -> dict:
+    r"""``n`` LIF neurons (reset by subtraction), neuron i with mean current
+    ``max_current * i / (n - 1)`` plus Gaussian noise of std ``noise`` at every step.
+
+    Returns ``dict(spikes [T, n], membrane [T, n], mean_current [n], rheobase, below [n] bool,
+    silent [n] bool, fired_below)``: ``fired_below`` is the fraction of the neurons whose mean
+    current is below the rheobase :math:`(1-\beta)\vartheta` that fired at least once."""
+    n = check_int("n", n, low=2)
+    T = check_int("T", T, low=1, high=100_000)
+    gen = torch.Generator().manual_seed(check_int("seed", seed, low=0))
+    mean_current = torch.linspace(0.0, max_current, n)
+    drive = mean_current + noise * torch.randn(T, n, generator=gen)
+    s, u = F.lif_sequence(drive, beta=beta, threshold=threshold, reset_mode="subtract",
+                          surrogate=S.FastSigmoid())
+    rheobase = (1 - beta) * threshold
+    below = mean_current < rheobase
+    silent = s.sum(0) == 0
+    fired_below = float((~silent[below]).float().mean()) if bool(below.any()) else math.nan
+    return {"spikes": s, "membrane": u, "mean_current": mean_current, "rheobase": rheobase,
+            "below": below, "silent": silent, "fired_below": fired_below, "beta": beta,
+            "threshold": threshold}
+
+
+def _reset_counts(run) -> dict:
+    if not isinstance(run, dict) or set(run) != {"subtract", "zero"}:
+        raise TypeError("check_prediction_reset expects the run's spike counts, a dict "
+                        "{'subtract': n, 'zero': n}")
+    return {k: int(v) for k, v in run.items()}
+
+
+@checker("prediction_reset",
+         idea="think about what each reset does with the charge that overshot the threshold: "
+              "one keeps it for the next spike, the other throws it away",
+         equation="subtract: v = u - threshold (overshoot kept); zero: v = 0 (overshoot lost); "
+                  "a strong input overshoots by a lot",
+         code='my_prediction = "subtract"  # or "zero" or "same": commit before the run')
+def check_prediction_reset(my_prediction, counts) -> bool:
+    """Predict-then-observe: which reset (``"subtract"``, ``"zero"``, or ``"same"``) fired more
+    in the run whose spike counts are ``counts = {"subtract": n, "zero": n}``."""
+    name = "prediction_reset"
+    counts = _reset_counts(counts)
+    if unanswered(my_prediction):
+        return failed(name, "no prediction yet: write 'subtract', 'zero' or 'same'")
+    guess = need_choice(my_prediction, ("subtract", "zero", "same"))
+    sub, zero = counts["subtract"], counts["zero"]
+    measured = "same" if sub == zero else ("subtract" if sub > zero else "zero")
+    why = (f"subtract {sub} spikes, zero {zero}: a strong input overshoots the threshold, reset "
+           "by subtraction keeps the overshoot for the next spike, reset to zero throws it away")
+    return predicted(name, repr(guess), repr(measured), guess == measured, why)
+
+
+@checker("noise_below_rheobase",
+         idea="the neurons whose mean current is below the rheobase would never fire without "
+              "noise; count how many of them fired anyway in your run, out of how many there are",
+         equation="fraction = (# neurons with mean current < (1 - beta)·threshold that spiked "
+                  "at least once) / (# neurons with mean current < (1 - beta)·threshold)",
+         code='below = pop["below"]\nanswer = float((pop["spikes"].sum(0)[below] > 0).float()'
+              '.mean())')
+def check_noise_below_rheobase(answer, pop) -> bool:
+    """Interpret: the fraction (0-1) of the sub-rheobase neurons of the population run ``pop``
+    (a :func:`simulate_population` result) that fired at least once; recomputed from ``pop``."""
+    name = "noise_below_rheobase"
+    pop = _run_dict("check_noise_below_rheobase", pop, ("spikes", "below"))
+    if unanswered(answer):
+        return failed(name, "no answer yet: read it off your run")
+    got = _honest_number(answer)
+    below = pop["below"]
+    fired = pop["spikes"].sum(0)[below] > 0
+    want = float(fired.float().mean())
+    if abs(got - want) <= 0.01:
+        return passed(name, f"{int(fired.sum())} of {int(below.sum())} neurons below rheobase "
+                      "fired: the noise lifted them over the threshold now and then")
+    if abs(got - 100 * want) <= 1.0:
+        return failed(name, "that looks like a percentage: give a fraction between 0 and 1")
+    if abs(got - int(fired.sum())) < 0.5:
+        return failed(name, "that is the count; divide by the number of neurons below rheobase")
+    return failed(name, f"your run says otherwise ({int(below.sum())} neurons are below "
+                  "rheobase)")

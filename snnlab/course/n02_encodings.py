@@ -15,6 +15,7 @@ from ..encoding import METHODS, encode
 from ..plot import raster, show
 from .ui import (
     Dashboard,
+    LearnerError,
     answer_tensor,
     build,
     call,
@@ -22,15 +23,17 @@ from .ui import (
     close,
     failed,
     need_callable,
+    need_choice,
     need_number,
     passed,
+    predicted,
     rand_shape,
     randint,
     unanswered,
 )
 
 __all__ = ["simulate_encoding", "encoding_dashboard", "check_rate_code", "check_latency_code",
-           "check_spike_count"]
+           "check_spike_count", "check_prediction_best_code", "check_best_encoding"]
 
 
 def simulate_encoding(x: torch.Tensor, *, T: int = 16, method: str = "rate", gain: float = 1.0,
@@ -220,3 +223,70 @@ def check_spike_count(answer, *, x: float = 0.3, T: int = 20, gain: float = 1.0)
     if abs(got - ref) <= 1e-5 * max(1.0, ref):
         return passed(name, f"{ref:g} spikes on average")
     return failed(name, f"expected {ref:g}, got {got:g}")
+
+
+# ------------------------------------------------------------------ predict, observe, interpret
+def _last_errors(checker_name: str, error) -> dict:
+    if not isinstance(error, dict) or not error or not all(
+            isinstance(v, (list, tuple)) and v for v in error.values()):
+        raise TypeError(f"{checker_name} expects the run's errors, a dict method -> [error at "
+                        "each T]")
+    return {m: float(v[-1]) for m, v in error.items()}
+
+
+@checker("prediction_best_code",
+         idea="at many time steps, ask what limits each code: a random count, the rounding of "
+              "a spike time to the time grid, or a single on/off event per pixel",
+         equation="rate: error ~ sqrt(x(1-x)/T); latency: error ~ 1/(2(T-1)) (rounding); delta "
+                  "on a static image: one threshold event, error independent of T",
+         code='my_prediction = "latency"  # or "rate" or "delta": commit before the run')
+def check_prediction_best_code(my_prediction, error) -> bool:
+    """Predict-then-observe: which code (``"rate"``, ``"latency"``, ``"delta"``) has the smallest
+    decoding error at the largest T of the sweep; ``error`` is the sweep's dict method -> list of
+    errors (one per T)."""
+    name = "prediction_best_code"
+    last = _last_errors("check_prediction_best_code", error)
+    if unanswered(my_prediction):
+        return failed(name, "no prediction yet: write 'rate', 'latency' or 'delta'")
+    guess = need_choice(my_prediction, sorted(last))
+    best = min(last, key=last.get)
+    why = ("errors at the largest T: " + ", ".join(f"{m} {e:.3f}" for m, e in last.items())
+           + "; the latency code's only error is rounding a spike time to the grid, which "
+           "shrinks like 1/T, while a rate count shrinks only like 1/√T")
+    return predicted(name, repr(guess), repr(best), guess == best, why)
+
+
+def _results_at(checker_name: str, results, T: int) -> dict:
+    if not isinstance(results, dict) or not all(
+            isinstance(k, tuple) and len(k) == 2 for k in results):
+        raise TypeError(f"{checker_name} expects the run's results, a dict (method, T) -> "
+                        "(test accuracy, spikes)")
+    accs = {m: float(v[0]) for (m, t), v in results.items() if t == T}
+    if not accs:
+        raise LearnerError(f"your run has no results at T = {T}")
+    return accs
+
+
+@checker("best_encoding",
+         idea="read the table your run printed: among the rows with the smallest T, which "
+              "encoding has the largest test accuracy",
+         equation="best = argmax over methods of test accuracy at T = TRAIN_T[0]",
+         code="accs = {m: acc for (m, t), (acc, spk) in results.items() if t == TRAIN_T[0]}\n"
+              "answer = max(accs, key=accs.get)")
+def check_best_encoding(answer, results, *, T: int | None = None) -> bool:
+    """Interpret: the encoding with the highest test accuracy in the run's ``results`` (dict
+    ``(method, T) -> (accuracy, spikes)``) at ``T`` (default: the smallest T of the run); any
+    of tied best methods counts."""
+    name = "best_encoding"
+    if not isinstance(results, dict) or not results:
+        raise TypeError("check_best_encoding expects the run's results dict")
+    T = min(t for _, t in results) if T is None else int(T)
+    accs = _results_at("check_best_encoding", results, T)
+    if unanswered(answer):
+        return failed(name, "no answer yet: read it off the table")
+    got = need_choice(answer, sorted(accs))
+    top = max(accs.values())
+    if accs[got] >= top - 1e-9:
+        return passed(name, f"{got}: {100 * accs[got]:.1f}% at T = {T}")
+    return failed(name, f"at T = {T} {got} reached {100 * accs[got]:.1f}%, and another "
+                  f"encoding did better ({100 * top:.1f}%)")

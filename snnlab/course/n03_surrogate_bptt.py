@@ -21,6 +21,7 @@ from ..plot import LABEL_SIZE, PALETTE, new_axes, set_labels, show
 from ..train import evaluate
 from .ui import (
     Dashboard,
+    LearnerError,
     answer_tensor,
     build,
     call,
@@ -28,13 +29,17 @@ from .ui import (
     close,
     failed,
     need_callable,
+    need_number,
     passed,
+    predicted,
     rand_shape,
+    unanswered,
     uniform,
 )
 
 __all__ = ["simulate_surrogate", "surrogate_dashboard", "check_surrogate_derivative",
-           "check_spike_function", "check_bptt_accuracy"]
+           "check_spike_function", "check_bptt_accuracy",
+           "check_prediction_true_gradient", "check_surrogate_reach"]
 
 
 def simulate_surrogate(*, name: str = "fast_sigmoid", scale: float | None = None,
@@ -266,3 +271,63 @@ def check_bptt_accuracy(model_or_train_fn, data, *, T: int = 8, encoding: str = 
     if acc >= target:
         return passed(name, f"test accuracy {acc:.3f} ≥ {target:.2f}")
     return failed(name, f"test accuracy {acc:.3f} < {target:.2f}")
+
+
+# ------------------------------------------------------------------ predict, observe, interpret
+@checker("prediction_true_gradient",
+         idea="think about what a zero derivative does to every weight update, and what a "
+              "network with its initial, random weights scores on ten classes",
+         equation="dL/dw = ... · H'(u - threshold) = 0 for every weight, so w stays at its "
+                  "initial value: accuracy about 1 / (number of classes)",
+         code="my_prediction = 0.1  # any accuracy between 0 and 1: commit before the run")
+def check_prediction_true_gradient(my_prediction, history) -> bool:
+    """Predict-then-observe: the test accuracy (0-1) of the network trained with the true
+    (zero) derivative; ``history`` is that run's :class:`snnlab.train.History`. Right within 5
+    points; any number in [0, 1] (or a percentage) passes."""
+    name = "prediction_true_gradient"
+    acc = getattr(history, "test_acc", None)
+    if acc is None:
+        raise TypeError("check_prediction_true_gradient expects the run's History (with "
+                        "test_acc)")
+    if unanswered(my_prediction):
+        return failed(name, "no prediction yet: write an accuracy between 0 and 1")
+    try:
+        guess = need_number("prediction", my_prediction)
+    except TypeError:
+        raise LearnerError(f"write a number, not {type(my_prediction).__name__}") from None
+    if 1.0 < guess <= 100.0:
+        guess /= 100.0  # a percentage is an honest format
+    if not 0.0 <= guess <= 1.0:
+        raise LearnerError(f"{guess} is not an accuracy: expected a number between 0 and 1")
+    right = abs(guess - float(acc)) <= 0.05
+    why = ("every weight got a zero gradient, so the network kept its random initial weights "
+           "and guesses: about 1 in 10 on ten classes")
+    return predicted(name, f"{guess:.2f}", f"{float(acc):.2f}", right, why)
+
+
+@checker("surrogate_reach",
+         idea="the reach is the share of recorded membrane distances at which the surrogate's "
+              "derivative is still larger than a hundredth of its peak",
+         equation="reach = mean over neurons and steps of [σ'(u - ϑ) > 0.01·σ'(0)], in percent",
+         code='r = widgets.simulate_surrogate(name="fast_sigmoid", scale=25.0, '
+              'distances=distances)\nanswer = 100 * r["reach"]')
+def check_surrogate_reach(answer, distances, *, name: str = "fast_sigmoid",
+                          scale: float = 25.0) -> bool:
+    """Interpret: the percentage of neuron-steps of the trained network (``distances`` = its
+    recorded ``u - threshold``) that the surrogate ``name`` with sharpness ``scale`` reaches
+    (derivative above 1 % of its peak); recomputed from ``distances``, within 1 point."""
+    cname = "surrogate_reach"
+    if not isinstance(distances, torch.Tensor):
+        raise TypeError("check_surrogate_reach expects the recorded distances (a tensor)")
+    if unanswered(answer):
+        return failed(cname, "no answer yet: read the percentage off your run")
+    try:
+        got = need_number("answer", answer)
+    except TypeError:
+        raise LearnerError(f"write a number, not {type(answer).__name__}") from None
+    want = 100 * simulate_surrogate(name=name, scale=scale, distances=distances)["reach"]
+    if abs(got - want) <= 1.0:
+        return passed(cname, f"{want:.1f}% of neuron-steps get a gradient at k = {scale:g}")
+    if abs(100 * got - want) <= 1.0:
+        return failed(cname, "that is a fraction: give it in percent")
+    return failed(cname, f"not what your network gives at k = {scale:g}")

@@ -12,20 +12,27 @@ from collections.abc import Callable
 
 import torch
 
+from ..rules.antlr import TOY_WEIGHTS, spike_shift_view
 from .ui import (
+    LearnerError,
     answer_tensor,
     call,
     checker,
     close,
     failed,
     need_callable,
+    need_choice,
+    need_number,
     passed,
+    predicted,
     rand_shape,
     randint,
+    unanswered,
     uniform,
 )
 
-__all__ = ["check_vdot_estimate", "check_timing_dv"]
+__all__ = ["check_vdot_estimate", "check_timing_dv",
+           "weight_scale_sweep", "check_prediction_grazing", "check_first_firing_scale"]
 
 
 def _ref_vdot(v, s, vdot_min):
@@ -115,3 +122,85 @@ def check_timing_dv(timing_dv: Callable) -> bool:
                           "spike less, not more")
         return failed(name, "values differ from the reference")
     return passed(name)
+
+
+# ------------------------------------------------------------------ predict, observe, interpret
+def weight_scale_sweep(scales=None) -> dict:
+    """Notebook 04's sweep: the toy neuron of :func:`snnlab.rules.antlr.spike_shift_view` with
+    all its weights scaled by each of ``scales`` (default 41 values from 0.6 to 1.6).
+
+    Returns ``dict(scales, t_out, timing, activation)``: the first output spike step (None when
+    silent) and the sums over inputs of the timing-route and activation-route gradients of the
+    first-spike time, one per scale; plus ``first_firing``, the smallest scale that fires (None
+    if none does)."""
+    scales = torch.linspace(0.6, 1.6, 41) if scales is None else torch.as_tensor(scales)
+    t_out, timing, act = [], [], []
+    for k in scales.tolist():
+        vw = spike_shift_view(0, weights=[k * w for w in TOY_WEIGHTS])
+        t_out.append(vw["t_out"])
+        timing.append(float(vw["dt_dw"].sum()))
+        act.append(float(vw["dt_dw_act"].sum()))
+    first = next((float(k) for k, t in zip(scales.tolist(), t_out) if t is not None), None)
+    return {"scales": [float(k) for k in scales.tolist()], "t_out": t_out, "timing": timing,
+            "activation": act, "first_firing": first}
+
+
+def _sweep(checker_name: str, sweep) -> dict:
+    if not isinstance(sweep, dict) or any(k not in sweep for k in ("scales", "t_out",
+                                                                   "timing")):
+        raise TypeError(f"{checker_name} expects the result of weight_scale_sweep (a dict)")
+    return sweep
+
+
+@checker("prediction_grazing",
+         idea="just above the weakest weights that still make the neuron fire, the membrane "
+              "barely touches the threshold: think about how steep it is there, and what the "
+              "timing route divides by",
+         equation="dt_s/dV = -1/Vdot at the crossing; a grazing crossing has a small Vdot",
+         code='my_prediction = "grow"  # or "shrink" or "stay": commit before the run')
+def check_prediction_grazing(my_prediction, sweep) -> bool:
+    """Predict-then-observe: from the largest weight scale down to the smallest one that still
+    fires, does the timing gradient's magnitude ``"grow"``, ``"shrink"`` or ``"stay"`` (within a
+    factor 2)? ``sweep`` is the :func:`weight_scale_sweep` result."""
+    name = "prediction_grazing"
+    sweep = _sweep("check_prediction_grazing", sweep)
+    if unanswered(my_prediction):
+        return failed(name, "no prediction yet: write 'grow', 'shrink' or 'stay'")
+    guess = need_choice(my_prediction, ("grow", "shrink", "stay"))
+    fired = [abs(g) for g, t in zip(sweep["timing"], sweep["t_out"]) if t is not None]
+    if not fired:
+        raise LearnerError("the neuron never fired in this sweep: no timing gradient to compare")
+    low, high = fired[0], fired[-1]
+    ratio = low / max(high, 1e-12)
+    measured = "grow" if ratio > 2 else ("shrink" if ratio < 0.5 else "stay")
+    why = (f"|timing gradient| {high:.2f} at the largest scale, {low:.2f} at the smallest "
+           f"that fires ({ratio:.0f}×): there the membrane only grazes the threshold, "
+           "Vdot is small and -1/Vdot is large")
+    return predicted(name, repr(guess), repr(measured), guess == measured, why)
+
+
+@checker("first_firing_scale",
+         idea="in the left panel, find the left end of the curve: the weakest weights at which "
+              "the neuron still has a spike time",
+         equation="the smallest scale k of the sweep with an output spike (t_out is not None)",
+         code='answer = sweep["first_firing"]  # or read it off the plot')
+def check_first_firing_scale(answer, sweep) -> bool:
+    """Interpret: the smallest weight scale of ``sweep`` (a :func:`weight_scale_sweep` result)
+    at which the neuron fires, read off the plot (within half a grid step)."""
+    name = "first_firing_scale"
+    sweep = _sweep("check_first_firing_scale", sweep)
+    if unanswered(answer):
+        return failed(name, "no answer yet: read the scale off the left panel")
+    try:
+        got = need_number("answer", answer)
+    except TypeError:
+        raise LearnerError(f"write a number, not {type(answer).__name__}") from None
+    want = next((k for k, t in zip(sweep["scales"], sweep["t_out"]) if t is not None), None)
+    if want is None:
+        raise LearnerError("the neuron never fired in this sweep")
+    grid = min(b - a for a, b in zip(sweep["scales"], sweep["scales"][1:]))
+    if abs(got - want) <= grid / 2 + 1e-9:
+        return passed(name, f"it first fires at scale {want:.3f}")
+    if got < want:
+        return failed(name, f"at scale {got:g} the neuron is silent in your sweep")
+    return failed(name, f"the neuron already fires at scales below {got:g}")
