@@ -54,6 +54,9 @@ FULL_TASKS = ("heldout-blobs10-c3-unit", "heldout-teacher40-c5-std", "heldout-bl
 # rules other engineers own and are changing (issue 15 items 1, 2, 4): measured in the full
 # table, not held to it here
 OTHERS = {"antlr", "timing", "ttfs", "kd", "hta_kl", "eicil"}
+#: rules that do not clear the tiny-budget bar on these tasks (measured, strict: the day one of
+#: them learns, the xfail turns into a failure and this set must shrink)
+KNOWN_SHORT = {"timing"}
 
 
 def _run(rule_name, split, seed=0, epochs=None, n_train=None):
@@ -135,8 +138,10 @@ def test_input_scale_makes_the_first_layer_scale_free():
 @pytest.mark.parametrize("task", FAST_TASKS)
 @pytest.mark.parametrize("rule", [
     pytest.param(r, marks=pytest.mark.xfail(
-        reason="owned by another engineer (issue 15); e.g. antlr 39 % on blobs10 at this "
-               "budget (79 % with its full 30 epochs)", strict=False)) if r in OTHERS else r
+        reason="known failure, not hidden: timing-only learning stays near chance at this "
+               "budget (blobs10-c3 34.4 %, chance 33.3 %; latency40-c5 27.8 %, chance 20 %); "
+               "with its full defaults it is 5-25 points under bptt (docs/heldout.md)",
+        strict=True)) if r in KNOWN_SHORT else r
     for r in R.available()])
 def test_every_rule_learns_a_heldout_task_or_refuses(rule, task):
     """Tiny budget (500 training samples, max(3, a quarter of its default) epochs), the
