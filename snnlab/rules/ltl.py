@@ -135,6 +135,8 @@ class LTL(Rule):
         if self.teacher is None:
             self.teacher = train_teacher(data, like=model, epochs=self.teacher_epochs,
                                          lr=self.teacher_lr, seed=seed)
+        # the teacher runs beside the student: on its device (a GPU run trained it on the CPU)
+        self.teacher.to(next(model.parameters()).device)
         self._check(model)
         if self.input_norm:
             self._input.setup(model, data, T, encoding)
