@@ -50,7 +50,7 @@ __all__ = ["Dashboard", "build", "LiveCurve",
            "PROGRESS", "Progress", "progress", "reset_progress", "LearnerError", "passed",
            "failed", "call", "need_callable", "need_number", "unanswered", "as_tensor", "Hints",
            "HINTS", "checker", "show_solution", "reference", "use_or_reference",
-           "answer_tensor", "close"]
+           "answer_tensor", "close", "predicted", "need_choice"]
 
 
 # =========================================================================== dashboards
@@ -141,10 +141,12 @@ class Progress(dict):
     def __init__(self):
         super().__init__()
         self.failures: dict[str, int] = {}
+        self.predictions: dict[str, bool] = {}  # predict-then-observe: was the guess right?
 
     def clear(self) -> None:
         super().clear()
         self.failures.clear()
+        self.predictions.clear()
 
 
 #: name -> passed? for every checker run in this process; ``PROGRESS.failures`` counts failures.
@@ -177,6 +179,32 @@ def passed(name: str, detail: str = "") -> bool:
     PROGRESS[name] = True
     print(f"✅ {name}: passed" + (f" ({detail})" if detail else ""))
     return True
+
+
+def predicted(name: str, guess, measured, right: bool, why: str) -> bool:
+    """The verdict of a predict-then-observe checker: any honest prediction passes (the exercise
+    is to commit to one before the run), whether it matched the run is recorded in
+    ``PROGRESS.predictions`` and said on the first line, and ``why`` explains the measurement
+    on a second line. Returns ``True``."""
+    PROGRESS.predictions[name] = bool(right)
+    verdict = "right" if right else "not what happened"
+    ok = passed(name, f"you predicted {guess}, the run gave {measured}: {verdict}")
+    print(f"   {why}")
+    return ok
+
+
+def need_choice(answer, options) -> str:
+    """The learner's choice among ``options`` (strings, matched without case or surrounding
+    spaces, or their letters a, b, c... in order); a :class:`LearnerError` otherwise."""
+    options = [str(o) for o in options]
+    if not isinstance(answer, str):
+        raise LearnerError(f"answer with one of {options} (a string), got "
+                           f"{type(answer).__name__}")
+    a = answer.strip().strip("()").lower()
+    for i, o in enumerate(options):
+        if a == o.lower() or (len(a) == 1 and a == "abcdefgh"[i]):
+            return o
+    raise LearnerError(f"{answer!r} is not one of {options}")
 
 
 def hint_for(name: str, level: str) -> str:
@@ -452,8 +480,11 @@ def progress(verbose: bool = True) -> dict[str, bool]:
         print(f"{done}/{len(PROGRESS)} exercises passed")
         for name, ok in PROGRESS.items():
             tries = PROGRESS.failures.get(name, 0)
+            guess = PROGRESS.predictions.get(name)
+            note = "" if guess is None else (", prediction right" if guess
+                                             else ", prediction off")
             print(f"  {'✅' if ok else '❌'} {name}" + (f" ({tries} failed tries)" if tries
-                                                        else ""))
+                                                        else "") + note)
     return dict(PROGRESS)
 
 
