@@ -91,6 +91,8 @@ from .n11_tssl import (
     tssl_neuron_dashboard,
 )
 from .n12_rate_bp import (
+    check_best_cosine_T,
+    check_prediction_latency_cosine,
     check_rate_eligibility,
     check_rate_kappa,
     rate_sensitivity_dashboard,
@@ -109,9 +111,15 @@ from .n14_eicil import (
     simulate_inhibition,
 )
 from .n15_capstone import (
+    SeedComparison,
     check_energy_estimate,
     check_pareto,
+    check_prediction_most_accurate,
+    check_seed_gap,
+    compare_seeds,
     rule_comparison_dashboard,
+    rule_data,
+    rule_verdicts,
     simulate_rule_comparison,
 )
 from .n16_nir import (
@@ -135,8 +143,10 @@ from .ui import (
     close,
     failed,
     need_callable,
+    need_choice,
     need_number,
     passed,
+    predicted,
     progress,
     reference,
     reset_progress,
@@ -149,7 +159,7 @@ __all__ = [
     "Dashboard", "build", "LiveCurve", "PROGRESS", "progress", "reset_progress", "LearnerError",
     "passed", "failed", "call", "need_callable", "need_number", "unanswered", "as_tensor",
     "Progress", "Hints", "HINTS", "checker", "show_solution", "reference", "use_or_reference",
-    "answer_tensor", "close",
+    "answer_tensor", "close", "predicted", "need_choice",
     "simulate_lif", "lif_dashboard", "check_lif_step", "lif_rate_closed_form", "check_firing_rate",
     "check_if_rate",
     "simulate_encoding", "encoding_dashboard", "check_rate_code", "check_latency_code",
@@ -170,6 +180,8 @@ __all__ = [
     "simulate_chip", "chip_dashboard", "check_quantise", "check_read_noise_std",
     "simulate_inhibition", "inhibition_dashboard", "check_stdp_traces", "check_inhibitory_update",
     "simulate_rule_comparison", "rule_comparison_dashboard", "check_energy_estimate",
-    "check_pareto",
+    "check_pareto", "SeedComparison", "rule_data", "compare_seeds", "rule_verdicts",
+    "check_prediction_most_accurate", "check_seed_gap", "check_prediction_latency_cosine",
+    "check_best_cosine_T",
     "nir_readings_dashboard", "check_nir_lif", "check_nir_euler_step",
 ]
