@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .course import (  # noqa: F401 (re-exported)
     PROGRESS,
+    check_best_cosine_T,
     check_bptt_accuracy,
     check_cosine,
     check_energy_estimate,
@@ -31,6 +32,8 @@ from .course import (  # noqa: F401 (re-exported)
     check_nir_lif,
     check_ottt_trace,
     check_pareto,
+    check_prediction_latency_cosine,
+    check_prediction_most_accurate,
     check_psp_kernel,
     check_quantise,
     check_rate_code,
@@ -38,6 +41,7 @@ from .course import (  # noqa: F401 (re-exported)
     check_rate_kappa,
     check_rate_mse,
     check_read_noise_std,
+    check_seed_gap,
     check_spike_count,
     check_spike_function,
     check_spike_time_derivative,
@@ -71,4 +75,6 @@ __all__ = [
     "check_spike_time_derivative", "check_rate_kappa", "check_rate_eligibility", "check_quantise",
     "check_read_noise_std", "check_stdp_traces", "check_inhibitory_update",
     "check_energy_estimate", "check_pareto", "check_nir_lif", "check_nir_euler_step",
+    "check_prediction_most_accurate", "check_seed_gap", "check_prediction_latency_cosine",
+    "check_best_cosine_T",
 ]
