@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .course import (  # noqa: F401 (re-exported)
     PROGRESS,
+    check_best_cosine_T,
     check_best_encoding,
     check_bptt_accuracy,
     check_cosine,
@@ -37,7 +38,9 @@ from .course import (  # noqa: F401 (re-exported)
     check_prediction_best_code,
     check_prediction_best_rule,
     check_prediction_grazing,
+    check_prediction_latency_cosine,
     check_prediction_lif_spikes,
+    check_prediction_most_accurate,
     check_prediction_reset,
     check_prediction_true_gradient,
     check_psp_kernel,
@@ -47,6 +50,7 @@ from .course import (  # noqa: F401 (re-exported)
     check_rate_kappa,
     check_rate_mse,
     check_read_noise_std,
+    check_seed_gap,
     check_seed_spread,
     check_smallest_current,
     check_spike_count,
@@ -87,4 +91,6 @@ __all__ = [
     "check_noise_below_rheobase", "check_prediction_best_code", "check_best_encoding",
     "check_prediction_true_gradient", "check_surrogate_reach", "check_prediction_grazing",
     "check_first_firing_scale", "check_prediction_best_rule", "check_seed_spread",
+    "check_prediction_most_accurate", "check_seed_gap", "check_prediction_latency_cosine",
+    "check_best_cosine_T",
 ]

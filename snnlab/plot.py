@@ -230,12 +230,12 @@ def _is_history(h) -> bool:
 
 
 def training_curves(history, *, ax=None, keys: Sequence[str] = ("train_loss", "test_acc"),
-                    title: str | None = "Training curves"):
+                    title: str | None = "Training curves", legend_outside: bool = False):
     """Plot per-epoch records of one :class:`~snnlab.History` or several (a list, or a dict
     ``{name: History}`` to overlay rules).
 
     With two keys the second goes on a twin y axis (e.g. loss left, accuracy right). Returns the
-    main axes.
+    main axes. ``legend_outside`` puts the legend right of the axes (for many runs).
     """
     if _is_history(history):
         runs = {history.rule: history}
@@ -271,7 +271,11 @@ def training_curves(history, *, ax=None, keys: Sequence[str] = ("train_loss", "t
                    label=f"{name}: {key}")
         a.set_ylabel(_KEY_LABELS.get(key, key), fontsize=LABEL_SIZE)
     handles = [h for a in axes for h in a.get_legend_handles_labels()[0]]
-    if handles:
+    if handles and legend_outside:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.12 if len(axes) > 1
+                                                                     else 1.01, 1.0),
+                  fontsize=8, frameon=False)
+    elif handles:
         ax.legend(handles=handles, loc="center right", fontsize=8)
     ax.set_xlabel("epoch", fontsize=LABEL_SIZE)
     if title:
@@ -672,13 +676,18 @@ _MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
 def rule_comparison(comparison, *, x: str = "energy_nj_per_sample", y: str = "test_acc",
                     ax=None, title: str | None = None, log_x: bool | None = None,
-                    pareto: bool = True):
+                    pareto: bool = True, labels: str = "all", legend: str = "inside"):
     """One point per rule of a :class:`snnlab.compare.Comparison` (or its ``rows``), metric
     ``x`` against metric ``y`` (keys of :data:`RULE_METRICS`), each point labelled with its rule.
 
     ``pareto`` joins the rules no other rule beats on both axes (a dashed black line; the
     direction of "better" comes from :data:`RULE_METRICS`). ``log_x`` defaults to a log axis
-    when the ``x`` values are positive and span more than a factor 10.
+    when the ``x`` values are positive and span more than a factor 10. Rows holding
+    ``<y>_std`` (e.g. ``test_acc_std``, a spread over seeds) get vertical error bars.
+    ``labels``: ``"all"`` writes every rule's name next to its point, ``"front"`` only the
+    Pareto front's (staggered so neighbours do not overlap; the legend names the rest),
+    ``"none"`` none. ``legend``: ``"inside"``, ``"outside"`` (right of the axes, one column) or
+    ``"none"``.
     """
     rows = getattr(comparison, "rows", comparison)
     if not isinstance(rows, Sequence) or not rows or not all(isinstance(r, Mapping)
@@ -691,25 +700,39 @@ def rule_comparison(comparison, *, x: str = "energy_nj_per_sample", y: str = "te
             raise ValueError(f"every row needs 'rule', {x!r} and {y!r}; got {sorted(r)}")
     xs = np.array([float(r[x]) for r in rows])
     ys = np.array([float(r[y]) for r in rows])
+    check_choice("labels", labels, ("all", "front", "none"))
+    check_choice("legend", legend, ("inside", "outside", "none"))
     ax = new_axes(ax, figsize=(7.0, 4.5))
+    # pareto_front minimises cost and maximises score: flip signs to match the metrics
+    sx = 1.0 if not RULE_METRICS[x][1] else -1.0
+    sy = 1.0 if RULE_METRICS[y][1] else -1.0
+    front = sorted(pareto_front(sx * xs, sy * ys), key=lambda i: xs[i])
     for i, r in enumerate(rows):
-        ax.scatter(xs[i], ys[i], s=50, color=PALETTE[i % len(PALETTE)],
+        color = PALETTE[i % len(PALETTE)]
+        std = r.get(f"{y}_std")
+        if std is not None and float(std) > 0:
+            ax.errorbar(xs[i], ys[i], yerr=float(std), color=color, lw=1, capsize=3, zorder=2)
+        ax.scatter(xs[i], ys[i], s=50, color=color,
                    marker=_MARKERS[(i // len(PALETTE)) % len(_MARKERS)], edgecolors="black",
                    linewidths=0.5, zorder=3, label=str(r["rule"]))
-        ax.annotate(str(r["rule"]), (xs[i], ys[i]), textcoords="offset points", xytext=(5, 4),
-                    fontsize=8)
+        if labels == "all":
+            ax.annotate(str(r["rule"]), (xs[i], ys[i]), textcoords="offset points",
+                        xytext=(5, 4), fontsize=8)
+    if labels == "front":  # staggered above and below the line, left to right
+        for k, i in enumerate(front):
+            ax.annotate(str(rows[i]["rule"]), (xs[i], ys[i]), textcoords="offset points",
+                        xytext=(6, 8 if k % 2 == 0 else -13), fontsize=8, fontweight="bold")
     if pareto:
-        # pareto_front minimises cost and maximises score: flip signs to match the metrics
-        sx = 1.0 if not RULE_METRICS[x][1] else -1.0
-        sy = 1.0 if RULE_METRICS[y][1] else -1.0
-        front = sorted(pareto_front(sx * xs, sy * ys), key=lambda i: xs[i])
         ax.plot(xs[front], ys[front], "--", color=PALETTE[7], lw=1, zorder=2,
                 label="Pareto front")
     if log_x is None:
         log_x = bool((xs > 0).all() and xs.max() / xs.min() > 10)
     if log_x:
         ax.set_xscale("log")
-    ax.legend(fontsize=7, ncol=2, loc="best", frameon=False)
+    if legend == "inside":
+        ax.legend(fontsize=7, ncol=2, loc="best", frameon=False)
+    elif legend == "outside":
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     set_labels(ax, RULE_METRICS[x][0], RULE_METRICS[y][0],
            title if title is not None else
            f"{RULE_METRICS[y][0].split(' (')[0]} vs {RULE_METRICS[x][0].split(' (')[0]}")

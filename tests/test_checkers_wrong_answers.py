@@ -73,6 +73,9 @@ def number_forms(fn):
 AUTOGRAD = {"check_spike_function", "check_straight_through", "check_rate_mse"}
 NUMBERS = {"check_cosine", "check_energy_estimate", "check_firing_rate"}
 VALUES = {"check_if_rate": 0.25, "check_spike_count": 6.0}
+# checkers of a prediction or an interpretation of the learner's own run (tables further down)
+RUN_READERS = {"check_prediction_most_accurate", "check_seed_gap",
+               "check_prediction_latency_cosine", "check_best_cosine_T"}
 
 
 # Predict-then-observe and interpret checkers take the run's result as a second argument: a
@@ -131,6 +134,8 @@ def _good_cases():
         if c in RUN_GOOD:
             cases += [(c, f"good{i}", a) for i, a in enumerate(RUN_GOOD[c])]
             continue
+        if c in RUN_READERS:
+            continue  # read the learner's run: test_answer_about_the_run_passes
         if c in VALUES:
             v = VALUES[c]
             forms = {"float": v, "int": int(v) if v == int(v) else v, "numpy": np.float64(v),
@@ -609,6 +614,75 @@ WRONG["check_bptt_accuracy"] = {
     "untrained LIF network": lambda d: snnlab.models.mlp(64, [32], 10),
 }
 
+# Checkers that read the learner's own run take it as a second argument: CONTEXT builds it (a
+# small made-up run), GOOD lists answers that must pass with it, WRONG (above) the ones that
+# must not. A prediction passes whatever it says (committing to one is the exercise); it fails
+# only when missing or not one of the options.
+def _seed_table(accs):  # rule -> per-seed accuracies, as compare_seeds tabulates them
+    rows = []
+    for rule, a in accs.items():
+        m = sum(a) / len(a)
+        sd = (sum((v - m) ** 2 for v in a) / (len(a) - 1)) ** 0.5
+        rows.append(dict(rule=rule, test_acc=m, test_acc_std=sd, accs=a, chance=0.1,
+                         epochs=1, T=8, encoding="direct", curve=[m]))
+    return rows
+
+
+_SEEDS_CLEAR = _seed_table({"bptt": [0.90, 0.92], "ottt": [0.70, 0.72], "timing": [0.2, 0.3]})
+_SEEDS_TIED = _seed_table({"bptt": [0.80, 0.90], "ottt": [0.82, 0.86], "timing": [0.2, 0.3]})
+_COSINES = {"direct": {2: 0.99, 8: 0.97, 32: 0.95}, "rate": {2: 0.9, 8: 0.95, 32: 0.96},
+            "latency": {2: 0.9, 8: 0.8, 32: 0.6}}
+CONTEXT = {
+    "check_prediction_most_accurate": lambda: (_SEEDS_CLEAR,),
+    "check_seed_gap": lambda: (_SEEDS_CLEAR,),
+    "check_prediction_latency_cosine": lambda: (_COSINES,),
+    "check_best_cosine_T": lambda: (_COSINES,),
+}
+GOOD = {
+    "check_prediction_most_accurate": ["bptt", "timing", "OTTT ", "c"],
+    "check_seed_gap": ["yes", "Yes", "a"],
+    "check_prediction_latency_cosine": ["lower", "higher", "b"],
+    "check_best_cosine_T": [2, 2.0, np.int64(2), torch.tensor(2)],
+}
+WRONG.update({
+    "check_prediction_most_accurate": {
+        "stub": ..., "None": None, "not a rule of the table": "tandem", "a number": "7"},
+    "check_seed_gap": {
+        "stub": ..., "the opposite": "no", "not yes or no": "maybe", "a letter too far": "c"},
+    "check_prediction_latency_cosine": {
+        "stub": ..., "None": None, "not an option": "same", "a number": "0.5"},
+    "check_best_cosine_T": {
+        "stub": ..., "the largest T": 32, "the worst T": 32.0, "not a T measured": 4,
+        "the cosine instead of T": 0.99},
+})
+
+
+def test_answer_about_the_run_passes(capsys):
+    assert set(CONTEXT) == set(GOOD) == RUN_READERS
+    for checker, answers in GOOD.items():
+        for a in answers:
+            assert getattr(E, checker)(a, *CONTEXT[checker]()) is True, (checker, a)
+            assert capsys.readouterr().out.startswith("✅")
+    # the right interpretation follows the run, not a constant
+    assert E.check_seed_gap("no", _SEEDS_TIED) is True
+    assert E.check_seed_gap("yes", _SEEDS_TIED) is False
+    cos = {k: dict(v) for k, v in _COSINES.items()}
+    cos["direct"][32] = 1.0
+    assert E.check_best_cosine_T(32, cos) is True
+    assert E.check_best_cosine_T(2, cos) is False
+
+
+def test_a_prediction_is_recorded_right_or_wrong(capsys):
+    E.check_prediction_most_accurate("timing", _SEEDS_CLEAR)
+    assert E.PROGRESS.predictions["prediction_most_accurate"] is False
+    E.check_prediction_most_accurate("bptt", _SEEDS_CLEAR)
+    assert E.PROGRESS.predictions["prediction_most_accurate"] is True
+    E.check_prediction_most_accurate("ottt", _SEEDS_TIED)  # within the seeds' spread
+    assert E.PROGRESS.predictions["prediction_most_accurate"] is True
+    out = capsys.readouterr().out
+    assert "±" in out
+
+
 # The bugs measured in issue 17 each have their row above:
 ISSUE_ROWS = [("check_psp_kernel", "dropped tau_s (hard-coded 3)"),
               ("check_inhibitory_update", "dropped a_plus (hard-coded 1)"),
@@ -635,6 +709,7 @@ def test_wrong_answer_is_rejected(checker, label, capsys):
     answer = WRONG[checker][label]
     args = (answer, snnlab.load("digits")) if checker == "check_bptt_accuracy" else (answer,)
     args += _run_kw(checker)
+    args += CONTEXT[checker]() if checker in CONTEXT else ()
     kw = {"T": 4, "target": 0.5} if checker == "check_bptt_accuracy" else {}
     before = torch.get_rng_state()
     assert getattr(E, checker)(*args, **kw) is False
@@ -669,6 +744,13 @@ def test_no_checker_moves_the_global_random_state(checker, capsys):
     random.seed(1234)
     np.random.seed(1234)
     t0, p0, n0 = _global_state()
+    if checker in CONTEXT:
+        ctx = CONTEXT[checker]()
+        assert getattr(E, checker)(GOOD[checker][0], *ctx) is True
+        getattr(E, checker)(..., *ctx)
+        t1, p1, n1 = _global_state()
+        assert torch.equal(t0, t1) and p0 == p1 and np.array_equal(n0, n1)
+        return
     run = _run_kw(checker)
     if checker in RUN_GOOD:
         t0, p0, n0 = _global_state()  # building the run may draw; the checks must not
@@ -710,6 +792,10 @@ def test_hints_progress_from_idea_to_equation_and_code_only_on_request(checker, 
     args = (stub, snnlab.load("digits")) if checker == "check_bptt_accuracy" else (stub,)
     if checker in VALUES or checker in RUNS:
         args = (..., *_run_kw(checker))
+    if checker in VALUES:
+        args = (...,)
+    if checker in CONTEXT:
+        args = (..., *CONTEXT[checker]())
     name = checker.removeprefix("check_")
     hints = ui.HINTS[name]
     fn(*args)

@@ -142,7 +142,18 @@ widgets.rate_sensitivity_dashboard(current=0.3, beta=0.9, T=16)
 # Same network, same batch, three input codes from notebook 02: `direct` (the value every step),
 # `rate` (Bernoulli spikes) and `latency` (one spike per input, earlier for brighter pixels:
 # information is in *when*, not *how often*). The cosine between the rate-BP and BPTT
-# gradients of the hidden weights, as $T$ grows:
+# gradients of the hidden weights, as $T$ grows.
+#
+# ### Exercise 3 (predict, then observe): latency against direct
+#
+# Before running the next cell: at the largest $T$, will the cosine of the **latency** code be
+# `"higher"` or `"lower"` than that of the **direct** code?
+
+# %% tags=["exercise"]
+my_prediction = ...  # "higher" or "lower": commit before you run the comparison
+
+# %% tags=["solution"]
+my_prediction = "lower"
 
 # %%
 cosines = {enc: {} for enc in ("direct", "rate", "latency")}
@@ -160,11 +171,35 @@ ax.set_xlabel("time steps T")
 ax.set_ylabel("cosine(rate BP, BPTT), hidden W")
 ax.legend()
 plt.show()
+T_max = max(COS_TS)
+# the claims of the next cell, on this run's numbers
+assert cosines["latency"][T_max] < cosines["direct"][T_max]
+assert cosines["direct"][min(COS_TS)] >= cosines["direct"][T_max]
+
+# %% tags=["nbval-check-output"]
+exercises.check_prediction_latency_cosine(my_prediction, cosines)
 
 # %% [markdown]
-# With direct and rate codes the two gradients agree better and better as $T$ grows: the rate
-# becomes a smooth function of the input, which is the rate pass's assumption. With latency
-# codes they drift apart: the averaged input $\bar x$ hides *when* the spikes arrived.
+# With direct and rate codes the two gradients point the same way (cosines close to 1), but
+# more steps do **not** make them agree better: the direct code's cosine is highest at the
+# smallest $T$ (asserted above). At $T = 2$ there is almost no history for BPTT to exploit and
+# the two computations nearly coincide; with more steps BPTT's gradient also carries the
+# timing of resets and leaks that the rate pass averages away. With the latency code the
+# cosine is lower than with the direct code at the largest $T$ (asserted): the averaged input
+# $\bar x$ hides *when* the spikes arrived.
+#
+# ### Exercise 4 (interpret): where do they agree best?
+#
+# From your own figure: at which $T$ of `COS_TS` is the direct code's cosine highest?
+
+# %% tags=["exercise"]
+answer = ...  # one of COS_TS
+
+# %% tags=["solution"]
+answer = max(cosines["direct"], key=cosines["direct"].get)
+
+# %% tags=["nbval-check-output"]
+exercises.check_best_cosine_T(answer, cosines)
 #
 # ## 3. What it costs
 #
@@ -249,8 +284,9 @@ plt.show()
 #   differentiable rate pass. Its backward memory and time are those of a single step.
 # - $e$ is a smoothed slope of a staircase (the rate can only change in steps of $1/T$): it is a
 #   surrogate at the level of rates, built from the same $\sigma'$ as BPTT.
-# - On rate codes its gradient approaches BPTT's as $T$ grows and it trains as well; on latency
-#   codes the averaged input throws the timing away and it falls behind.
+# - On direct and rate codes its gradient points where BPTT's does (cosine close to 1), best
+#   at small $T$ rather than improving with $T$; on latency codes the averaged input throws
+#   the timing away and the cosine is lower (both asserted in section 2).
 # - Compared with OTTT (notebook 10): both keep memory flat in $T$; OTTT still does $T$ small
 #   backward passes, rate BP one.
 #

@@ -108,6 +108,8 @@ from .n11_tssl import (
     tssl_neuron_dashboard,
 )
 from .n12_rate_bp import (
+    check_best_cosine_T,
+    check_prediction_latency_cosine,
     check_rate_eligibility,
     check_rate_kappa,
     rate_sensitivity_dashboard,
@@ -126,9 +128,15 @@ from .n14_eicil import (
     simulate_inhibition,
 )
 from .n15_capstone import (
+    SeedComparison,
     check_energy_estimate,
     check_pareto,
+    check_prediction_most_accurate,
+    check_seed_gap,
+    compare_seeds,
     rule_comparison_dashboard,
+    rule_data,
+    rule_verdicts,
     simulate_rule_comparison,
 )
 from .n16_nir import (
@@ -194,6 +202,8 @@ __all__ = [
     "simulate_chip", "chip_dashboard", "check_quantise", "check_read_noise_std",
     "simulate_inhibition", "inhibition_dashboard", "check_stdp_traces", "check_inhibitory_update",
     "simulate_rule_comparison", "rule_comparison_dashboard", "check_energy_estimate",
-    "check_pareto",
+    "check_pareto", "SeedComparison", "rule_data", "compare_seeds", "rule_verdicts",
+    "check_prediction_most_accurate", "check_seed_gap", "check_prediction_latency_cosine",
+    "check_best_cosine_T",
     "nir_readings_dashboard", "check_nir_lif", "check_nir_euler_step",
 ]

@@ -24,14 +24,18 @@ from .ui import (
     close,
     failed,
     need_callable,
+    need_choice,
+    need_number,
     passed,
+    predicted,
     randint,
+    unanswered,
     uniform,
     where,
 )
 
 __all__ = ["simulate_rate_sensitivity", "rate_sensitivity_dashboard", "check_rate_kappa",
-           "check_rate_eligibility"]
+           "check_rate_eligibility", "check_prediction_latency_cosine", "check_best_cosine_T"]
 
 
 def simulate_rate_sensitivity(*, current: float = 0.3, beta: float = 0.9, T: int = 16,
@@ -169,3 +173,61 @@ def check_rate_eligibility(eligibility_fn: Callable) -> bool:
             return failed(name, "kappa is missing")
         return failed(name, f"values differ from the reference (T={T})")
     return passed(name)
+
+
+# =========================================================================== predict, interpret
+def _cosines(checker_name: str, cosines) -> dict:
+    """``{code: {T: cosine}}`` as the notebook's gradient comparison builds it."""
+    ok = (isinstance(cosines, dict) and {"direct", "latency"} <= set(cosines)
+          and all(isinstance(v, dict) and v for v in cosines.values()))
+    if not ok:
+        raise TypeError(f"{checker_name} expects the notebook's cosines dict "
+                        "{code: {T: cosine}} with 'direct' and 'latency'")
+    return cosines
+
+
+@checker("prediction_latency_cosine",
+         idea="the rate pass sees only the time-averaged input; how much of a latency code "
+              "survives averaging, compared with a value that is the same at every step?",
+         equation="compare cosine(rate BP, BPTT) at the largest T for the latency and the "
+                  "direct code",
+         code='my_prediction = "lower"  # or "higher": commit before the run')
+def check_prediction_latency_cosine(my_prediction, cosines) -> bool:
+    """Predict-then-observe: at the largest T measured, is the rate-BP/BPTT cosine of the
+    latency code ``"higher"`` or ``"lower"`` than the direct code's? Any honest answer passes;
+    the measurement and the reason are printed."""
+    name = "prediction_latency_cosine"
+    cosines = _cosines("check_prediction_latency_cosine", cosines)
+    if unanswered(my_prediction):
+        return failed(name, "no prediction yet: write 'higher' or 'lower'")
+    guess = need_choice(my_prediction, ("higher", "lower"))
+    T = max(cosines["direct"])
+    lat, direct = cosines["latency"][T], cosines["direct"][T]
+    measured = "higher" if lat > direct else "lower"
+    why = (f"at T = {T}: latency {lat:+.3f}, direct {direct:+.3f}; the rate pass averages the "
+           "input over time, which keeps a direct value whole but throws away *when* a latency "
+           "spike came")
+    return predicted(name, guess, measured, guess == measured, why)
+
+
+@checker("best_cosine_T",
+         idea="read the direct-code curve of your figure (or the printed line) and find its "
+              "highest point",
+         equation="the T of max over T of cosines['direct'][T]",
+         code="answer = max(cosines['direct'], key=cosines['direct'].get)")
+def check_best_cosine_T(answer, cosines) -> bool:
+    """Interpret: the ``T`` at which the direct code's rate-BP/BPTT cosine was highest in the
+    learner's own run (``cosines`` from the notebook)."""
+    name = "best_cosine_T"
+    cosines = _cosines("check_best_cosine_T", cosines)
+    if unanswered(answer):
+        return failed(name, "no answer yet: write one of the T values you measured")
+    got = need_number("check_best_cosine_T", answer)
+    direct = cosines["direct"]
+    want = max(direct, key=direct.get)
+    if got == want:
+        return passed(name, f"cosine {direct[want]:+.3f} at T = {want}")
+    if got not in direct:
+        return failed(name, f"{got:g} is not one of the T values measured, {sorted(direct)}")
+    return failed(name, f"at T = {got:g} the cosine is {direct[int(got)]:+.3f}; another T "
+                  "has a higher one")

@@ -8,14 +8,21 @@ The simulate functions, dashboards and exercise checkers of
 from __future__ import annotations
 
 import math
+import statistics
+import time
 from collections.abc import Callable
 
 import torch
+from torch.utils.data import TensorDataset
 
-from .._checks import check_choice
-from ..compare import pareto_optimal
+from .. import rules as R
+from .._checks import check_choice, check_int
+from ..compare import Comparison, pareto_optimal, step_memory
+from ..data import DataSplit, load
 from ..metrics import E_AC_PJ, E_MAC_PJ, energy_pj
 from ..plot import RULE_METRICS, rule_comparison, show
+from ..rules.antlr import latency_dataset
+from ..train import build_model, evaluate, train
 from .ui import (
     Dashboard,
     build,
@@ -23,14 +30,134 @@ from .ui import (
     checker,
     failed,
     need_callable,
+    need_choice,
     passed,
+    predicted,
     randint,
     returned_number,
+    unanswered,
     uniform,
 )
 
-__all__ = ["simulate_rule_comparison", "rule_comparison_dashboard", "check_energy_estimate",
-           "check_pareto"]
+__all__ = ["SeedComparison", "rule_data", "compare_seeds", "rule_verdicts",
+           "simulate_rule_comparison", "rule_comparison_dashboard", "check_energy_estimate",
+           "check_pareto", "check_prediction_most_accurate", "check_seed_gap"]
+
+
+# =========================================================================== several seeds
+class SeedComparison(Comparison):
+    """A :class:`snnlab.compare.Comparison` whose numbers are means over seeds; each row also
+    holds ``test_acc_std`` (standard deviation over seeds, 0 for one seed), ``accs`` (one test
+    accuracy per seed), ``chance`` and ``encoding``. ``histories`` are the first seed's."""
+
+    COLUMNS = (("rule", "{}"), ("test_acc", "{:.3f}"), ("test_acc_std", "±{:.3f}"),
+               ("spikes_per_sample", "{:.1f}"), ("energy_nj_per_sample", "{:.2f}"),
+               ("seconds_per_epoch", "{:.2f}"), ("step_memory_mib", "{:.2f}"), ("T", "{}"),
+               ("epochs", "{}"), ("encoding", "{}"))
+
+
+def _subset(ds: TensorDataset, n: int | None) -> TensorDataset:
+    if n is None or n >= len(ds):
+        return ds
+    x, y = ds.tensors
+    return TensorDataset(x[:n], y[:n])
+
+
+def rule_data(rule, data: DataSplit) -> DataSplit:
+    """The data ``rule`` can read: first-spike rules (default encoding ``"latency"``: ``timing``,
+    ``antlr``, ``ttfs``) refuse raw features, so they get
+    :func:`snnlab.rules.antlr.latency_dataset` of ``data`` (features squeezed into the first half
+    of the window, a bias spike added); every other rule gets ``data`` unchanged."""
+    rule = R.get(rule) if isinstance(rule, str) else rule
+    if rule.default_encoding == "latency":
+        return latency_dataset(data)
+    return data
+
+
+def compare_seeds(names, data, *, seeds=(0, 1, 2), hidden=(128,), max_epochs: int | None = None,
+                  n_train: int | None = None, batch_size: int = 64) -> SeedComparison:
+    """Train every rule of ``names`` once per seed on ``data`` and tabulate means over seeds.
+
+    Each run builds the rule's own network with that seed
+    (:func:`snnlab.train.build_model`: ``rule.build_model``, so ``antlr``/``timing`` get their
+    ``antlr_lif`` network, ``ttfs`` its non-leaky one), trains it with the rule's defaults (its
+    epochs capped at ``max_epochs``) on :func:`rule_data` (latency-coded data for the
+    first-spike rules) and evaluates it on the test set. ``n_train`` keeps the first samples of
+    the training set only (a quick look). ``step_memory_mib`` is measured on the first seed."""
+    if isinstance(names, str):
+        names = R.available() if names == "all" else [n.strip() for n in names.split(",")]
+    seeds = [check_int("seed", s, low=0) for s in seeds]
+    if not seeds or not names:
+        raise ValueError("compare_seeds needs at least one rule and one seed")
+    if isinstance(data, str):
+        data = load(data, seed=seeds[0])
+    if n_train is not None:
+        check_int("n_train", n_train, low=1)
+        data = DataSplit(_subset(data.train, n_train), data.test, data.n_classes,
+                         data.input_shape, data.name, None, data.info)
+    result = SeedComparison()
+    for name in names:
+        rule = R.get(name)
+        d = rule_data(rule, data)
+        n_epochs = rule.default_epochs if max_epochs is None else min(rule.default_epochs,
+                                                                       max_epochs)
+        runs = []
+        for seed in seeds:
+            net = build_model(rule, d, hidden, seed=seed)
+            t0 = time.perf_counter()
+            hist = train(net, d, rule, epochs=n_epochs, batch_size=batch_size, seed=seed,
+                         progress=False)
+            secs = (time.perf_counter() - t0) / max(n_epochs, 1)
+            cfg = hist.config
+            ev = evaluate(net, d.test, cfg["T"], encoding=cfg["encoding"], seed=seed)
+            runs.append((ev, secs, hist, net, cfg))
+            if seed == seeds[0]:
+                result.histories[name] = hist
+                mem = step_memory(net, rule, d, cfg["T"], cfg["encoding"], batch_size) / 2**20
+        accs = [float(ev["acc"]) for ev, *_ in runs]
+
+        def mean(key, runs=runs):
+            return statistics.fmean(float(ev[key]) for ev, *_ in runs)
+
+        cfg = runs[0][4]
+        result.rows.append(dict(
+            rule=name, test_acc=statistics.fmean(accs),
+            test_acc_std=statistics.stdev(accs) if len(accs) > 1 else 0.0, accs=accs,
+            spikes_per_sample=mean("spikes_per_sample"), synops_per_sample=mean(
+                "synops_per_sample"), energy_nj_per_sample=mean("energy_nj_per_sample"),
+            seconds_per_epoch=statistics.fmean(r[1] for r in runs), step_memory_mib=mem,
+            T=cfg["T"], epochs=cfg["epochs"], encoding=cfg["encoding"],
+            chance=1.0 / data.n_classes, curve=[float(v) for v in
+                                                 result.histories[name].column("test_acc")]))
+    return result
+
+
+def rule_verdicts(comparison) -> dict:
+    """rule -> ``(status, sentence)`` read from a :func:`compare_seeds` result, with its own
+    numbers: ``"learns"`` when the mean accuracy is at least halfway from chance to 1 and clear
+    of chance by more than 3 standard deviations over seeds, ``"barely"`` when it is above
+    chance by more than 2 standard deviations (and 5 points) but not halfway, ``"fails"``
+    otherwise. The sentence gives mean ± std, chance, epochs, T, encoding and whether the last
+    epoch still improved on the one before (the first seed's curve)."""
+    out = {}
+    for r in getattr(comparison, "rows", comparison):
+        acc, std, chance = r["test_acc"], r["test_acc_std"], r["chance"]
+        halfway = chance + 0.5 * (1 - chance)
+        if acc >= halfway and acc - chance > 3 * std:
+            status = "learns"
+        elif acc - chance > max(2 * std, 0.05):
+            status = "barely"
+        else:
+            status = "fails"
+        curve = r.get("curve") or []
+        climbing = len(curve) >= 2 and curve[-1] > curve[-2]
+        trend = ("still climbing at the last epoch" if climbing else
+                 "one epoch only" if len(curve) < 2 else "flat or falling at the end")
+        out[r["rule"]] = (status, f"{r['rule']}: {100 * acc:.1f} ± {100 * std:.1f} % over "
+                          f"{len(r['accs'])} seeds (chance {100 * chance:.0f} %), "
+                          f"{r['epochs']} epochs, T = {r['T']}, {r['encoding']} input; "
+                          f"{status}, {trend}")
+    return out
 
 
 def simulate_rule_comparison(rows, *, x: str = "energy_nj_per_sample", y: str = "test_acc",
@@ -167,3 +294,75 @@ def check_pareto(pareto: Callable) -> bool:
                              for r in rows)
             return failed(name, f"for [{spec}] expected {want}, got {sorted(map(str, got))}")
     return passed(name)
+
+
+# =========================================================================== predict, interpret
+def _seed_rows(checker_name: str, comparison) -> list[dict]:
+    rows = list(getattr(comparison, "rows", comparison)) if comparison is not None else []
+    if not rows or not all(isinstance(r, dict) and {"rule", "test_acc", "test_acc_std"} <= set(r)
+                           for r in rows):
+        raise TypeError(f"{checker_name} expects the result of compare_seeds (rows with rule, "
+                        "test_acc, test_acc_std)")
+    return rows
+
+
+def top_two(rows) -> tuple[dict, dict]:
+    """The two rows with the highest mean test accuracy, best first."""
+    ranked = sorted(rows, key=lambda r: r["test_acc"], reverse=True)
+    return ranked[0], ranked[1] if len(ranked) > 1 else ranked[0]
+
+
+@checker("prediction_most_accurate",
+         idea="think about what each rule follows and stores, and about the budget: a few "
+              "epochs of a small network on a small task; which family learns fastest?",
+         equation="the rule with the highest mean test accuracy over the seeds of the table",
+         code='my_prediction = "bptt"  # any rule of the table: commit before the run')
+def check_prediction_most_accurate(my_prediction, comparison) -> bool:
+    """Predict-then-observe: which rule of ``comparison`` (a :func:`compare_seeds` result)
+    reaches the highest mean test accuracy. Any rule of the table passes; whether it was the
+    measured winner, or tied with it within the seeds' spread, is recorded and explained."""
+    name = "prediction_most_accurate"
+    rows = _seed_rows("check_prediction_most_accurate", comparison)
+    names = [str(r["rule"]) for r in rows]
+    if unanswered(my_prediction):
+        return failed(name, "no prediction yet: write one of " + ", ".join(map(repr, names)))
+    guess = need_choice(my_prediction, names)
+    best, second = top_two(rows)
+    mine = next(r for r in rows if r["rule"] == guess)
+    tied = best["test_acc"] - mine["test_acc"] <= best["test_acc_std"] + mine["test_acc_std"]
+    why = (f"{best['rule']} {100 * best['test_acc']:.1f} ± {100 * best['test_acc_std']:.1f} %, "
+           f"then {second['rule']} {100 * second['test_acc']:.1f} ± "
+           f"{100 * second['test_acc_std']:.1f} %; yours, {guess}, "
+           f"{100 * mine['test_acc']:.1f} ± {100 * mine['test_acc_std']:.1f} %"
+           + (" (within the seeds' spread of the winner)" if tied and guess != best["rule"]
+              else ""))
+    return predicted(name, repr(guess), repr(best["rule"]), guess == best["rule"] or tied, why)
+
+
+@checker("seed_gap",
+         idea="one seed is one draw: a gap between two rules means something only when it is "
+              "larger than how much each rule moves from one seed to the next",
+         equation="yes if acc(best) - acc(second) > std(best) + std(second), else no "
+                  "(means and stds over seeds, from your table)",
+         code="best, second = sorted(cmp.rows, key=lambda r: r['test_acc'])[::-1][:2]\n"
+              "gap = best['test_acc'] - second['test_acc']\n"
+              "answer = 'yes' if gap > best['test_acc_std'] + second['test_acc_std'] "
+              "else 'no'")
+def check_seed_gap(answer, comparison) -> bool:
+    """Interpret: in ``comparison`` (a :func:`compare_seeds` result), is the most accurate
+    rule's lead over the second larger than the sum of their standard deviations over seeds?
+    ``"yes"``/``"no"`` (or ``"a"``/``"b"``), checked against the table's own numbers."""
+    name = "seed_gap"
+    rows = _seed_rows("check_seed_gap", comparison)
+    if unanswered(answer):
+        return failed(name, "no answer yet: write 'yes' or 'no'")
+    got = need_choice(answer, ("yes", "no"))
+    best, second = top_two(rows)
+    gap = best["test_acc"] - second["test_acc"]
+    spread = best["test_acc_std"] + second["test_acc_std"]
+    want = "yes" if gap > spread else "no"
+    if got == want:
+        return passed(name, f"{best['rule']} leads {second['rule']} by {100 * gap:.1f} points, "
+                      f"their stds add to {100 * spread:.1f}")
+    return failed(name, f"compare the lead of {best['rule']} over {second['rule']} with their "
+                  "two standard deviations again")
