@@ -10,7 +10,7 @@ True
 
 from __future__ import annotations
 
-from . import data, encoding, functional, metrics, models, neurons, rules, surrogate
+from . import data, encoding, functional, metrics, models, neurons, rules, surrogate, zoo
 from .data import load
 from .encoding import encode
 from .train import History, evaluate, load_checkpoint, save_checkpoint, train
@@ -18,7 +18,7 @@ from .train import History, evaluate, load_checkpoint, save_checkpoint, train
 __version__ = "0.1.0"
 
 __all__ = [
-    "data", "encoding", "functional", "metrics", "models", "neurons", "rules", "surrogate",
+    "data", "encoding", "functional", "metrics", "models", "neurons", "rules", "surrogate", "zoo",
     "load", "encode", "train", "evaluate", "History", "save_checkpoint", "load_checkpoint",
     "compare", "__version__",
 ]

@@ -31,6 +31,7 @@ from .claims.cli import main as claims_main
 from .compare import peak_rss_mb
 from .data import available, cache_dir
 from .nir import to_nir
+from .reproduce import main as reproduce_main
 from .train import build_model, train
 
 __all__ = ["main", "build_parser", "EXIT_USAGE"]
@@ -121,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("info", help="versions, registered rules and the data cache")
     sub.add_parser("claims", help="the claims ledger: list, run, show, table (snnlab claims -h)")
+    sub.add_parser("reproduce", help="a seed paper's main experiment: --list, NAME [--epochs N] "
+                                     "[--data-dir DIR] (snnlab reproduce -h)")
 
     x = sub.add_parser("export", help="export a trained checkpoint to NIR (read by snnTorch, "
                                       "Norse, Sinabs, Rockpool, Lava, Loihi 2, SpiNNaker2, Xylo)")
@@ -234,6 +237,8 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["claims"]:  # the claims ledger parses its own arguments
         return claims_main(argv[1:])
+    if argv[:1] == ["reproduce"]:  # so does the paper-configuration runner
+        return reproduce_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -14,7 +14,8 @@ so the rate equals :math:`z/\vartheta` up to a residual that shrinks as :math:`1
 
 What this module gives:
 
-* :func:`convert` - copy the ANN's synapses (BatchNorm folded in, with eps), scale every layer so
+* :func:`convert` - copy the ANN's synapses (BatchNorm folded in, with eps; a residual layer's
+  identity skip is rescaled like its weights), scale every layer so
   its threshold sits at :math:`\lambda^l` (``W^l <- W^l lambda^{l-1}/lambda^l``,
   ``b^l <- b^l/lambda^l``, threshold 1; Diehl et al. 2015), with :math:`\lambda^l` from
   ``"max"`` (data-based max, Diehl 2015), ``"percentile"`` (Rueckauer 2017; p = 99.9 over the
@@ -49,6 +50,7 @@ from .neurons import ConvertedIF
 from .readouts import MembraneReadout
 from .teacher import _load, fit_ann, fresh_like
 from .teacher import ann_accuracy as teacher_ann_accuracy
+from .zoo import Residual
 
 __all__ = ["QCFS", "QCFSTwin", "train_qcfs", "fold_bn", "fold_synapse",
            "percentile", "layer_scales", "convert", "errors", "accuracy_vs_T", "NORMS",
@@ -155,7 +157,10 @@ def fold_bn(layer: nn.Module, bn: nn.Module) -> nn.Module:
 
 
 def fold_synapse(synapse: nn.Module) -> nn.Module:
-    """A copy of a synapse with every BatchNorm folded into the Linear/Conv before it."""
+    """A copy of a synapse with every BatchNorm folded into the Linear/Conv before it (in the
+    branch of a :class:`~snnlab.zoo.Residual` synapse; its identity skip has nothing to fold)."""
+    if isinstance(synapse, Residual):
+        return Residual(fold_synapse(synapse.branch), synapse.skip_scale)
     if isinstance(synapse, _WEIGHTED):
         return copy.deepcopy(synapse)
     if not isinstance(synapse, nn.Sequential):
@@ -196,6 +201,9 @@ def percentile(x: torch.Tensor, p: float) -> torch.Tensor:
 def _max_input(synapse, lo, hi):
     """Upper bound of ``synapse(x)`` over the box ``lo <= x <= hi`` (Diehl's model-based norm):
     positive weights see ``hi``, negative weights see ``lo``."""
+    if isinstance(synapse, Residual):
+        raise ValueError("norm='model' does not bound residual layers (the skip adds the "
+                         "input); use norm='max' or 'percentile'")
     pos, neg = copy.deepcopy(synapse), copy.deepcopy(synapse)
     wp, wn = _weighted(pos), _weighted(neg)
     wp.weight.clamp_(min=0.0)
@@ -282,6 +290,8 @@ def convert(ann: ANNTwin, x: torch.Tensor, *, norm: str | None = None, p: float 
         w.weight.mul_(prev / lam)
         if w.bias is not None:
             w.bias.div_(lam)
+        if isinstance(s, Residual):  # the skip carries the input in units of lambda^{l-1} too
+            s.skip_scale *= prev / lam
         layers.append(SpikingLayer(s, ConvertedIF(threshold=1.0, v0=v0)))
         prev = lam
     head = fold_synapse(ann.readout)

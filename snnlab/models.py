@@ -27,7 +27,7 @@ from .functional import over_time
 from .readouts import READOUTS
 
 __all__ = ["SpikingLayer", "SpikingNet", "ANNTwin", "Recording", "mlp", "convnet",
-           "from_config", "READOUTS"]
+           "from_config", "register_kind", "READOUTS"]
 
 
 class SpikingLayer(nn.Module):
@@ -226,13 +226,29 @@ def convnet(input_shape: Sequence[int], channels: Sequence[int] = (16, 32), n_ou
     return SpikingNet(layers, head, tuple(input_shape), config)
 
 
+# builders of other modules (snnlab.zoo: "vgg", "resnet"), registered when they are imported,
+# so that from_config - and with it checkpoints and ANN teachers - rebuilds their networks too
+_KINDS: dict = {}
+
+
+def register_kind(kind: str, rebuild) -> None:
+    """Let :func:`from_config` rebuild networks whose ``config["kind"]`` is ``kind`` with
+    ``rebuild(config)`` (how :mod:`snnlab.zoo` makes its architectures rebuildable)."""
+    _KINDS[kind] = rebuild
+
+
 def from_config(config: dict) -> SpikingNet:
     """Rebuild a network from ``net.config`` (as stored in checkpoints)."""
     cfg = dict(config)
+    kind = cfg.get("kind")
+    if kind in _KINDS:
+        return _KINDS[kind](cfg)
     kind = cfg.pop("kind", None)
     kw = cfg.pop("neuron_kw", {})
     if kind == "mlp":
         return mlp(cfg.pop("n_in"), cfg.pop("hidden"), cfg.pop("n_out"), **cfg, **kw)
     if kind == "convnet":
         return convnet(cfg.pop("input_shape"), **cfg, **kw)
-    raise ValueError(f"config has unknown model kind {kind!r}; expected 'mlp' or 'convnet'")
+    known = ", ".join(repr(k) for k in ["mlp", "convnet", *_KINDS])
+    raise ValueError(f"config has unknown model kind {kind!r}; expected one of {known} (the "
+                     "zoo's kinds are known once snnlab.zoo is imported)")

@@ -190,7 +190,7 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
           batch_size: int = 64, lr: float | None = None, seed: int = 0,
           encoding: str | None = None, optimizer: str = "adam", weight_decay: float = 0.0,
           progress: bool = True, checkpoint=None, resume: bool = False, device="cpu",
-          eval_every: int = 1, callback=None, distributed: bool = False,
+          eval_every: int = 1, callback=None, distributed: bool = False, augment=None,
           **rule_hparams) -> History:
     """Train ``model`` on ``data`` with a learning rule and return its :class:`History`.
 
@@ -206,6 +206,9 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
         seed: fixes initial RNG, data order and encoding noise (bit-identical CPU reruns).
         checkpoint: a path; saved after every epoch. ``resume=True`` continues from it.
         callback: called as ``callback(record)`` after every epoch (live plots in notebooks).
+        augment: called as ``augment(xb, generator)`` on every training batch ``[B, ...]``
+            before encoding (data augmentation, e.g. :class:`snnlab.reproduce.CropFlip`); it
+            draws from the epoch's generator, so runs stay reproducible. Not used in evaluation.
         distributed: data-parallel over the processes ``torchrun`` started (see
             :mod:`snnlab.distributed`); each global batch of ``batch_size`` is split among them.
         rule_hparams: passed to the rule's constructor.
@@ -273,6 +276,8 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
         n = 0
         loss_sum = 0.0
         for batch, (xb, yb) in enumerate(_loader(data.train, batch_size, True, gen)):
+            if augment is not None:
+                xb = augment(xb, gen)
             xb, yb = xb.to(device), yb.to(device)
             x_seq = encode(xb, T, encoding, generator=gen if device.type == "cpu" else None)
             if distributed:  # every process encodes the global batch alike, then takes its shard

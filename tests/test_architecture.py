@@ -27,7 +27,7 @@ LAYERS = {
     "readouts": 2, "models": 2, "zoo": 2, "metrics": 2,
     "rules": 3, "teacher": 3, "conversion": 3,
     "train": 4,
-    "hardware": 5, "nir": 5, "compare": 5, "claims": 5,
+    "hardware": 5, "nir": 5, "compare": 5, "claims": 5, "reproduce": 5,
     "plot": 6,
     "course": 7, "exercises": 7, "widgets": 7,
     "cli": 8, "nbtools": 8, "__main__": 8, "__init__": 8,
