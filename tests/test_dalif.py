@@ -176,7 +176,7 @@ def test_decays_plot():
         plot.decays_by_depth([])
 
 
-@pytest.mark.parametrize("rule", ["bptt", "ottt", "ottt_o", "ltl", "eicil", "kd"])
+@pytest.mark.parametrize("rule", ["bptt", "ottt", "ottt_o", "ltl", "bptt_stdp_cycles", "kd"])
 def test_trains_with_lif_rules(rule):
     """DA-LIF is a drop-in LIF: rules that differentiate through the neuron also learn its
     decays (kd/ltl train their small teacher automatically)."""
