@@ -234,7 +234,7 @@ def test_claim_dalif_beats_lif_at_few_time_steps_does_not_hold_on_mnist1d():
     it is compared with (alpha 1, beta 0.9). Measured (AMD EPYC, 2 threads):
 
       T=2  LIF    0.298 0.297 0.322 0.347 0.324  mean 0.318
-           DA-LIF 0.267 0.320 0.317 0.306 0.312  mean 0.304  (paired -1.4 points, 1/5 seeds up)
+           DA-LIF 0.267 0.320 0.317 0.306 0.312  mean 0.304  (paired -1.3 points, 1/5 seeds up)
       T=4  LIF    0.265 0.307 0.288 0.284 0.315  mean 0.292
            DA-LIF 0.299 0.280 0.274 0.308 0.297  mean 0.292  (paired 0.0)
       T=8  LIF    0.354, DA-LIF 0.373 (paired +1.9, 5/5 seeds up)
