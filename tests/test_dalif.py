@@ -60,6 +60,97 @@ def test_alpha_one_minus_beta_equals_plif():
     torch.testing.assert_close(n(x), _plif_reference(x, tau))
 
 
+class _FastSigmoidSpike(torch.autograd.Function):
+    """Heaviside forward, 1 / (k|x| + 1)^2 backward - written here, not imported."""
+
+    @staticmethod
+    def forward(ctx, x, k):
+        ctx.save_for_backward(x)
+        ctx.k = k
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / (ctx.k * x.abs() + 1.0) ** 2, None
+
+
+def _paper_reference(x, a_raw, b_raw, *, threshold, reset, k, alpha_param="softplus"):
+    """Eqs. (1)-(2) of the DALIF docstring as an explicit float64 loop over time steps:
+    V = beta H + alpha X, S = Theta(V - V_th), H = V - V_th S (subtract) or V (1 - S) (zero),
+    reset detached; alpha = softplus(a) or sigmoid(a), beta = sigmoid(b) computed here."""
+    if alpha_param == "softplus":
+        alpha = torch.log1p(torch.exp(a_raw))
+    else:
+        alpha = 1 / (1 + torch.exp(-a_raw))
+    beta = 1 / (1 + torch.exp(-b_raw))
+    h = torch.zeros_like(x[0])
+    spikes, volts = [], []
+    for t in range(x.shape[0]):
+        v = beta * h + alpha * x[t]
+        s = _FastSigmoidSpike.apply(v - threshold, k)
+        sd = s.detach()
+        h = v - threshold * sd if reset == "subtract" else v * (1.0 - sd)
+        spikes.append(s)
+        volts.append(v)
+    return torch.stack(spikes), torch.stack(volts)
+
+
+@pytest.mark.parametrize("reset,alpha_param,shape", [("subtract", "softplus", ()),
+                                                     ("zero", "sigmoid", (6,)),
+                                                     ("subtract", "softplus", (6,))])
+def test_matches_the_papers_equations_unrolled_in_float64(reset, alpha_param, shape):
+    """Values (spikes, membrane) and gradients (input, raw alpha, raw beta) of DALIF against an
+    independent float64 loop of eqs. (1)-(2), with the parameter maps written out in the test."""
+    x = _current(5).double() * 1.5
+    n = DALIF(beta=0.7, alpha=0.8, shape=shape, reset=reset, alpha_param=alpha_param,
+              surrogate=FastSigmoid(5)).double()
+    w = torch.linspace(-1, 2, 6, dtype=torch.double)
+    xa = x.clone().requires_grad_(True)
+    s, u = n.simulate(xa)
+    (s * w).sum().backward()
+    a_raw = n.alpha_raw.detach().clone().requires_grad_(True)
+    b_raw = n.beta_logit.detach().clone().requires_grad_(True)
+    xb = x.clone().requires_grad_(True)
+    s_ref, u_ref = _paper_reference(xb, a_raw, b_raw, threshold=1.0, reset=reset, k=5.0,
+                                    alpha_param=alpha_param)
+    (s_ref * w).sum().backward()
+    assert s_ref.sum() > 0 and (s_ref == 0).any()  # the test exercises both branches
+    torch.testing.assert_close(s, s_ref)
+    torch.testing.assert_close(u, u_ref.detach())
+    torch.testing.assert_close(xa.grad, xb.grad)
+    torch.testing.assert_close(n.alpha_raw.grad, a_raw.grad)
+    torch.testing.assert_close(n.beta_logit.grad, b_raw.grad)
+
+
+def test_special_cases_against_snnlab_lif():
+    """alpha = 1 with beta fixed is LIF for both resets; the PLIF case alpha = 1 - beta is LIF
+    driven by (1 - beta) X (so LIF on the scaled current)."""
+    x = _current(6) * 2
+    for reset in ("subtract", "zero"):
+        d = DALIF(beta=0.8, alpha=1.0, learn_alpha=False, learn_beta=False, reset=reset)
+        torch.testing.assert_close(d.simulate(x), LIF(beta=0.8, reset=reset).simulate(x))
+    plif = DALIF(beta=0.6, alpha_param="sigmoid")
+    torch.testing.assert_close(plif.simulate(x)[0], LIF(beta=0.6).simulate(0.4 * x)[0])
+
+
+def test_alpha_is_a_reparameterisation_of_the_synapse():
+    """With X = Wx + b, a per-neuron alpha equals LIF with W, b scaled row-wise by alpha: the
+    function class is LIF's with a learnable beta (docstring, 'What alpha buys')."""
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(5, 4)
+    alpha = torch.tensor([0.5, 1.7, 0.9, 2.3])
+    d = DALIF(beta=0.8, alpha=1.0, shape=(4,))
+    with torch.no_grad():
+        d.alpha_raw.copy_(torch.log(torch.expm1(alpha)))
+    scaled = torch.nn.Linear(5, 4)
+    with torch.no_grad():
+        scaled.weight.copy_(lin.weight * alpha[:, None])
+        scaled.bias.copy_(lin.bias * alpha)
+    x = torch.rand(8, 3, 5) * 2
+    torch.testing.assert_close(d.simulate(lin(x))[0], LIF(beta=0.8).simulate(scaled(x))[0])
+
+
 @pytest.mark.parametrize("shape", [(), (6,)])
 def test_fused_equals_unrolled_including_decay_gradients(shape):
     x = _current(2).double()
@@ -137,28 +228,41 @@ def test_works_with_the_fused_loop_directly():
 
 
 @pytest.mark.slow
-def test_trains_at_least_as_well_as_lif_on_mnist1d():
-    """Calibrated: MNIST-1D, bptt, T=8, 15 epochs, mlp(40, [128, 128], 10). Seeds 0-2 test
-    accuracy LIF 0.303 / 0.345 / 0.389, DA-LIF 0.328 / 0.372 / 0.394 (learnable-beta LIF:
-    0.317 / 0.314 / 0.370). Here seeds 0-1. (At T=4 with one hidden layer DA-LIF was worse:
-    0.252 vs 0.270 over 4 seeds - see the notes.)"""
+def test_claim_dalif_beats_lif_at_few_time_steps_does_not_hold_on_mnist1d():
+    """The paper claims higher accuracy than LIF with fewer time steps. Paired test, MNIST-1D,
+    bptt, T=2, 15 epochs, mlp(40, [128, 128], 10), seeds 0-4, DA-LIF started exactly as the LIF
+    it is compared with (alpha 1, beta 0.9). Measured (AMD EPYC, 2 threads):
+
+      T=2  LIF    0.298 0.297 0.322 0.347 0.324  mean 0.318
+           DA-LIF 0.267 0.320 0.317 0.306 0.312  mean 0.304  (paired -1.3 points, 1/5 seeds up)
+      T=4  LIF    0.265 0.307 0.288 0.284 0.315  mean 0.292
+           DA-LIF 0.299 0.280 0.274 0.308 0.297  mean 0.292  (paired 0.0)
+      T=8  LIF    0.354, DA-LIF 0.373 (paired +1.9, 5/5 seeds up)
+      LIF with only a learnable beta (alpha fixed at 1): 0.292 / 0.286 / 0.378 at T=2 / 4 / 8.
+
+    At T=8 DA-LIF gains, but a LIF with a learnable beta alone gains as much (+2.4): the gain is
+    the learnable temporal decay, as the reparameterisation argument predicts (DALIF docstring).
+
+    So the claim does not hold at this scale; the test asserts what was measured: no gain
+    (DA-LIF's five-seed mean is not above LIF's by more than half a point) and no collapse
+    (within 4 points). It replaces a test that asserted "at least as well" within a 2-point
+    band at T=8 on two seeds, which let DA-LIF be 2 points worse while being named the claim."""
     from snnlab import train
     from snnlab.data import load
 
     data = load("mnist1d")
-    mean = {}
+    acc = {}
     for neuron in ("lif", "dalif"):
-        accs = []
-        for seed in range(2):
+        acc[neuron] = []
+        for seed in range(5):
             torch.manual_seed(seed)
             net = models.mlp(40, [128, 128], 10, neuron=neuron)
-            accs.append(train(net, data, "bptt", T=8, epochs=15, seed=seed,
-                              progress=False).test_acc)
-        mean[neuron] = sum(accs) / len(accs)
-    # MNIST-1D at this budget sits near 35 % with +-3 points between seeds; re-measured after the
-    # core's readout change (seeds 0-2, 15 epochs): LIF 0.376/0.306/0.377, DA-LIF 0.365/0.293/0.392,
-    # i.e. equal within noise, so "at least as well" is asserted within a 2-point band
-    assert mean["dalif"] >= mean["lif"] - 0.02, mean
+            acc[neuron].append(train(net, data, "bptt", T=2, epochs=15, seed=seed,
+                                     progress=False).test_acc)
+    diff = [d - lif for d, lif in zip(acc["dalif"], acc["lif"])]
+    mean_diff = sum(diff) / len(diff)
+    assert mean_diff < 0.005, acc  # the claimed gain is absent
+    assert mean_diff > -0.04, acc  # ...and DA-LIF still trains like a LIF
 
 
 def test_decays_plot():
@@ -176,7 +280,7 @@ def test_decays_plot():
         plot.decays_by_depth([])
 
 
-@pytest.mark.parametrize("rule", ["bptt", "ottt", "ottt_o", "ltl", "eicil", "kd"])
+@pytest.mark.parametrize("rule", ["bptt", "ottt", "ottt_o", "ltl", "bptt_stdp_cycles", "kd"])
 def test_trains_with_lif_rules(rule):
     """DA-LIF is a drop-in LIF: rules that differentiate through the neuron also learn its
     decays (kd/ltl train their small teacher automatically)."""

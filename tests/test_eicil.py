@@ -1,4 +1,5 @@
-"""EICIL-style cycle learning (reconstructed): schedule, STDP traces, update, learning."""
+"""``bptt_stdp_cycles`` (the former ``eicil`` stand-in): not EICIL, so not under its name;
+schedule, STDP traces, a hand-computed inhibitory phase, learning."""
 
 import pytest
 import torch
@@ -7,6 +8,7 @@ from snnlab import models, rules, train
 from snnlab.data import load
 from snnlab.rules.eicil import (
     EICIL,
+    BPTTSTDPCycles,
     inhibitory_update,
     phase_of,
     stdp_correlations,
@@ -14,9 +16,16 @@ from snnlab.rules.eicil import (
 )
 
 
-def test_registered():
-    assert "eicil" in rules.available()
-    assert isinstance(rules.get("eicil", cycle=4), EICIL)
+def test_registered_under_a_descriptive_name_not_the_papers():
+    """EICIL's mechanism (excitatory/inhibitory behaviours *in the neuron*) could not be recovered
+    from its abstract, so the stand-in must not carry its name (module docstring)."""
+    assert "bptt_stdp_cycles" in rules.available()
+    assert isinstance(rules.get("bptt_stdp_cycles", cycle=4), BPTTSTDPCycles)
+    assert "eicil" not in rules.available()
+    with pytest.raises(ValueError, match="unknown rule 'eicil'"):
+        rules.get("eicil")
+    assert EICIL is BPTTSTDPCycles  # the old import name the course module uses
+    assert "not EICIL" in (BPTTSTDPCycles.__doc__ or "")
 
 
 def test_schedule():
@@ -73,10 +82,46 @@ def test_update_touches_excitatory_synapses_only_and_silences():
     assert float(w2) == pytest.approx(0.8)
 
 
+def test_one_inhibitory_step_by_hand():
+    """One inhibitory phase update on a 2-2-2 network, every number computed by hand.
+
+    Hidden LIF (beta 0.9, threshold 1, subtractive reset), W = [[2, 0], [0.5, 0.5]], no bias,
+    inputs x[0] = (1, 0), x[1] = (1, 1):
+      neuron 0: u = 2 -> spike (v = 1); u = 0.9 + 2 = 2.9 -> spike
+      neuron 1: u = 0.5 -> none;        u = 0.45 + 1 = 1.45 -> spike
+    so s[0] = (1, 0), s[1] = (1, 1). Traces with lambda = 0.5:
+      x_hat = (1, 0), (1.5, 1);  y_hat = (1, 0), (1.5, 1)
+    P = (s[0] x_hat[0]^T + s[1] x_hat[1]^T) / (B T) = [[2.5, 1], [1.5, 1]] / 2
+    D = (y_hat[0] x[0]^T + y_hat[1] x[1]^T) / (B T) = [[2.5, 1.5], [1, 1]] / 2
+    W += 0.1 (P - 1.5 D - 0.5 W) on W > 0:
+      W00: 2 + 0.1 (1.25 - 1.875 - 1) = 1.8375;  W01 = 0 stays 0 (not excitatory)
+      W10: 0.5 + 0.1 (0.75 - 0.75 - 0.25) = 0.475;  W11: 0.5 + 0.1 (0.5 - 0.75 - 0.25) = 0.45
+    The readout is not touched (only hidden dense synapses take part)."""
+    torch.manual_seed(0)
+    net = models.mlp(2, [2], 2).double()
+    with torch.no_grad():
+        net.layers[0].synapse.weight.copy_(torch.tensor([[2.0, 0.0], [0.5, 0.5]]))
+        if net.layers[0].synapse.bias is not None:
+            net.layers[0].synapse.bias.zero_()
+    readout0 = {k: v.clone() for k, v in net.readout.state_dict().items()}
+    x = torch.tensor([[[1.0, 0.0]], [[1.0, 1.0]]], dtype=torch.float64)  # [T=2, B=1, 2]
+    rec = net.run(x)
+    assert rec.spikes[0][:, 0].tolist() == [[1.0, 0.0], [1.0, 1.0]]
+    rule = BPTTSTDPCycles(cycle=1, inhibitory_epochs=1, eta_i=0.1, a_plus=1.0, a_minus=1.5,
+                          lambda_pre=0.5, lambda_post=0.5, contraction=0.5)
+    assert rule.phase == "inhibitory"
+    opt = torch.optim.SGD(net.parameters(), lr=0.0)
+    rule.step(net, x, torch.tensor([0]), opt)
+    torch.testing.assert_close(net.layers[0].synapse.weight.detach(),
+                               torch.tensor([[1.8375, 0.0], [0.475, 0.45]], dtype=torch.float64))
+    for k, v in net.readout.state_dict().items():
+        torch.testing.assert_close(v, readout0[k])
+
+
 def test_no_inhibitory_epochs_is_bptt():
     data = load("digits")
     accs = []
-    for rule, kw in (("bptt", {}), ("eicil", dict(inhibitory_epochs=0))):
+    for rule, kw in (("bptt", {}), ("bptt_stdp_cycles", dict(inhibitory_epochs=0))):
         torch.manual_seed(0)
         net = models.mlp(64, [32], 10)
         h = train(net, data, rule, T=2, epochs=1, seed=0, progress=False, **kw)
@@ -89,7 +134,7 @@ def test_learns_and_logs_phases():
     data = load("digits")
     torch.manual_seed(0)
     net = models.mlp(64, [128], 10)
-    h = train(net, data, "eicil", T=4, epochs=6, seed=0, progress=False)
+    h = train(net, data, "bptt_stdp_cycles", T=4, epochs=6, seed=0, progress=False)
     phases = h.column("phase")
     assert phases == ["excitatory", "excitatory", "inhibitory"] * 2
     rate, sparsity = h.column("firing_rate"), h.column("weight_sparsity")
@@ -103,19 +148,19 @@ def test_learns_and_logs_phases():
 def test_gradients_and_errors():
     net = models.mlp(8, [6], 3)
     x, y = torch.rand(3, 4, 8), torch.tensor([0, 1, 2, 0])
-    g = EICIL().gradients(net, x, y)
+    g = BPTTSTDPCycles().gradients(net, x, y)
     assert set(g) == {n for n, _ in net.named_parameters()}
     with pytest.raises(ValueError, match="cycle"):
-        EICIL(cycle=0)
+        BPTTSTDPCycles(cycle=0)
     with pytest.raises(ValueError, match="inhibitory_epochs"):
-        EICIL(cycle=2, inhibitory_epochs=3)
+        BPTTSTDPCycles(cycle=2, inhibitory_epochs=3)
     with pytest.raises(ValueError, match="order"):
-        EICIL(order="II")
+        BPTTSTDPCycles(order="II")
     with pytest.raises(ValueError, match="lambda_pre"):
-        EICIL(lambda_pre=1.0)
+        BPTTSTDPCycles(lambda_pre=1.0)
     conv = models.convnet((1, 8, 8), [4], 10)
     with pytest.raises(ValueError, match="dense"):
-        EICIL().setup(conv, load("digits", flatten=False), T=2, encoding="direct", seed=0)
+        BPTTSTDPCycles().setup(conv, load("digits", flatten=False), T=2, encoding="direct", seed=0)
 
 
 def test_inhibition_widget_plot_and_checkers(capsys):

@@ -1,4 +1,7 @@
-"""Distillation rules ``kd`` and ``hta_kl``: divergences, head mask, weights, gradients."""
+"""Distillation rules ``kd``, ``akl`` and ``hta_kl``: divergences against a transcription of
+eqs. (3)-(5), head masks, weights, gradients, and the paper's low-T claim as measured."""
+
+import math
 
 import pytest
 import torch
@@ -6,8 +9,10 @@ import torch.nn.functional as F
 
 from snnlab import rules
 from snnlab.rules.kd import (
+    AKL,
     HTAKL,
     KD,
+    akl_divergence,
     forward_kl,
     head_mask,
     hta_kl_divergence,
@@ -23,8 +28,10 @@ def _logits(seed, b=6, c=10, dtype=torch.float64):
 
 
 def test_registered():
-    assert {"kd", "hta_kl"} <= set(rules.available())
+    assert {"kd", "akl", "hta_kl"} <= set(rules.available())
     assert isinstance(rules.get("hta_kl", mu=0.7), HTAKL)
+    assert isinstance(rules.get("akl"), AKL) and not rules.get("akl").crossing
+    assert rules.get("hta_kl").crossing
 
 
 def test_forward_kl_matches_torch_kl_div():
@@ -58,6 +65,69 @@ def test_weights_sum_to_one_and_follow_the_gaps():
     assert torch.all(wt0 == 0) and torch.all(wh0 == 1)
 
 
+def _transcription(z, o, tau, mu, crossing):
+    """Eqs. (1), (3)-(5) transcribed with plain Python floats and explicit loops over samples and
+    classes: rank the classes by teacher probability, walk down the ranking accumulating mass,
+    mark each class head or tail *by its own index* (the scatter back to class order), then the
+    gaps, the weights and both KLs."""
+    out = []
+    for b in range(z.shape[0]):
+        zs = [float(v) / tau for v in z[b]]
+        os_ = [float(v) / tau for v in o[b]]
+        C = len(zs)
+        ez = [math.exp(v - max(zs)) for v in zs]
+        eo = [math.exp(v - max(os_)) for v in os_]
+        p = [v / sum(ez) for v in ez]
+        q = [v / sum(eo) for v in eo]
+        ranked = sorted(range(C), key=lambda i: -p[i])
+        head = [False] * C
+        above = 0.0
+        for rank, i in enumerate(ranked):
+            if mu >= 1.0:
+                head[i] = True
+            elif crossing:
+                head[i] = above < mu  # mass held by higher-ranked classes
+            else:
+                head[i] = rank == 0 or above + p[i] <= mu  # Wu et al.: cumsum <= mu
+            above += p[i]
+        g_h = sum(abs(p[i] - q[i]) for i in range(C) if head[i])
+        g_t = sum(abs(p[i] - q[i]) for i in range(C) if not head[i])
+        w_h, w_t = (1.0, 0.0) if g_h + g_t == 0 else (g_h / (g_h + g_t), g_t / (g_h + g_t))
+        fkl = sum(p[i] * (math.log(p[i]) - math.log(q[i])) for i in range(C))
+        rkl = sum(q[i] * (math.log(q[i]) - math.log(p[i])) for i in range(C))
+        out.append(w_h * fkl + w_t * rkl)
+    return torch.tensor(out, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("crossing", [True, False])
+def test_divergence_equals_the_transcription(crossing):
+    for seed, (tau, mu) in enumerate([(1.0, 0.5), (2.0, 0.3), (4.0, 0.9), (1.5, 1.0),
+                                      (0.7, 1e-3), (3.0, 0.62)]):
+        z, o = _logits(30 + seed, b=5, c=7), _logits(40 + seed, b=5, c=7)
+        got = akl_divergence(z, o, tau=tau, mu=mu, crossing=crossing)
+        torch.testing.assert_close(got, _transcription(z, o, tau, mu, crossing))
+    # the two mask conventions differ exactly in the class that crosses mu
+    p = torch.tensor([[0.4, 0.1, 0.3, 0.2]], dtype=torch.float64)
+    assert head_mask(p, 0.5, crossing=True).tolist() == [[True, False, True, False]]
+    assert head_mask(p, 0.5, crossing=False).tolist() == [[True, False, False, False]]
+    assert head_mask(p, 0.05, crossing=False).tolist() == [[True, False, False, False]]
+
+
+def test_edge_cases():
+    z = _logits(50, b=4, c=6)
+    for crossing in (True, False):
+        d, parts = akl_divergence(z, z.clone(), tau=2.0, mu=0.5, crossing=crossing,
+                                  return_parts=True)
+        assert torch.all(d.abs() < 1e-12)  # student = teacher: zero loss, weights (1, 0)
+        assert torch.all(parts["w_head"] == 1) and torch.all(parts["w_tail"] == 0)
+    # a near one-hot teacher: the head is its top class alone under both conventions
+    peaked = torch.tensor([[12.0, 0.0, 0.0, 0.0]], dtype=torch.float64)
+    for crossing in (True, False):
+        assert head_mask(soft_targets(peaked, 1.0), 0.5, crossing).sum() == 1
+    torch.testing.assert_close(akl_divergence(z, _logits(51, b=4, c=6), mu=1.0),
+                               forward_kl(z, _logits(51, b=4, c=6)))
+
+
 def test_mu_one_reduces_to_forward_kl():
     z, o = _logits(4), _logits(5)
     torch.testing.assert_close(hta_kl_divergence(z, o, tau=2.0, mu=1.0), forward_kl(z, o, 2.0))
@@ -86,8 +156,11 @@ def test_gradcheck_double():
     """Full gradient (weights differentiated too) against finite differences."""
     z = _logits(10, b=3, c=5)
     o = _logits(11, b=3, c=5).requires_grad_(True)
-    f = lambda o_: hta_kl_divergence(z, o_, tau=2.0, mu=0.5, detach_weights=False).sum()  # noqa: E731
-    assert torch.autograd.gradcheck(f, (o,))
+    for crossing in (True, False):
+        def f(o_, crossing=crossing):
+            return akl_divergence(z, o_, tau=2.0, mu=0.5, crossing=crossing,
+                                  detach_weights=False).sum()
+        assert torch.autograd.gradcheck(f, (o,))
 
 
 def test_detached_weights_gradient_is_that_of_the_fixed_mix():
@@ -133,6 +206,8 @@ def test_rule_loss_and_mu_one_equals_kd():
     kd = KD(teacher=teacher, tau=2.0, alpha=0.7)
     hta = HTAKL(teacher=teacher, tau=2.0, alpha=0.7, mu=1.0)
     torch.testing.assert_close(kd.loss(model, x, y), hta.loss(model, x, y))
+    akl = AKL(teacher=teacher, tau=2.0, alpha=0.7, mu=1.0)
+    torch.testing.assert_close(kd.loss(model, x, y), akl.loss(model, x, y))
     # alpha = 0 is plain cross-entropy
     ce = F.cross_entropy(model(x), y)
     torch.testing.assert_close(KD(teacher=teacher, alpha=0.0).loss(model, x, y), ce)
@@ -180,7 +255,12 @@ def test_students_beat_ce_only_at_low_T():
     int8 spike synapse and BLAS round differently, so training trajectories differ) hta_kl's
     two-seed margin came out at 1.45 points, under the 1.5 asserted. It now runs the five seeds
     the calibration was made on; measured there (Intel): CE 0.312, kd 0.343, hta_kl 0.335,
-    paired margins kd +3.1 (every seed positive), hta_kl +2.3 (4 of 5 seeds positive)."""
+    paired margins kd +3.1 (every seed positive), hta_kl +2.3 (4 of 5 seeds positive).
+
+    The same runs carry the paper's claim at T=1 ("HTA-KL beats KD with fewer time steps"),
+    paired by seed. Measured (AMD EPYC and Intel alike): kd 0.368 0.330 0.343 0.353 0.321,
+    hta_kl 0.343 0.329 0.333 0.337 0.333 - paired -0.8 points, 1 of 5 seeds up (akl, Wu et al.'s
+    mask: 0.322, -2.1, 0 of 5). At T=1 the claim does not hold here, and the test says so."""
     from snnlab import models, train
     from snnlab.data import load
     from snnlab.teacher import train_teacher
@@ -202,6 +282,38 @@ def test_students_beat_ce_only_at_low_T():
     # so under 1 point for a five-seed mean)
     assert mean["kd"] > mean["bptt"] + 0.015, mean
     assert mean["hta_kl"] > mean["bptt"] + 0.015, mean
+    # measured truth, not the claim: at T=1 hta_kl does not beat kd (paired mean -0.8 points)
+    assert mean["hta_kl"] < mean["kd"] + 0.005, mean
+
+
+@pytest.mark.slow
+def test_hta_kl_versus_kd_at_low_T():
+    """The paper's claim, paired by seed, at T=2 (same student, teacher and budget as above,
+    seeds 0-2). Measured, five seeds (mean test accuracy; paired hta_kl - kd):
+
+      T=1  kd 0.343  hta_kl 0.335  (-0.8, 1/5 seeds up)   akl 0.322 (-2.1, 0/5)
+      T=2  kd 0.332  hta_kl 0.346  (+1.3, 4/5 seeds up)   akl 0.341 (+0.9, 3/5)
+      T=4  kd 0.289  hta_kl 0.283  (-0.6, 3/5 seeds up)   akl 0.285 (-0.5, 3/5)
+
+    Seeds 0-2 at T=2: kd 0.338 0.346 0.324, hta_kl 0.363 0.357 0.346 (+1.9). So "HTA-KL >= KD at
+    low T" holds at T=2 and fails at T=1 (previous test) on MNIST-1D; each test asserts what
+    was measured at its T."""
+    from snnlab import models, train
+    from snnlab.data import load
+    from snnlab.teacher import train_teacher
+
+    data = load("mnist1d")
+    teacher = train_teacher(data, hidden=(256, 256), activation="relu", epochs=20, seed=0)
+    acc = {}
+    for rule in ("kd", "hta_kl"):
+        acc[rule] = []
+        for seed in range(3):
+            torch.manual_seed(seed)
+            net = models.mlp(40, [128], 10)
+            acc[rule].append(train(net, data, rule, T=2, epochs=10, seed=seed, progress=False,
+                                   teacher=teacher).test_acc)
+    diff = [h - k for h, k in zip(acc["hta_kl"], acc["kd"])]
+    assert sum(diff) / len(diff) > 0.005, acc
 
 
 def test_setup_trains_a_teacher_when_none_given():

@@ -10,17 +10,19 @@
 # label-free, spike-timing rule with a depression bias for the inhibitory phase. You will watch
 # accuracy, firing rate and weight sparsity move from phase to phase.
 #
-# > **Reconstructed.** Only EICIL's abstract could be checked. The procedure here follows the
-# > abstract and the same group's successors (EIHL, ICLR 2024: global STBP learning as
-# > "excitation", local STDP depression as "inhibition", sparsity as the signal to watch). The
-# > paper may define the two behaviours differently (e.g. at the neuron level). Treat this as
-# > *an EICIL-style cycle*, not a reproduction; `snnlab/rules/eicil.py` says exactly what was
-# > chosen.
+# > **Not EICIL.** Only EICIL's abstract could be read. It puts the excitatory and inhibitory
+# > behaviours *in the neuron* ("expands the representation space of spiking neurons"); the
+# > neuron model and the cycle itself are not in the abstract, so they could not be recovered.
+# > What this notebook trains is a stand-in built from the same group's successor EIHL
+# > (ICLR 2024: global STBP learning as "excitation", local STDP depression as "inhibition"):
+# > BPTT epochs alternating with label-free STDP depression, registered as
+# > `bptt_stdp_cycles`, not under the paper's name. It is a contrast between a global and a
+# > local update, not a reproduction; `snnlab/rules/eicil.py` lists what was and was not read.
 #
 # **Objectives.** After this notebook you can
 # 1. describe a cycle schedule of excitatory and inhibitory epochs;
 # 2. compute pair-based STDP with traces and apply a depression-biased update yourself;
-# 3. train with `rule="eicil"` and read its per-phase log (firing rate, weight sparsity);
+# 3. train with `rule="bptt_stdp_cycles"` and read its per-phase log (firing rate, weight sparsity);
 # 4. explain why an inhibitory phase costs accuracy at first and what it buys.
 
 # %% tags=["parameters"]
@@ -168,7 +170,7 @@ for a_minus in (0.5, 1.0, 1.5):
 # %% [markdown]
 # ## 3. Training in cycles
 #
-# `rule="eicil"` runs the schedule; each epoch's record carries its `phase`, the mean hidden
+# `rule="bptt_stdp_cycles"` runs the schedule; each epoch's record carries its `phase`, the mean hidden
 # `firing_rate` during its training batches and the `weight_sparsity` (fraction of silenced
 # hidden weights) after it. The baseline is the same rule with `inhibitory_epochs=0`, which is
 # exactly BPTT — the same budget of epochs, no inhibition.
@@ -179,8 +181,8 @@ for label, kw in [("BPTT only", dict(inhibitory_epochs=0)),
                   ("EICIL-style", dict(cycle=CYCLE, inhibitory_epochs=INHIBITORY))]:
     torch.manual_seed(SEED)
     net = snnlab.models.mlp(64, [HIDDEN], data.n_classes)
-    runs[label] = (snnlab.train(net, data, "eicil", T=T, epochs=EPOCHS, seed=SEED,
-                                progress=False, **kw), net)
+    runs[label] = (snnlab.train(net, data, "bptt_stdp_cycles", T=T, epochs=EPOCHS,
+                                seed=SEED, progress=False, **kw), net)
 
 h = runs["EICIL-style"][0]
 print("epoch  phase        test acc  firing rate  weight sparsity")

@@ -19,23 +19,48 @@ def _softplus_inverse(y: float) -> float:
 
 
 class DALIF(LIF):
-    r"""Dual adaptive LIF (DA-LIF; Zhang, Yu, Zhang & Wang, ICASSP 2025, arXiv:2502.10422):
-    a learnable *spatial* decay :math:`\alpha` on the input and a learnable *temporal* decay
-    :math:`\beta` on the membrane, per layer (default) or per channel,
+    r"""Dual adaptive LIF (DA-LIF; Zhang, Yu, Zhang & Wang, ICASSP 2025, arXiv:2502.10422): a
+    learnable *spatial* decay :math:`\alpha` on the input and a learnable *temporal* decay
+    :math:`\beta` on the membrane, per layer (default) or per channel (:func:`dalif_per_channel`):
 
     .. math::
 
-        u[t] = \beta\, v[t-1] + \alpha\, I[t], \qquad \beta = \sigma(b) \in (0, 1), \qquad
-        \alpha = \mathrm{softplus}(a) > 0 \;\;\text{or}\;\; \sigma(a) \in (0, 1).
+        V^{t,n} = \beta^n H^{t-1,n} + \alpha^n X^{t,n}                                   \quad (1)
 
-    Fire and reset are LIF's. ``simulate`` is ``lif_sequence(alpha * current, beta=beta)``, so
-    the fused loop (and every rule built on LIF) works unchanged and both decays get their
-    gradient. With :math:`\alpha = 1` and :math:`\beta` fixed this is :class:`LIF`; with
-    :math:`\alpha = 1 - \beta` it is PLIF (Fang et al. 2021, ``decay_input``).
+        S^{t,n} = \Theta(V^{t,n} - V_{th}), \qquad H^{t,n} = V^{t,n} - V_{th} S^{t,n}
+        \;\;(\text{or } V^{t,n}(1 - S^{t,n}) \text{ with } \texttt{reset="zero"})       \quad (2)
 
-    Reconstructed: only the charge equation was verified (from a summary of the paper); the
-    paper's exact mapping from raw parameters to decays and its initial values are unverified.
-    The defaults start as the plain LIF (``beta=0.9``, ``alpha=1``) so DA-LIF can only add.
+    with :math:`X^{t,n}` the layer's synaptic input (``Wx + b`` of the spikes of layer
+    :math:`n-1`), :math:`\beta = \sigma(b) \in (0, 1)` and :math:`\alpha = \mathrm{softplus}(a) > 0`
+    (or :math:`\sigma(a) \in (0, 1)`). ``simulate`` is ``lif_sequence(alpha * current,
+    beta=beta)``, so the fused loop (and every rule built on LIF) works unchanged and both decays
+    get their gradient. Special cases: :math:`\alpha = 1`, :math:`\beta` fixed is :class:`LIF`;
+    :math:`\alpha = 1 - \beta` is PLIF (Fang et al. 2021, ``decay_input``).
+
+    **Provenance.** Only the abstract and the opening of the arXiv HTML page of 2502.10422 could
+    be read, plus two third-party summaries of the full text: sciencestack.ai gives eq. (1)
+    (its numbering in the paper could not be checked; the numbers here are snnlab's), says the
+    decays are adapted per layer, come from "separate time constants :math:`\tau_a` and
+    :math:`\tau_b`", and that an ablation shows "the advantage of the tanh activation";
+    themoonlight.io gives the continuous form :math:`\tau_m\,du/dt = -\mu(u - u_{rest}) +
+    \lambda I(t)` with two adaptive coefficients. **Unverified, and chosen here:** the map from
+    :math:`\tau_a, \tau_b` to :math:`\alpha, \beta` (sigmoid/softplus here; the paper's "tanh"
+    may be that map or the surrogate - the summary does not say), the initial values (here the
+    plain LIF: :math:`\alpha = 1`, :math:`\beta` = LIF's, so a paired DA-LIF/LIF comparison
+    starts from the same network), the reset (the summaries name a post-reset membrane
+    :math:`H` but not its form; here LIF's default, subtractive, so the comparison changes only
+    :math:`\alpha, \beta`) and the placement relative to batch norm (here the input of the
+    neuron, i.e. after the synapse and any normalisation).
+
+    **What** :math:`\alpha` **buys.** Where :math:`X = Wx + b` with a learnable :math:`W, b`,
+    :math:`\alpha X = (\alpha W)x + \alpha b`: a per-layer or per-output-channel :math:`\alpha` is
+    a *reparameterisation* of the synapse (after a BN layer it rescales BN's affine, again
+    redundant). The function class of DA-LIF is therefore that of a LIF with a learnable decay
+    :math:`\beta` (per layer or channel); :math:`\alpha` changes only the optimisation - the
+    effective step size of :math:`W` and the scale of the surrogate's window relative to the
+    weights - which is what the paper's ablation could be measuring, not a larger
+    representation. Only with a fixed or shared :math:`W` would :math:`\alpha` add capacity.
+    Measured on MNIST-1D (``tests/test_dalif.py``) DA-LIF does *not* beat LIF at few time steps.
 
     Args:
         beta: initial temporal decay in (0, 1].

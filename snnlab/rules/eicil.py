@@ -1,17 +1,34 @@
-r"""EICIL-style cycle learning: excitatory (global gradient) and inhibitory (local STDP
-depression) phases alternating over training. **Reconstructed** - read the caveat below.
+r"""``bptt_stdp_cycles``: epochs of BPTT alternating with label-free, depression-biased STDP on the
+positive weights. **This is not EICIL** - read the note below; the rule was registered as
+``eicil`` until the paper's mechanism turned out to be unrecoverable from the text we could read.
 
-Reference: Shao, Fang, Li, Feng, Shen & Xu, "EICIL: Joint Excitatory Inhibitory Cycle Iteration
-Learning for Deep Spiking Neural Networks", NeurIPS 2023 (OpenReview OMDgOjdqoZ).
+**What EICIL proposes.** Shao, Fang, Li, Feng, Shen & Xu, "EICIL: Joint Excitatory Inhibitory
+Cycle Iteration Learning for Deep Spiking Neural Networks", NeurIPS 2023 (OpenReview OMDgOjdqoZ;
+proceedings pp. 32117-32128). Its abstract - the only part of the paper that could be reached
+(OpenReview forum page, NeurIPS proceedings abstract page; the PDF body, the supplementary zip
+and any code could not) - says that EICIL "integrates both excitatory and inhibitory behaviors
+inspired by the signal transmission of biological neurons", "organically embedding these two
+behavior patterns into one framework", which "improves the bio-mimicry and adaptability of
+spiking neuron models, as well as expands the representation space of spiking neurons"; it
+reports gains over "traditional methods" on CIFAR10 and CIFAR100. The OpenReview keywords are
+"spiking neural networks, cycle learning, spike encoding". The aitopics copy of the abstract
+words it as a method that "integrates excitatory and inhibitory behaviors *in neurons*".
 
-**What is and is not from the paper.** The paper's abstract says EICIL integrates excitatory and
-inhibitory behaviours of biological neurons into one training framework, iterated in cycles;
-its method section and supplementary code could not be checked for this kit. The procedure
-below is the closest faithful version we could build from that description and from the same
-group's successors (EIHL, ICLR 2024: switch between global STBP learning, "excitation", and
-local STDP learning, "inhibition/depression", with connectivity and sparsity as the signal to
-watch; BIRIL: per-epoch phase chosen by ``epoch % K``). It may differ from the paper, which
-could define the two behaviours at the neuron level rather than as learning phases.
+**What could not be verified - i.e. everything that would make a rule.** The neuron model (how the
+excitatory and inhibitory behaviours enter the membrane equation, if they do), the "cycle
+iteration" (what alternates, over which unit - step, batch, epoch), any local/STDP component,
+the encoding, hyper-parameters and results. The abstract puts the two behaviours *in the
+neuron* and speaks of a larger representation space of the neuron: that points to a neuron model,
+not to two learning phases. The procedure here is instead borrowed from the same group's later
+EIHL (ICLR 2024: switch between global STBP learning, "excitation", and local STDP learning,
+"inhibition", watching connectivity and sparsity) and BIRIL (per-epoch phase from
+``epoch % K``). It is a useful teaching contrast (a global gradient phase against a local
+label-free one) and nothing more; measured, it does worse than plain BPTT (issue 15: Yin-Yang
+83.3 vs 91.3 %, digits 95.6 vs 96.9 %) - BPTT with periodic pruning, not EICIL.
+
+``snnlab.rules.get("eicil")`` therefore raises (unknown rule): no rule carries the paper's name.
+The class stays importable as ``EICIL`` from this module (an alias of
+:class:`BPTTSTDPCycles`) only because the course module of notebook 14 imports that name.
 
 **The cycle.** Training runs in cycles of ``cycle`` epochs. In each cycle ``inhibitory_epochs``
 epochs are inhibitory and the others excitatory (``order="EI"``: excitatory first).
@@ -62,7 +79,8 @@ from torch import nn
 from .._checks import check_choice, check_float, check_int
 from .base import Rule, register
 
-__all__ = ["EICIL", "stdp_correlations", "inhibitory_update", "weight_sparsity", "phase_of"]
+__all__ = ["BPTTSTDPCycles", "EICIL", "stdp_correlations", "inhibitory_update", "weight_sparsity",
+           "phase_of"]
 
 PHASES = ("excitatory", "inhibitory")
 
@@ -119,9 +137,9 @@ def weight_sparsity(model) -> float:
     return zeros / total
 
 
-@register("eicil")
-class EICIL(Rule):
-    """Cycles of excitatory (BPTT) and inhibitory (local depression-biased STDP) epochs.
+@register("bptt_stdp_cycles")
+class BPTTSTDPCycles(Rule):
+    """Cycles of BPTT epochs and local depression-biased STDP epochs (not EICIL: module note).
 
     Args:
         cycle: epochs per cycle (>= 1).
@@ -176,9 +194,9 @@ class EICIL(Rule):
         self._phase = phase_of(0, self.cycle, self.inhibitory_epochs, self.order)
         self._rate_sum, self._batches = 0.0, 0
         if self.inhibitory_epochs and not _dense_layers(model):
-            raise ValueError("eicil's inhibitory phase needs dense (nn.Linear) hidden synapses; "
-                             "this model has none. Use snnlab.models.mlp, add hidden=[...] to a "
-                             "convnet, or set inhibitory_epochs=0")
+            raise ValueError("bptt_stdp_cycles' inhibitory phase needs dense (nn.Linear) hidden "
+                             "synapses; this model has none. Use snnlab.models.mlp, add "
+                             "hidden=[...] to a convnet, or set inhibitory_epochs=0")
 
     def on_epoch_end(self, model, epoch: int) -> dict:
         record = {"phase": self._phase, "cycle": epoch // self.cycle,
@@ -233,3 +251,6 @@ class EICIL(Rule):
             inhibitory_update(model.layers[i].synapse.weight, P, D, eta=self.eta_i,
                               a_plus=self.a_plus, a_minus=self.a_minus,
                               contraction=self.contraction, w_max=self.w_max)
+
+
+EICIL = BPTTSTDPCycles  # old name, kept importable for snnlab.course.n14_eicil; not registered
