@@ -1,15 +1,26 @@
-"""A learner's path through notebook 01 in a real browser: JupyterLab in headless chromium.
+"""A learner's path through three notebooks in a real browser: JupyterLab in headless chromium.
 
-The test starts JupyterLab on 127.0.0.1 (one server per test: a reopened notebook would reuse its
-kernel), opens a *copy* of ``notebooks/01_spiking_neurons.ipynb`` (JupyterLab saves what it runs;
-the committed notebook must not change), waits for the kernel, clears and runs all cells, drags
-the "current I" slider of the LIF dashboard with the mouse, and checks that
+One JupyterLab server on 127.0.0.1 serves *copies* of the notebooks (JupyterLab saves what it
+runs; the committed notebooks must not change); each notebook is opened once, so each gets its own
+kernel. For every case the test waits for the kernel, clears and runs all cells, drags one slider
+of the notebook's dashboard with the mouse, and checks that
 
-* the slider's readout shows exactly the value dropped at (``0.80``),
+* the slider's readout shows exactly the value dropped at,
 * the dashboard's plot was redrawn (the image in its Output differs from the one before),
+* the kernel agrees: the widget holds that value, the number the dashboard reports changed, and
+  it is what the dashboard's pure function gives for the sliders' values,
 
-then saves a screenshot to ``artifacts/browser/01_spiking_neurons.png`` (``/artifacts/`` is
-git-ignored; CI can keep it).
+then saves a screenshot to ``artifacts/browser/<notebook>.png`` (``/artifacts/`` is git-ignored;
+CI can keep it) and shuts that kernel down.
+
+| notebook | dashboard | slider | number |
+|---|---|---|---|
+| 01 | ``widgets.lif_dashboard`` | current I 0.30 -> 0.80 | spikes in 100 ms |
+| 02 | ``widgets.encoding_dashboard`` | T (steps) 16 -> 40 | spikes of the encoded digit |
+| 12 | ``widgets.rate_sensitivity_dashboard`` | current c 0.30 -> 0.90 | rate-BP eligibility e |
+
+01 runs whole (a few seconds); the copies of 02 and 12 end at the dashboard's cell (what follows
+trains networks, which is not what this test is about).
 
 It installs nothing: chromium comes from Debian (``apt-get install chromium``; ``.ci/run`` does
 it) and ``playwright`` from the ``test`` extra drives it through ``executable_path``. Browser
@@ -32,6 +43,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -39,15 +51,48 @@ import pytest
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK = "notebooks/01_spiking_neurons.ipynb"
 CHROMIUM = Path(os.environ.get("SNNLAB_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "artifacts" / "browser"
-SCREENSHOT = ARTIFACTS / "01_spiking_neurons.png"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
-# the slider the test drags (the LIF dashboard's input current, 0..1 in steps of 0.01) and where
-SLIDER_LABEL, TARGET = "current I", 0.8
+
+
+@dataclass(frozen=True)
+class Case:
+    """One notebook's dashboard: the slider dragged and the number that must follow it."""
+
+    notebook: str  # under notebooks/
+    slider: str  # the slider's label
+    target: float  # where it is dropped
+    readout: str  # how the slider shows a value
+    dash: str  # kernel expression for the Dashboard object
+    key: str  # the number in dash.result that must change
+    pure: str  # kernel expression: the pure function for the sliders' values ``c``
+    until: str | None = None  # the copy ends at the first cell containing this
+
+    @property
+    def path(self) -> str:
+        return f"notebooks/{self.notebook}"
+
+    @property
+    def screenshot(self) -> Path:
+        return ARTIFACTS / (Path(self.notebook).stem + ".png")
+
+
+CASES = [
+    # the LIF dashboard's input current (0..1, step 0.01); T = 100 is lif_dashboard's default
+    Case("01_spiking_neurons.ipynb", "current I", 0.8, "{:.2f}", "dash", "n_spikes",
+         "widgets.simulate_lif(T=100, **c)"),
+    # the encoding dashboard's number of steps (1..64) for the first test digit
+    Case("02_encodings.ipynb", "T (steps)", 40, "{:.0f}", "dash", "n_spikes",
+         "widgets.simulate_encoding(x_test[0], **c)", until="widgets.encoding_dashboard("),
+    # the rate-sensitivity dashboard's current (0..1.5, step 0.01); it ends its cell unnamed,
+    # so the kernel finds it in IPython's Out
+    Case("12_rate_based_bp.ipynb", "current c", 0.9, "{:.2f}",
+         "[v for v in Out.values() if type(v).__name__ == 'Dashboard'][-1]", "eligibility",
+         "widgets.simulate_rate_sensitivity(**c)", until="widgets.rate_sensitivity_dashboard("),
+]
 TIMEOUT_MS = 180_000  # generous: the project's CI machines are shared
 
 
@@ -96,12 +141,27 @@ def _write_settings(settings: Path) -> None:
         (settings / rel).write_text(json.dumps(content))
 
 
+def _copy(case: Case, root: Path) -> None:
+    """The notebook as the learner has it; for ``until``, only up to the dashboard's cell."""
+    if case.until is None:
+        shutil.copy2(ROOT / case.path, root / case.path)
+        return
+    import nbformat
+
+    nb = nbformat.read(ROOT / case.path, as_version=4)
+    ends = [i for i, c in enumerate(nb.cells) if case.until in c.source]
+    assert ends, f"{case.notebook} has no cell with {case.until!r}"
+    nb.cells = nb.cells[: ends[0] + 1]
+    nbformat.write(nb, root / case.path)
+
+
 @contextlib.contextmanager
-def _jupyterlab(tmp_path: Path):
-    """A JupyterLab server on 127.0.0.1 serving a copy of the notebook; yields (url, token)."""
+def _jupyterlab(tmp_path: Path, cases: list[Case]):
+    """A JupyterLab server on 127.0.0.1 serving copies of the notebooks; yields (url, token)."""
     root, home = tmp_path / "root", tmp_path / "home"
     (root / "notebooks").mkdir(parents=True)
-    shutil.copy2(ROOT / NOTEBOOK, root / NOTEBOOK)
+    for case in cases:
+        _copy(case, root)
     _write_settings(home / "settings")
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # plt.show() must draw
     env.update({"JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
@@ -176,7 +236,7 @@ def _command(page, name: str) -> None:
     page.evaluate("(n) => { window.jupyterapp.commands.execute(n); return true; }", name)
 
 
-def _run_all(page) -> dict:
+def _run_all(page, notebook: str) -> dict:
     _command(page, "notebook:clear-all-cell-outputs")
     page.wait_for_function(f"() => ({RUN_STATE})().pending === ({RUN_STATE})().code",
                            timeout=30_000)
@@ -185,7 +245,7 @@ def _run_all(page) -> dict:
     while True:
         state = page.evaluate(f"({RUN_STATE})()")
         if state["errors"]:
-            pytest.fail(f"{NOTEBOOK} raised in the browser: {state['errors']}")
+            pytest.fail(f"{notebook} raised in the browser: {state['errors']}")
         if state["pending"] == 0 and state["status"] == "idle":
             return state
         if time.monotonic() > deadline:
@@ -236,71 +296,96 @@ def _image_src(cell) -> str:
     return imgs.first.get_attribute("src") if imgs.count() else ""
 
 
-def test_notebook01_slider_redraws_in_jupyterlab(tmp_path):
+SHUTDOWN = """async () => {
+  const w = window.jupyterapp.shell.currentWidget;
+  if (w && w.sessionContext && w.sessionContext.session) await w.sessionContext.shutdown();
+  return true;
+}"""
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """One JupyterLab server and one chromium for all cases; yields (url, token, browser)."""
     _require_browser()  # skip, or fail under CI, before starting anything
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    with _jupyterlab(tmp_path) as (url, token), sync_playwright() as pw:
+    with _jupyterlab(tmp_path_factory.mktemp("lab"), CASES) as (url, token), \
+            sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                      args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1300, "height": 1700})
-        page.set_default_timeout(TIMEOUT_MS)
+        print(f"\n[browser] server and chromium up in {time.perf_counter() - t0:.1f} s")
         try:
-            page.goto(f"{url}/lab/tree/{NOTEBOOK}?reset&token={token}")
-            page.wait_for_function(KERNEL_READY % Path(NOTEBOOK).name, timeout=TIMEOUT_MS)
-            t_ready = time.perf_counter() - t0
-            state = _run_all(page)
-            t_run = time.perf_counter() - t0
-
-            label = page.locator(".widget-label", has_text=SLIDER_LABEL)
-            slider = page.locator(".widget-slider").filter(has=label)
-            assert slider.count() == 1, f"expected one {SLIDER_LABEL!r} slider"
-            readout = slider.locator(".widget-readout")
-            shown = readout.inner_text().strip()
-            cell = page.locator(".jp-CodeCell").filter(has=slider)
-            page.wait_for_function(
-                "(c) => c.querySelector('.jupyter-widgets img') !== null",
-                arg=cell.element_handle())
-            before = _image_src(cell)
-
-            start = _drag_to(page, slider, TARGET)
-            assert shown == f"{start:.2f}", (shown, start)
-            page.wait_for_function(
-                "([r, v]) => r.textContent.trim() === v",
-                arg=[readout.element_handle(), f"{TARGET:.2f}"], timeout=30_000)
-            # continuous_update=False: one kernel round trip after the release redraws the plot
-            page.wait_for_function(
-                "([c, src]) => { const i = c.querySelector('.jupyter-widgets img');"
-                " return i !== null && i.getAttribute('src') !== src; }",
-                arg=[cell.element_handle(), before], timeout=60_000)
-            t_drag = time.perf_counter() - t0
-            after = _image_src(cell)
-            assert readout.inner_text().strip() == f"{TARGET:.2f}"
-            assert after and after != before, "the dashboard's plot did not change"
-            # the kernel agrees: the widget holds the dropped value and the dashboard's last
-            # result is the pure function's answer for the sliders' values (T=100: the default
-            # of widgets.lif_dashboard)
-            from snnlab.widgets import simulate_lif
-
-            kernel = page.evaluate(KERNEL_VALUES, {
-                "controls": "{k: w.value for k, w in dash.controls.items()}",
-                "n_spikes": "dash.result['n_spikes']"})
-            controls = ast.literal_eval(kernel["controls"])
-            assert controls["current"] == pytest.approx(TARGET, abs=1e-9), kernel
-            expected = simulate_lif(T=100, **controls)["n_spikes"]
-            assert int(kernel["n_spikes"]) == expected, (kernel, expected)
-
-            cell.scroll_into_view_if_needed()
-            page.screenshot(path=str(SCREENSHOT))
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "01_spiking_neurons-failure.png"))
-            raise
+            yield url, token, browser
         finally:
             browser.close()
-    assert SCREENSHOT.stat().st_size > 10_000
-    print(f"\n[browser] server up and kernel ready {t_ready:.1f} s, {state['code']} cells run by "
-          f"{t_run:.1f} s, slider -> {TARGET:.2f} redrawn by {t_drag:.1f} s "
-          f"({kernel['n_spikes']} spikes); "
-          f"screenshot {SCREENSHOT.relative_to(ROOT)}")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.notebook[:2] for c in CASES])
+def test_dashboard_slider_redraws_in_jupyterlab(lab, case):
+    url, token, browser = lab
+    t0 = time.perf_counter()
+    context = browser.new_context(viewport={"width": 1300, "height": 1700})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(f"{url}/lab/tree/{case.path}?reset&token={token}")
+        page.wait_for_function(KERNEL_READY % case.notebook, timeout=TIMEOUT_MS)
+        t_ready = time.perf_counter() - t0
+        state = _run_all(page, case.notebook)
+        t_run = time.perf_counter() - t0
+
+        label = page.locator(".widget-label", has_text=case.slider)
+        slider = page.locator(".widget-slider").filter(has=label)
+        assert slider.count() == 1, f"expected one {case.slider!r} slider"
+        readout = slider.locator(".widget-readout")
+        shown = readout.inner_text().strip()
+        cell = page.locator(".jp-CodeCell").filter(has=slider)
+        page.wait_for_function("(c) => c.querySelector('.jupyter-widgets img') !== null",
+                               arg=cell.element_handle())
+        before = _image_src(cell)
+        number = f"({case.dash}).result[{case.key!r}]"
+        was = page.evaluate(KERNEL_VALUES, {"number": number})["number"]
+
+        start = _drag_to(page, slider, case.target)
+        assert shown == case.readout.format(start), (shown, start)
+        want = case.readout.format(case.target)
+        page.wait_for_function("([r, v]) => r.textContent.trim() === v",
+                               arg=[readout.element_handle(), want], timeout=30_000)
+        # continuous_update=False: one kernel round trip after the release redraws the plot
+        page.wait_for_function(
+            "([c, src]) => { const i = c.querySelector('.jupyter-widgets img');"
+            " return i !== null && i.getAttribute('src') !== src; }",
+            arg=[cell.element_handle(), before], timeout=60_000)
+        t_drag = time.perf_counter() - t0
+        after = _image_src(cell)
+        assert readout.inner_text().strip() == want
+        assert after and after != before, "the dashboard's plot did not change"
+        # the kernel agrees: the widget holds the dropped value, the dashboard's number moved
+        # and is the pure function's answer for the sliders' values
+        controls = f"{{k: w.value for k, w in ({case.dash}).controls.items()}}"
+        kernel = page.evaluate(KERNEL_VALUES, {
+            "controls": controls, "number": number,
+            "pure": f"(lambda c: {case.pure})({controls})[{case.key!r}]"})
+        values = ast.literal_eval(kernel["controls"])
+        dragged = [v for v in values.values() if v == pytest.approx(case.target, abs=1e-9)]
+        assert dragged, (kernel, case.target)
+        assert kernel["number"] == kernel["pure"], kernel
+        assert kernel["number"] != was, (f"{case.key} stayed {was} after the slider moved",
+                                         kernel)
+
+        cell.scroll_into_view_if_needed()
+        page.screenshot(path=str(case.screenshot))
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"{Path(case.notebook).stem}-failure.png"))
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            page.evaluate(SHUTDOWN)  # this notebook's kernel: the next case starts its own
+        context.close()
+    assert case.screenshot.stat().st_size > 10_000
+    print(f"\n[browser] {case.notebook}: kernel ready {t_ready:.1f} s, {state['code']} cells run "
+          f"by {t_run:.1f} s, {case.slider} -> {want} redrawn by {t_drag:.1f} s "
+          f"({case.key} {was} -> {kernel['number']}); screenshot "
+          f"{case.screenshot.relative_to(ROOT)}")
