@@ -3,7 +3,9 @@
     snnlab train --rule bptt --data digits --epochs 5 --T 8 --seed 0 --json
     snnlab compare --rules bptt,ottt --data digits
     snnlab info
-    snnlab notebooks run [--fast] [NAME ...]
+    snnlab notebooks run [NAME ...] [--fast]
+    snnlab notebooks nbgrader --out DIR [--fast] [NAME ...]
+    snnlab claims run --fast | snnlab reproduce --list
 
 Every option has a per-rule default, so ``snnlab train --rule R --data npz:FILE`` just works.
 Bad arguments print one line (``snnlab: error: ...``) and exit with code 2, never a traceback.
@@ -136,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("out", help="output file, e.g. model.nir")
 
     n = sub.add_parser("notebooks", help="build or execute the course notebooks")
-    n.add_argument("action", choices=["run", "list", "student"],
+    n.add_argument("action", choices=["run", "list", "student", "nbgrader"],
                    help="run: execute (and store outputs); student: write versions without "
                         "solutions to --out")
     n.add_argument("names", nargs="*", help="notebook numbers or names (default: all)")
@@ -239,6 +241,8 @@ def main(argv=None) -> int:
         return claims_main(argv[1:])
     if argv[:1] == ["reproduce"]:  # so does the paper-configuration runner
         return reproduce_main(argv[1:])
+    if argv[:2] == ["notebooks", "nbgrader"]:  # writes an nbgrader course; parses its own options
+        return nbtools.nbgrader_main(argv[2:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -639,8 +639,8 @@ def decays_by_depth(rows, *, ax=None, title: str | None = None):
 def phase_history(history, *,
                   keys: Sequence[str] = ("test_acc", "firing_rate", "weight_sparsity"),
                   title: str | None = None):
-    """One panel per key against epoch, inhibitory epochs shaded (an ``eicil`` History or its
-    records). Returns the Figure."""
+    """One panel per key against epoch, inhibitory epochs shaded (a ``bptt_stdp_cycles``
+    History or its records). Returns the Figure."""
     plt = pyplot()
     records = getattr(history, "records", history)
     if not isinstance(records, Sequence) or not records:

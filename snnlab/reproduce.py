@@ -164,12 +164,15 @@ CONFIGS: dict[str, Config] = {
         reported=None, source=f"{_KD} §2: headline numbers not recorded [unverified]",
         deviations="architecture, T and training settings not recorded; snnlab's choice"),
     "eicil_cifar10": Config(
-        paper="Shao et al., EICIL, NeurIPS 2023", rule="eicil", data="cifar10", arch="vgg",
+        paper="Shao et al., EICIL, NeurIPS 2023 (runs snnlab's stand-in bptt_stdp_cycles)",
+        rule="bptt_stdp_cycles", data="cifar10", arch="vgg",
         arch_kw=dict(cfg="vgg11", hidden=[512]), T=4, epochs=300, batch_size=128,
         optimizer="sgd", lr=0.1, schedule=("cosine", 300), augment=True,
         reported=None, source=f"{_KD} §3: no numbers in the abstract, no official code; the "
                               "rule is a reconstruction [R]",
-        deviations="everything but the dataset is snnlab's choice"),
+        deviations="not EICIL: its mechanism is not recoverable from the available text, so this "
+                   "runs the stand-in (BPTT epochs alternating with STDP); everything but the "
+                   "dataset is snnlab's choice"),
 }
 # Not here: ttfs (Göltz et al.: Yin-Yang, no CIFAR or event experiment), timing (ANTLR's
 # ablation), kd (plain Hinton KD is a baseline, not a seed paper's experiment), ottt_o (the

@@ -176,9 +176,11 @@ RULE_HP = {"kd": {"teacher_epochs": 1}, "hta_kl": {"teacher_epochs": 1},
 # rule -> (arch -> expected refusal message); every other pair must train
 REFUSES = {
     "ttfs": dict.fromkeys(ARCH_KW, "needs flat inputs"),  # exact times: dense, bias-free only
-    "eicil": {"resnet": "needs dense"},  # STDP phase: bare nn.Linear hidden synapses only
+    # STDP phase: bare nn.Linear hidden synapses only
+    "bptt_stdp_cycles": {"resnet": "needs dense"},
 }
-XFAIL = {("eicil", "convnet"): "bug in rules/eicil.py: its refusal says 'add hidden=[...] to a "
+XFAIL = {("bptt_stdp_cycles", "convnet"):
+         "bug in rules/eicil.py: its refusal says 'add hidden=[...] to a "
          "convnet', but a convnet's first dense synapse is Sequential(Flatten, Linear), which "
          "_dense_layers does not count, so convnet(hidden=[8]) is refused too"}
 
@@ -198,7 +200,7 @@ def _tiny_data(shape=(3, 16, 16), n=20):
 def test_every_rule_trains_or_refuses_every_conv_model(name, arch, arch_kw=None):
     rule = snnlab.rules.get(name, **RULE_HP.get(name, {}))
     kw = dict(arch_kw or ARCH_KW[arch])
-    if name == "eicil" and arch != "resnet":
+    if name == "bptt_stdp_cycles" and arch != "resnet":
         kw["hidden"] = [8]  # its inhibitory phase works on the dense layers
     data = _tiny_data()
     refusal = REFUSES.get(name, {}).get(arch)

@@ -71,7 +71,7 @@ print("rules:", ", ".join(snnlab.rules.available()))
 # | `ottt`, `ottt_o` | online | presynaptic traces, no backward in time | $O(N)$ | 10 |
 # | `tssl` | timing | PSPs of spike sequences, few steps | $O(T\,N)$ | 11 |
 # | `rate_bp` | rate | one backward pass through rates | $O(N)$ | 12 |
-# | `eicil` | activation + local | BPTT cycles with STDP-like inhibitory phases | $O(T\,N)$ | 14 |
+# | `bptt_stdp_cycles` | activation + local | BPTT cycles with STDP-like inhibitory phases (a stand-in: EICIL's own mechanism could not be recovered) | $O(T\,N)$ | 14 |
 #
 # ($N$: neurons, $T$: time steps.) Each rule also brings its own default number of steps $T$,
 # input encoding (direct currents, or one latency spike per input for the timing rules),
@@ -405,7 +405,7 @@ plt.show()
 # - C. Yu et al., "Advancing training efficiency of deep spiking neural networks through
 #   rate-based backpropagation", NeurIPS 2024 (`rate_bp`).
 # - Z. Shao, X. Fang, Y. Li, C. Feng, J. Shen, Q. Xu, "EICIL: joint excitatory inhibitory
-#   cycle iteration learning for deep spiking neural networks", NeurIPS 2023 (`eicil`).
+#   cycle iteration learning for deep spiking neural networks", NeurIPS 2023 (snnlab runs a stand-in, `bptt_stdp_cycles`).
 # - M. Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014 — the
 #   energy constants.
 # - L. Kriener, J. Göltz, M. A. Petrovici, "The Yin-Yang dataset", NICE 2022.
