@@ -227,6 +227,8 @@ class KD(Rule):
         if shared:
             raise ValueError("the teacher shares parameters with the student; distillation needs "
                              "a separately trained teacher (not model.ann_twin())")
+        # the teacher runs beside the student: on its device (a GPU run trained it on the CPU)
+        self.teacher.to(next(model.parameters()).device)
         self.teacher.eval()
         for p in self.teacher.parameters():
             p.requires_grad_(False)
