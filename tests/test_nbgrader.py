@@ -27,7 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from snnlab import nbtools
+pytest.importorskip("nbformat")  # the notebook tools are the lab/test extras' (absent on a GPU image)
+
+from snnlab import nbtools  # noqa: E402
 
 NOTEBOOKS = nbtools.sources()
 #: short notebooks (FAST runs of a few seconds); 12 feeds its exercises to later cells through

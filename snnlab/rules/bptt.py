@@ -56,7 +56,11 @@ class InputScale:
     @torch.no_grad()
     def setup(self, model, data, T: int, encoding: str) -> float:
         """Measure ``s`` on (up to 1024) encoded training inputs; rescale the first layer's
-        weights if ``s > 1``. Returns ``s``."""
+        weights if ``s > 1``. Returns ``s``. Without training data (``setup(model, None, ...)``,
+        a rule driven by hand) there is nothing to measure and the scale stays 1."""
+        if data is None or getattr(data, "train", None) is None:
+            self.scale = 1.0
+            return self.scale
         x = data.train.tensors[0][:1024]
         x_seq = encode(x, T, encoding, generator=torch.Generator().manual_seed(0))
         self.scale = max(float(x_seq.float().pow(2).mean().sqrt()), 1.0)
