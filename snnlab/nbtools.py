@@ -267,8 +267,9 @@ def nbgrader_source(nb, *, fast: bool = False):
       the stub's names, so the source notebook runs solved; ``nbgrader generate_assignment``
       removes the region and leaves the stub). The solution's own checker call is dropped;
     * the checker cell after each stub (``exercises.check_<name>(...)``) becomes an autograded
-      test cell worth 1 point: ``assert`` on the checker's boolean, so a failed check is an
-      error nbgrader scores 0 (the checker's ✅/❌ line and hint stay in the output);
+      test cell worth 1 point (a stub with no checker cell before its solution - a prediction,
+      checked later in the cell that makes the run - stays an ungraded answer cell): ``assert``
+      on the checker's boolean, so a failed check is an error nbgrader scores 0 (the checker's ✅/❌ line and hint stay in the output);
     * solution cells are removed, outputs cleared; with ``fast`` the parameters cell says
       ``FAST = True`` (small sizes: quick autograding).
 
@@ -288,13 +289,13 @@ def nbgrader_source(nb, *, fast: bool = False):
     used: set[str] = set()
     for k, (e, s) in enumerate(pairs, 1):
         checks = [i for i in range(e + 1, s) if _is_checker_cell(nb.cells[i])]
-        if not checks:
-            raise ValueError(f"exercise cell {e} is not followed by a checker cell "
-                             f"(exercises.check_<name>(...)) before its solution cell {s}")
         solution = nb.cells[s].source
         solution = _without_lines(solution, _checker_calls(solution))
         stub = nb.cells[e]
-        name = _checker_calls(nb.cells[checks[0]].source)[0][0].removeprefix("check_")
+        # a prediction (or an answer read from a run) is written before the run that checks
+        # it: such a stub has no checker cell of its own and becomes an ungraded answer cell
+        name = (_checker_calls(nb.cells[checks[0]].source)[0][0].removeprefix("check_")
+                if checks else "answer")
         answer_id = f"ex{k}_{name}"
         stub.source = f"{stub.source.rstrip()}\n{_BEGIN}\n{solution}\n{_END}"
         stub.metadata["tags"] = [t for t in _tags(stub) if t != "exercise"]
