@@ -269,7 +269,8 @@ def nbgrader_source(nb, *, fast: bool = False):
     * the checker cell after each stub (``exercises.check_<name>(...)``) becomes an autograded
       test cell worth 1 point (a stub with no checker cell before its solution - a prediction,
       checked later in the cell that makes the run - stays an ungraded answer cell): ``assert``
-      on the checker's boolean, so a failed check is an error nbgrader scores 0 (the checker's ✅/❌ line and hint stay in the output);
+      on the checker's boolean, so a failed check is an error nbgrader scores 0 (the
+      checker's ✅/❌ line and hint stay in the output);
     * solution cells are removed, outputs cleared; with ``fast`` the parameters cell says
       ``FAST = True`` (small sizes: quick autograding).
 
