@@ -266,7 +266,7 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, FileNotFoundError, KeyError) as e:
         # the message as written, quotes and all (str() of a KeyError is its repr: unwrap it)
         text = e.args[0] if isinstance(e, KeyError) and len(e.args) == 1 else e
-        msg = str(text) or type(e).__name__
+        msg = " ".join(str(text).split("\n")).strip() or type(e).__name__  # one line
         print(f"snnlab: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
     except RuntimeError as e:  # data that needs the internet, a diverged run

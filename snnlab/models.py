@@ -335,7 +335,8 @@ def mlp(n_in: int, hidden: Sequence[int], n_out: int, *, neuron: str = "lif",
     hidden = _check_sizes("hidden", hidden)
     check_choice("readout", readout, READOUTS)
     sizes = [n_in, *hidden]
-    _check_weights("mlp", [(b, a) for a, b in zip(sizes, [*hidden, n_out])])
+    _check_weights(f"mlp(n_in={n_in}, hidden={hidden}, n_out={n_out})",
+                   [(b, a) for a, b in zip(sizes, [*hidden, n_out])])
     layers = [SpikingLayer(nn.Linear(a, b, bias=bias), N.make(neuron, **neuron_kw))
               for a, b in zip(sizes[:-1], sizes[1:])]
     head = _readout(nn.Linear(sizes[-1], n_out, bias=bias), readout, neuron, neuron_kw,
@@ -370,7 +371,8 @@ def convnet(input_shape: Sequence[int], channels: Sequence[int] = (16, 32), n_ou
     for n in hidden:
         shapes.append((n, width))
         width = n
-    _check_weights("convnet", [*shapes, (n_out, width)])
+    _check_weights(f"convnet(input_shape={tuple(input_shape)}, channels={channels}, "
+                   f"hidden={hidden}, n_out={n_out})", [*shapes, (n_out, width)])
     layers = []
     for ch in channels:
         parts = [nn.Conv2d(c, ch, kernel_size, padding=kernel_size // 2)]
