@@ -29,6 +29,7 @@ import torch
 from . import __version__, _native, compare, nbtools, spikemm
 from . import data as D
 from . import rules as R
+from ._checks import MAX_BATCH, MAX_EPOCHS, MAX_LR, MAX_SEED, MAX_SIZE, MAX_T
 from .claims.cli import main as claims_main
 from .compare import peak_rss_mb
 from .data import available, cache_dir
@@ -46,33 +47,36 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"snnlab: error: {message}\n")
 
 
-def _int_at_least(low: int, what: str):
-    """An argparse type: an integer >= ``low``, with a one-line message otherwise."""
+def _int_in(low: int, high: int):
+    """An argparse type: an integer in ``[low, high]``, with a one-line message otherwise
+    (argparse puts the option's name in front: ``argument --T: ...``)."""
 
     def parse(text):
         try:
             v = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if v < low:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {v}")
+            raise argparse.ArgumentTypeError(f"expected an integer in [{low}, {high}], got "
+                                             f"{text!r}") from None
+        if not low <= v <= high:
+            raise argparse.ArgumentTypeError(f"expected an integer in [{low}, {high}], got {v}")
         return v
 
     return parse
 
 
-_positive_int = _int_at_least(1, "a positive integer")
-_nonneg_int = _int_at_least(0, "an integer >= 0")
+def _positive_float(high: float):
+    """An argparse type: a finite number in ``(0, high]``."""
 
+    def parse(text):
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+        if not 0 < v <= high:  # also refuses nan and inf
+            raise argparse.ArgumentTypeError(f"expected a number in (0, {high:g}], got {text}")
+        return v
 
-def _positive_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not v > 0 or v != v or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
-    return v
+    return parse
 
 
 def _sizes(text):
@@ -81,8 +85,9 @@ def _sizes(text):
     except ValueError:
         msg = f"expected sizes like 128 or 256,128; got {text!r}"
         raise argparse.ArgumentTypeError(msg) from None
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"layer sizes must be positive integers, got {text!r}")
+    if not sizes or min(sizes) < 1 or max(sizes) > MAX_SIZE:
+        raise argparse.ArgumentTypeError(f"layer sizes must be integers in [1, {MAX_SIZE}], "
+                                         f"got {text!r}")
     return sizes
 
 
@@ -94,10 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--data", required=True,
                         help="digits, yinyang, mnist1d, mnist, fashion_mnist, cifar10, nmnist or "
                              "npz:PATH")
-        sp.add_argument("--epochs", type=_nonneg_int, help="default: the rule's own")
-        sp.add_argument("--T", type=_positive_int, help="time steps (default: the rule's own)")
-        sp.add_argument("--seed", type=_nonneg_int, default=0)
-        sp.add_argument("--batch-size", type=_positive_int, default=64)
+        sp.add_argument("--epochs", type=_int_in(0, MAX_EPOCHS),
+                        help="default: the rule's own")
+        sp.add_argument("--T", type=_int_in(1, MAX_T),
+                        help="time steps (default: the rule's own)")
+        sp.add_argument("--seed", type=_int_in(0, MAX_SEED), default=0)
+        sp.add_argument("--batch-size", type=_int_in(1, MAX_BATCH), default=64)
         sp.add_argument("--hidden", type=_sizes, default=[128], help="e.g. 128 or 256,128")
         sp.add_argument("--neuron", help="lif, if, lif_syn, ... (default: the rule's network)")
         sp.add_argument("--reset", choices=["zero", "subtract"],
@@ -111,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train one rule on one dataset")
     t.add_argument("--rule", default="bptt")
     common(t)
-    t.add_argument("--lr", type=_positive_float)
+    t.add_argument("--lr", type=_positive_float(MAX_LR))
     t.add_argument("--encoding", help="direct, rate, latency, delta (default: the rule's own)")
     t.add_argument("--checkpoint", help="save after every epoch to this file")
     t.add_argument("--resume", action="store_true", help="continue from --checkpoint")
@@ -131,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "Norse, Sinabs, Rockpool, Lava, Loihi 2, SpiNNaker2, Xylo)")
     x.add_argument("--checkpoint", required=True, help="a checkpoint written by snnlab train")
     x.add_argument("--format", default="nir", choices=["nir"])
-    x.add_argument("--dt", type=_positive_float, default=1e-4,
+    x.add_argument("--dt", type=_positive_float(1e6), default=1e-4,
                    help="seconds per time step (forward Euler; default 1e-4, snnTorch's)")
     x.add_argument("--no-readout", action="store_true",
                    help="end the graph at the last hidden spikes (default: the readout's Affine)")
@@ -143,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "solutions to --out")
     n.add_argument("names", nargs="*", help="notebook numbers or names (default: all)")
     n.add_argument("--fast", action="store_true", help="FAST=True (tiny sizes), outputs not kept")
-    n.add_argument("--jobs", type=_positive_int, default=1)
+    n.add_argument("--jobs", type=_int_in(1, 1024), default=1)
     n.add_argument("--out", help="folder for student versions (default notebooks/student)")
     return p
 
@@ -266,7 +273,9 @@ def main(argv=None) -> int:
         elif args.command == "notebooks":
             return _notebooks(args)
     except (ValueError, TypeError, FileNotFoundError, KeyError) as e:
-        msg = str(e).strip("'\"") or type(e).__name__
+        # the message as written, quotes and all (str() of a KeyError is its repr: unwrap it)
+        text = e.args[0] if isinstance(e, KeyError) and len(e.args) == 1 else e
+        msg = " ".join(str(text).split("\n")).strip() or type(e).__name__  # one line
         print(f"snnlab: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
     except RuntimeError as e:  # data that needs the internet, a diverged run

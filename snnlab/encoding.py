@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_choice, check_float, check_int, check_tensor
+from ._checks import MAX_T, check_choice, check_float, check_int, check_memory, check_tensor
 
 METHODS = ("direct", "rate", "latency", "delta", "frames")
 
@@ -39,12 +39,22 @@ def encode(x: torch.Tensor, T: int, method: str = "direct", *, gain: float = 1.0
         threshold: delta code, smallest change that emits an event.
         off_spikes: delta code, also emit -1 events for decreases.
         generator: random generator for the rate code (reproducible encodings).
+
+    The output has ``x``'s dtype. ``direct`` and ``frames`` return views (no copy); the other
+    methods allocate ``[T, B, ...]``, refused beforehand (``ValueError`` naming ``T``) when that
+    would not fit in memory (see :func:`snnlab._checks.check_memory`).
     """
-    check_int("T", T, low=1)
+    check_int("T", T, low=1, high=MAX_T)
     method = check_choice("method", method, METHODS)
     check_tensor("x", x, min_ndim=1, finite=True)
     if not torch.is_floating_point(x):
         raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
+    # bytes per output element that must exist at once: rate draws one array, latency two bool
+    # masks and the result, delta the shifted signal, the change and the events
+    per_element = {"rate": 1, "latency": 1, "delta": 3}.get(method, 0) * x.element_size() \
+        + (2 if method == "latency" else 0)
+    check_memory(f"T={T} for x of shape {tuple(x.shape)} (method={method!r})",
+                 float(T) * x.numel() * per_element, purpose="the encoded sequence")
     if method == "direct":
         return x.unsqueeze(0).expand(T, *x.shape)
     if method == "frames":

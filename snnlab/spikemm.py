@@ -26,7 +26,8 @@ float32 itself (tests/test_spikemm.py checks it against float64).
 it falls back to ``F.linear`` unless the input is integer-valued in [-128, 127] (spikes, spike
 counts), float32 on the CPU, the layer is large enough to gain, and a timing probe (run once per
 machine, its verdict kept in snnlab's private per-user directory, see :mod:`snnlab._native`)
-found int8 matmuls faster here.
+found int8 matmuls faster here. Floating input of another precision than the weights is cast to
+theirs first.
 ``SNNLAB_INT8_SPIKES=0`` (or ``set_enabled(False)``) turns it off.
 """
 
@@ -206,7 +207,15 @@ class _Int8LinearFn(torch.autograd.Function):
 def spike_linear(x: torch.Tensor, weight: torch.Tensor,
                  bias: torch.Tensor | None = None) -> torch.Tensor:
     """``F.linear(x, weight, bias)`` for a 2-D input, through :func:`int8_linear` when that is
-    exact and faster (see the module docstring), else ``F.linear`` itself."""
+    exact and faster (see the module docstring), else ``F.linear`` itself.
+
+    Floating ``x`` of another precision than ``weight`` (float64 or float16 input to a float32
+    layer) is cast to the weight's dtype first, as :meth:`snnlab.models.SpikingNet.forward`
+    does, rather than failing inside the matmul with a dtype error (under autocast, which
+    picks the precision itself, nothing is cast)."""
+    if (x.is_floating_point() and weight.is_floating_point() and x.dtype != weight.dtype
+            and not torch.is_autocast_enabled(x.device.type)):
+        x = x.to(weight.dtype)
     if (x.dim() == 2 and x.dtype == torch.float32 and x.device.type == "cpu"
             and weight.dtype == torch.float32
             and x.shape[0] * x.shape[1] * weight.shape[0] >= MIN_MACS

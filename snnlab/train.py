@@ -28,7 +28,7 @@ from ._checks import check_choice, check_float, check_int
 from .data import DataSplit, load
 from .encoding import METHODS, encode
 from .metrics import accuracy, activity
-from .models import from_config
+from .models import check_fit, from_config
 
 CHECKPOINT_FORMAT = 1
 
@@ -100,6 +100,7 @@ def evaluate(model, dataset, T: int, *, encoding: str = "direct", batch_size: in
     check_int("T", T, low=1)
     check_choice("encoding", encoding, METHODS)
     check_int("batch_size", batch_size, low=1)
+    check_fit(model, dataset, T=T, batch_size=batch_size)  # labels, emptiness, memory
     device = resolve_device(device)
     was_training = model.training
     model.eval()
@@ -235,6 +236,7 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
     if model is None or isinstance(model, (list, tuple, dict)):
         spec = dict(model) if isinstance(model, dict) else {"hidden": model or (128,)}
         model = build_model(rule, data, spec.pop("hidden", (128,)), seed=seed, **spec)
+    check_fit(model, data, T=T, batch_size=batch_size, lr=lr, seed=seed, epochs=epochs)
     device = resolve_device(device)
     model.to(device)
 

@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from .._checks import MAX_CLASSES, MAX_SEED, check_int, check_labels
+
 __all__ = ["DataUnavailableError", "DataSplit", "cache_dir", "check_seed", "check_positive_int",
            "subset", "tensor_dataset", "md5sum", "download_file", "unavailable"]
 
@@ -54,7 +56,18 @@ class DataSplit:
     info: str = ""
 
     def __post_init__(self) -> None:
+        """Refuses (``ValueError``/``TypeError`` naming the part) a class count outside
+        ``[1, MAX_CLASSES]``, an empty part, and labels outside ``[0, n_classes)``."""
+        check_int("n_classes", self.n_classes, low=1, high=MAX_CLASSES)
         object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
+        for part, ds in [("train", self.train), ("val", self.val), ("test", self.test)]:
+            if part == "val" and ds is None:
+                continue
+            if not isinstance(ds, TensorDataset) or len(ds.tensors) != 2:
+                raise TypeError(f"{self.name}: {part} must be a TensorDataset of (x, y), got "
+                                f"{type(ds).__name__}")
+            if len(ds) == 0:
+                raise ValueError(f"{self.name}: the {part} split is empty (0 samples)")
         for part, ds in self._parts():
             x, y = ds.tensors
             if tuple(x.shape[1:]) != self.input_shape:
@@ -64,6 +77,7 @@ class DataSplit:
                 )
             if x.dtype != torch.float32 or y.dtype != torch.int64:
                 raise TypeError(f"{self.name}: {part} needs float32 x and int64 y")
+            check_labels(f"{self.name}: {part} labels", y, len(x), self.n_classes)
 
     def _parts(self) -> list[tuple[str, TensorDataset]]:
         parts = [("train", self.train), ("val", self.val), ("test", self.test)]
@@ -106,11 +120,14 @@ def cache_dir() -> Path:
 
 
 def check_seed(seed: object, name: str = "seed") -> int:
-    """Return ``seed`` as an int, raising (naming the argument) unless it is an integer >= 0."""
+    """Return ``seed`` as an int, raising (naming the argument) unless it is an integer in
+    ``[0, 2**32 - 1]`` (what every generator in use accepts)."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"{name} must be an int >= 0, got {seed!r} ({type(seed).__name__})")
     if seed < 0:
         raise ValueError(f"{name} must be an int >= 0, got {seed}")
+    if seed > MAX_SEED:
+        raise ValueError(f"{name} must be an int <= {MAX_SEED}, got {seed}")
     return int(seed)
 
 

@@ -3,6 +3,10 @@
 Required arrays: ``x_train, y_train, x_test, y_test``; optional ``x_val, y_val``. ``x`` holds one
 sample per row (any per-sample shape, at least 1-D), ``y`` integer class labels starting at 0.
 Values are converted to float32 / int64 but otherwise used as given (no rescaling).
+
+Every array's header is read before its data: a shape that the archive cannot hold, or one
+whose float32 copy would not fit in memory, is refused before anything is allocated, and so are
+labels outside ``0 .. MAX_CLASSES - 1`` (before the class count is used to size anything).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import MAX_CLASSES, check_memory, format_bytes
 from .base import DataSplit, tensor_dataset
 
 __all__ = ["REQUIRED", "load_npz"]
@@ -48,8 +53,48 @@ def _check_pair(path: Path, arrays: dict, part: str) -> tuple[np.ndarray, np.nda
     elif not np.issubdtype(y.dtype, np.integer):
         raise _fail(path, yk, f"must hold integer class labels, got dtype {y.dtype}")
     if y.min() < 0:
-        raise _fail(path, yk, f"has negative labels (min {y.min()}); labels must be 0..C-1")
+        i = int(np.argmin(y))
+        raise _fail(path, yk, f"has negative labels (label {y[i]} at index {i}); labels must "
+                              f"be class indices 0..C-1")
+    if y.max() >= MAX_CLASSES:
+        i = int(np.argmax(y))
+        raise _fail(path, yk, f"has label {y[i]} at index {i}; labels must be class indices "
+                              f"0..C-1 with at most {MAX_CLASSES} classes")
     return x, y.astype(np.int64)
+
+
+def _header(archive, key: str) -> tuple[tuple, np.dtype, int]:
+    """``key``'s shape, dtype and the bytes its data has in the archive, from the .npy header
+    alone (numpy allocates the whole array before reading it, whatever the header says)."""
+    names = archive.zip.namelist()
+    member = f"{key}.npy" if f"{key}.npy" in names else key
+    info = archive.zip.getinfo(member)
+    with archive.zip.open(member) as fh:
+        version = np.lib.format.read_magic(fh)
+        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                else np.lib.format.read_array_header_2_0)
+        shape, _, dtype = read(fh)
+        return shape, dtype, info.file_size - fh.tell()
+
+
+def _check_header(path: Path, archive, key: str) -> None:
+    """Refuse, before numpy allocates it, a shape the archive's bytes cannot hold or one whose
+    float32 copy would not fit in memory."""
+    try:
+        shape, dtype, held = _header(archive, key)
+    except (ValueError, SyntaxError, zipfile.BadZipFile, OSError, EOFError, KeyError,
+            zlib.error) as err:
+        raise _fail(path, key, f"is corrupted in the archive ({err})") from None
+    if dtype.hasobject:
+        return  # refused when read (it needs pickle)
+    count = int(np.prod(shape, dtype=object))
+    stored = count * dtype.itemsize
+    if stored > held:
+        raise _fail(path, key, f"is corrupted: its header says shape {shape} ({dtype}, "
+                               f"{format_bytes(stored)}) but the archive holds "
+                               f"{format_bytes(max(held, 0))}")
+    check_memory(f"{path}: array {key!r} of shape {shape}", stored + 4.0 * count,
+                 purpose="loading it and its float32 copy")
 
 
 def load_npz(path: str | Path, *, seed: int = 0) -> DataSplit:
@@ -75,6 +120,7 @@ def load_npz(path: str | Path, *, seed: int = 0) -> DataSplit:
         for k in (*REQUIRED, "x_val", "y_val"):
             if k not in names:
                 continue
+            _check_header(path, f, k)
             try:
                 arrays[k] = f[k]
             except ValueError as err:  # object arrays need pickle, which we refuse
