@@ -261,7 +261,7 @@ sweeps = [
 ]
 for ax, (param, values, base) in zip(axes.flat, sweeps):
     res = hardware.sweep(student, data, param, values, seeds=SEEDS, base=base, T=T)
-    res.plot(ax=ax)
+    plot.noise_sweep(res, ax=ax)
     if param == "drift_time":
         ax.set_xscale("log")
         ax.set_xlabel("time since programming (s)")
