@@ -315,7 +315,7 @@ def show_mix(lam_act=1.0, lam_tim=1.0, layer="layers.0.synapse.weight"):
         return
     rule = snnlab.rules.get("antlr", lam_act=lam_act, lam_tim=lam_tim)
     cmp = compare.gradients(trained, xb, yb, rules=[rule], reference="bptt")
-    cmp.plot(param=layer)
+    plot.gradient_comparison(cmp, param=layer)
     plt.show()
 
 
