@@ -305,8 +305,8 @@ def _check_resume(path, config: dict, force: bool) -> dict:
     ckpt = _read_checkpoint(path)
     problems = _mismatches(ckpt["config"], config)
     if problems and not force:
-        raise ValueError(f"{'; '.join(problems)} ({path}); train(..., resume='force') resumes "
-                         "anyway")
+        raise ValueError(f"{'; '.join(problems)} ({path}); snnlab.train(..., resume='force') "
+                         "resumes anyway")
     if problems:
         warnings.warn(f"resuming despite: {'; '.join(problems)}", stacklevel=3)
     return ckpt
@@ -435,7 +435,8 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
 
     rank, world = (DIST.rank(), DIST.world_size()) if distributed else (0, 1)
     per_epoch = math.ceil(len(data.train) / batch_size)
-    bar = tqdm(total=max(epochs - start_epoch, 0) * per_epoch, desc=rule.name, unit="batch",
+    bar = tqdm(total=max(epochs - start_epoch, 0) * per_epoch, unit="batch",
+               desc=f"{rule.name} epoch {min(start_epoch + 1, epochs)}/{epochs}",
                disable=not (progress and main), leave=True, file=sys.stderr)
     for epoch in range(start_epoch, epochs):
         bar.set_description(f"{rule.name} epoch {epoch + 1}/{epochs}")
