@@ -28,6 +28,7 @@ import torch
 
 from . import __version__, _native, compare, nbtools, spikemm
 from . import data as D
+from . import distributed as DIST
 from . import rules as R
 from ._checks import MAX_BATCH, MAX_EPOCHS, MAX_LR, MAX_SEED, MAX_SIZE, MAX_T
 from .claims.cli import main as claims_main
@@ -121,7 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=_positive_float(MAX_LR))
     t.add_argument("--encoding", help="direct, rate, latency, delta (default: the rule's own)")
     t.add_argument("--checkpoint", help="save after every epoch to this file")
-    t.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    t.add_argument("--resume", action="store_true",
+                   help="continue from --checkpoint (refused if the file's digest, weights or "
+                        "run configuration do not match; snnlab.train(resume='force') overrides "
+                        "the configuration check)")
     t.add_argument("--distributed", action="store_true",
                    help="data-parallel over the processes started by torchrun")
 
@@ -163,6 +167,8 @@ def _model_kw(args) -> dict:
 
 
 def _train(args) -> dict:
+    if args.resume and not args.checkpoint:
+        raise ValueError("--resume needs --checkpoint FILE (the run to continue)")
     rule = R.get(args.rule)
     split = D.load(args.data, seed=args.seed)
     model = build_model(rule, split, args.hidden, seed=args.seed, **_model_kw(args))
@@ -255,6 +261,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "train":
             result = _train(args)
+            if not DIST.is_main():  # under torchrun: rank 0 alone reports
+                return 0
             if args.json:
                 print(json.dumps(result))
             else:

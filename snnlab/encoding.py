@@ -22,7 +22,7 @@ from ._checks import MAX_T, check_choice, check_float, check_int, check_memory, 
 
 METHODS = ("direct", "rate", "latency", "delta", "frames")
 
-__all__ = ["encode", "METHODS"]
+__all__ = ["encode", "encode_rows", "METHODS"]
 
 
 def encode(x: torch.Tensor, T: int, method: str = "direct", *, gain: float = 1.0,
@@ -82,3 +82,30 @@ def encode(x: torch.Tensor, T: int, method: str = "direct", *, gain: float = 1.0
     if off_spikes:
         events = events - (change <= -threshold).to(x.dtype)
     return events
+
+
+def encode_rows(x_rows: torch.Tensor, T: int, method: str = "direct", *, rows: slice, n: int,
+                gain: float = 1.0, generator: torch.Generator | None = None,
+                **kw) -> torch.Tensor:
+    """Rows ``rows`` of ``encode(x, T, method, generator=generator)`` for a batch ``x`` of ``n``
+    samples, computed from ``x_rows = x[rows]`` alone, with the same random numbers, and
+    leaving ``generator`` in the same state (data-parallel training: each process encodes its
+    shard only). Every code but ``rate`` is per sample; the rate code's ``torch.bernoulli``
+    draws one uniform per element of ``[T, n, ...]`` in memory order, so the same uniforms are
+    drawn here one time step at a time (``[n, ...]`` each, never ``[T, n, ...]``) and only this
+    shard's rows are compared (``tests/test_distributed.py`` checks the equality bit for bit)."""
+    if method != "rate" or (rows.start == 0 and rows.stop == n):
+        return encode(x_rows, T, method, gain=gain, generator=generator, **kw)
+    check_int("T", T, low=1)
+    check_tensor("x", x_rows, min_ndim=1, finite=True)
+    if not torch.is_floating_point(x_rows):
+        raise TypeError(f"x must be a floating-point tensor, got dtype {x_rows.dtype}")
+    check_int("n", n, low=x_rows.shape[0])
+    gain = check_float("gain", gain, low=0.0)
+    p = (gain * x_rows).clamp(0.0, 1.0)
+    out = torch.empty((T, *x_rows.shape), dtype=x_rows.dtype, device=x_rows.device)
+    for t in range(T):
+        u = torch.rand((n, *x_rows.shape[1:]), generator=generator, dtype=x_rows.dtype,
+                       device=x_rows.device)
+        out[t] = (u[rows] < p).to(x_rows.dtype)
+    return out

@@ -7,33 +7,51 @@ from which the rule builds its own (:func:`build_model`).
 Runs are reproducible: the seed fixes the initial RNG state and every epoch's data order and
 encoding noise are drawn from generators seeded by ``(seed, epoch)``, so a run resumed from its
 checkpoint after epoch k ends bit-identical to one that never stopped (on CPU).
+
+Checkpoints (format 2) carry everything a resumed run needs and a SHA-256 ``digest`` over a
+canonical serialisation of all the rest (:func:`checkpoint_digest`); the fields are listed in
+:func:`save_checkpoint`. :func:`load_checkpoint` refuses a file whose digest does not match and
+weights that are not finite or larger in magnitude than :data:`MAX_ABS_WEIGHT` (no trained
+spiking network comes near; such values are corruption or divergence). Resuming refuses a
+checkpoint written by another run configuration (rule, its hyper-parameters, T, lr, seed,
+optimizer, weight decay, encoding, data, batch size, network) in one line naming the field and
+both values, unless ``train(..., resume="force")``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as TF
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
 from tqdm.auto import tqdm
 
 from . import _optim
 from . import distributed as DIST
 from . import rules as R
 from ._checks import check_choice, check_float, check_int
-from .data import DataSplit, load
-from .encoding import METHODS, encode
+from .data import DataSplit, batches, load
+from .encoding import METHODS, encode, encode_rows
 from .metrics import accuracy, activity
 from .models import check_fit, from_config
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
+#: the largest weight magnitude a checkpoint (or an exported network) may hold
+MAX_ABS_WEIGHT = 1e6
+#: the run configuration a resume must match (``epochs`` may grow; the device may change)
+RESUME_FIELDS = ("rule", "hparams", "T", "lr", "seed", "optimizer", "weight_decay", "encoding",
+                 "data", "batch_size", "model")
 
 __all__ = ["History", "train", "build_model", "evaluate", "save_checkpoint", "load_checkpoint",
-           "resolve_device"]
+           "resolve_device", "check_weights", "checkpoint_digest", "MAX_ABS_WEIGHT",
+           "CHECKPOINT_FORMAT"]
 
 
 @dataclass
@@ -80,11 +98,6 @@ def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
 
 
-def _loader(dataset, batch_size, shuffle, generator):
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
-                      num_workers=0)
-
-
 def _check_dataset(name, ds):
     if not isinstance(ds, TensorDataset):
         raise TypeError(f"{name} must be a torch TensorDataset (as snnlab.data.load returns), "
@@ -107,7 +120,7 @@ def evaluate(model, dataset, T: int, *, encoding: str = "direct", batch_size: in
     gen = torch.Generator().manual_seed(seed)
     n = correct = 0
     loss = spikes = synops = macs = energy = 0.0
-    for xb, yb in _loader(dataset, batch_size, False, None):
+    for xb, yb, _, _ in batches(dataset, batch_size):
         xb, yb = xb.to(device), yb.to(device)
         x_seq = encode(xb, T, encoding, generator=gen if device.type == "cpu" else None)
         rec = model.run(x_seq)
@@ -126,9 +139,75 @@ def evaluate(model, dataset, T: int, *, encoding: str = "direct", batch_size: in
             "energy_nj_per_sample": energy / n}
 
 
+def _feed(h, obj) -> None:
+    """Feed ``obj`` to the hash ``h`` in a canonical, type-tagged form (dict keys sorted)."""
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}:".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(obj, dict):
+        h.update(f"D{len(obj)}:".encode())
+        for k in sorted(obj, key=lambda k: (type(k).__name__, repr(k))):
+            _feed(h, k)
+            _feed(h, obj[k])
+    elif isinstance(obj, (list, tuple)):
+        h.update(f"{'L' if isinstance(obj, list) else 'U'}{len(obj)}:".encode())
+        for v in obj:
+            _feed(h, v)
+    elif isinstance(obj, str):
+        b = obj.encode()
+        h.update(f"S{len(b)}:".encode() + b)
+    elif isinstance(obj, bool) or obj is None:
+        h.update(f"B{obj}:".encode())
+    elif isinstance(obj, int):
+        h.update(f"I{obj}:".encode())
+    elif isinstance(obj, float):
+        h.update(f"F{obj.hex()}:".encode())
+    else:
+        raise TypeError(f"a checkpoint holds plain values and tensors only, got "
+                        f"{type(obj).__name__}")
+
+
+def checkpoint_digest(ckpt: dict) -> str:
+    """SHA-256 (hex) over the canonical serialisation of every field of ``ckpt`` but
+    ``digest``: tensors by dtype, shape and raw bytes, containers and scalars type-tagged,
+    dict keys sorted. Independent of pickling details, so it is recomputed on loading."""
+    h = hashlib.sha256(b"snnlab-checkpoint:")
+    _feed(h, {k: v for k, v in ckpt.items() if k != "digest"})
+    return h.hexdigest()
+
+
+def check_weights(state, where: str = "model") -> None:
+    """Raise one ``ValueError`` if a floating-point tensor of ``state`` (a module or a state
+    dict) holds NaN or infinity or a value larger in magnitude than :data:`MAX_ABS_WEIGHT`."""
+    if isinstance(state, torch.nn.Module):
+        state = state.state_dict()
+    for name, t in state.items():
+        if not isinstance(t, torch.Tensor) or not torch.is_floating_point(t) or not t.numel():
+            continue
+        t = t.detach()
+        if not bool(torch.isfinite(t).all()):
+            bad = int((~torch.isfinite(t)).sum())
+            raise ValueError(f"{where}: {name} holds {bad} non-finite values (NaN or inf); "
+                             "refusing these weights")
+        peak = float(t.abs().max())
+        if peak > MAX_ABS_WEIGHT:
+            raise ValueError(f"{where}: {name} holds a value of magnitude {peak:.3g}, beyond "
+                             f"snnlab's bound of {MAX_ABS_WEIGHT:g}; refusing these weights")
+
+
 def save_checkpoint(path, model, optimizer=None, *, epoch: int = 0, history: History | None = None,
-                    extra: dict | None = None) -> Path:
-    """Save model weights and config (+ optimizer, history) in a ``weights_only``-safe file."""
+                    extra: dict | None = None, config: dict | None = None,
+                    rule_state: dict | None = None, rng_state: torch.Tensor | None = None) -> Path:
+    """Save a ``weights_only``-safe checkpoint (format 2) atomically. Its fields:
+
+    ``format_version``; ``model_config`` (rebuilds the network) and ``model_state``;
+    ``optimizer_state`` (or None); ``epoch`` (epochs done); ``history`` (records so far);
+    ``config``, the run's configuration (``rule``, ``hparams``, ``T``, ``epochs``, ``lr``,
+    ``seed``, ``optimizer``, ``weight_decay``, ``encoding``, ``data``, ``batch_size``; ``{}`` for
+    a bare network); ``rule_state`` (:meth:`Rule.state_dict`, e.g. EICIL's phase, a teacher);
+    ``rng_state`` (torch's global generator, or None); ``extra`` (yours); and ``digest``, the
+    SHA-256 of all the others (:func:`checkpoint_digest`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
@@ -138,20 +217,20 @@ def save_checkpoint(path, model, optimizer=None, *, epoch: int = 0, history: His
         "optimizer_state": optimizer.state_dict() if optimizer is not None else None,
         "epoch": epoch,
         "history": history.as_dict() if history is not None else None,
+        "config": dict(config or {}),
+        "rule_state": dict(rule_state or {}),
+        "rng_state": rng_state,
         "extra": extra or {},
     }
+    state["digest"] = checkpoint_digest(state)
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(state, tmp)
     tmp.replace(path)  # never leave a half-written checkpoint behind
     return path
 
 
-def load_checkpoint(path, model=None):
-    """Load a checkpoint with ``torch.load(weights_only=True)``.
-
-    Returns ``(model, checkpoint dict)``; the model is rebuilt from its stored config when not
-    given. A checkpoint of another format or an incompatible model raises ``ValueError``.
-    """
+def _read_checkpoint(path) -> dict:
+    """The checkpoint dict at ``path``, its format, digest and weights verified."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
@@ -161,8 +240,24 @@ def load_checkpoint(path, model=None):
         raise ValueError(f"checkpoint {path} is not a readable snnlab checkpoint: {e}") from None
     version = ckpt.get("format_version") if isinstance(ckpt, dict) else None
     if version != CHECKPOINT_FORMAT:
-        raise ValueError(f"checkpoint {path} has format {version!r}; this snnlab reads format "
-                         f"{CHECKPOINT_FORMAT}")
+        older = (" (written before checkpoints carried a digest; it cannot be verified)"
+                 if version == 1 else "")
+        raise ValueError(f"checkpoint {path} has format {version!r}{older}; this snnlab reads "
+                         f"format {CHECKPOINT_FORMAT}")
+    try:
+        digest = checkpoint_digest(ckpt)
+    except TypeError as e:
+        raise ValueError(f"checkpoint {path} is not a readable snnlab checkpoint: {e}") from None
+    if ckpt.get("digest") != digest:
+        raise ValueError(f"checkpoint {path}: digest mismatch (the file was altered or damaged "
+                         "after it was written)")
+    if not isinstance(ckpt.get("model_state"), dict):
+        raise ValueError(f"checkpoint {path} has no model state")
+    check_weights(ckpt["model_state"], f"checkpoint {path}")
+    return ckpt
+
+
+def _apply_model_state(path, model, ckpt):
     if model is None:
         model = from_config(ckpt["model_config"])
     try:
@@ -170,7 +265,70 @@ def load_checkpoint(path, model=None):
     except RuntimeError as e:
         first = str(e).splitlines()[0]
         raise ValueError(f"checkpoint {path} does not fit this model: {first}") from None
-    return model, ckpt
+    return model
+
+
+def load_checkpoint(path, model=None):
+    """Load a checkpoint with ``torch.load(weights_only=True)`` and verify it.
+
+    Returns ``(model, checkpoint dict)``; the model is rebuilt from its stored config when not
+    given. Raises ``ValueError`` for a checkpoint of another format, a digest mismatch (the file
+    was changed after it was written), weights that are NaN, infinite or beyond
+    :data:`MAX_ABS_WEIGHT`, or a model they do not fit.
+    """
+    ckpt = _read_checkpoint(path)
+    return _apply_model_state(Path(path), model, ckpt), ckpt
+
+
+def _mismatches(saved: dict, now: dict) -> list[str]:
+    """One phrase per field of :data:`RESUME_FIELDS` on which a resume differs."""
+    if not saved:
+        return ["the checkpoint records no training run (a bare save_checkpoint)"]
+    if saved.get("rule") != now["rule"]:  # other hyper-parameters mean nothing then
+        return [f"resume with rule {now['rule']!r} but the checkpoint was written by "
+                f"{saved.get('rule')!r}"]
+    out = []
+    for key in RESUME_FIELDS[1:]:
+        old, new = saved.get(key), now.get(key)
+        if key == "hparams":
+            old, new = old or {}, new or {}
+            out += [f"resume with {now['rule']} {k}={new.get(k)!r} but the checkpoint was "
+                    f"written with {k}={old.get(k)!r}" for k in sorted(set(old) | set(new))
+                    if old.get(k) != new.get(k)]
+        elif old != new:
+            out.append(f"resume with {key} {new!r} but the checkpoint was written with {old!r}")
+    return out
+
+
+def _check_resume(path, config: dict, force: bool) -> dict:
+    """The verified checkpoint at ``path`` if the run ``config`` may continue from it."""
+    path = Path(path)
+    ckpt = _read_checkpoint(path)
+    problems = _mismatches(ckpt["config"], config)
+    if problems and not force:
+        raise ValueError(f"{'; '.join(problems)} ({path}); snnlab.train(..., resume='force') "
+                         "resumes anyway")
+    if problems:
+        warnings.warn(f"resuming despite: {'; '.join(problems)}", stacklevel=3)
+    return ckpt
+
+
+def _restore(path, ckpt, model, opt, rule, config, history) -> int:
+    """Put a run back where ``ckpt`` left it; returns the number of epochs it had done."""
+    _apply_model_state(Path(path), model, ckpt)
+    if ckpt["optimizer_state"] is not None:
+        if ckpt["config"].get("optimizer") in (None, config["optimizer"]):
+            opt.load_state_dict(ckpt["optimizer_state"])
+        else:  # only with force: another optimizer's state means nothing to this one
+            warnings.warn("the checkpoint's optimizer state is for another optimizer; "
+                          "starting this one afresh", stacklevel=3)
+    if ckpt["config"].get("rule") == rule.name:
+        rule.load_state_dict(ckpt["rule_state"])
+    if ckpt["rng_state"] is not None:
+        torch.set_rng_state(ckpt["rng_state"])
+    if ckpt["history"]:
+        history.records = list(ckpt["history"]["records"])
+    return int(ckpt["epoch"])
 
 
 def build_model(rule, data, hidden=(128,), *, seed: int = 0, **kw):
@@ -190,7 +348,7 @@ def build_model(rule, data, hidden=(128,), *, seed: int = 0, **kw):
 def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None = None,
           batch_size: int = 64, lr: float | None = None, seed: int = 0,
           encoding: str | None = None, optimizer: str = "adam", weight_decay: float = 0.0,
-          progress: bool = True, checkpoint=None, resume: bool = False, device="cpu",
+          progress: bool = True, checkpoint=None, resume: bool | str = False, device="cpu",
           eval_every: int = 1, callback=None, distributed: bool = False, augment=None,
           **rule_hparams) -> History:
     """Train ``model`` on ``data`` with a learning rule and return its :class:`History`.
@@ -205,13 +363,20 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
         rule: a name from :func:`snnlab.rules.available` or a :class:`~snnlab.rules.Rule`.
         T, epochs, lr, encoding: default to the rule's own defaults.
         seed: fixes initial RNG, data order and encoding noise (bit-identical CPU reruns).
-        checkpoint: a path; saved after every epoch. ``resume=True`` continues from it.
+        checkpoint: a path; saved after every epoch (by rank 0 alone when distributed).
+            ``resume=True`` continues from it (a missing file starts afresh) after checking
+            its digest, its weights and that it was written by the same run configuration
+            (:data:`RESUME_FIELDS`); a mismatch is a ``ValueError`` naming the field and
+            both values. ``resume="force"`` resumes anyway with a warning (the optimizer
+            state of another optimizer and the rule state of another rule are dropped).
+        progress: a tqdm bar on stderr advancing every batch (never on stdout).
         callback: called as ``callback(record)`` after every epoch (live plots in notebooks).
         augment: called as ``augment(xb, generator)`` on every training batch ``[B, ...]``
             before encoding (data augmentation, e.g. :class:`snnlab.reproduce.CropFlip`); it
             draws from the epoch's generator, so runs stay reproducible. Not used in evaluation.
         distributed: data-parallel over the processes ``torchrun`` started (see
-            :mod:`snnlab.distributed`); each global batch of ``batch_size`` is split among them.
+            :mod:`snnlab.distributed`); each global batch of ``batch_size`` is split among them
+            and each process reads and encodes its own rows only.
         rule_hparams: passed to the rule's constructor.
     """
     if isinstance(data, str):
@@ -240,6 +405,18 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
     device = resolve_device(device)
     model.to(device)
 
+    config = dict(rule=rule.name, hparams=rule.hparams(), T=T, epochs=epochs,
+                  batch_size=batch_size, lr=lr, seed=seed, encoding=encoding, optimizer=opt_name,
+                  weight_decay=float(weight_decay), data=data.name,
+                  model=getattr(model, "config", {}))
+    if resume not in (False, True, "force"):
+        raise ValueError(f"resume must be False, True or 'force', got {resume!r}")
+    if resume and checkpoint is None:
+        raise ValueError("resume needs checkpoint=PATH (the file to continue from)")
+    ckpt = None
+    if resume and Path(checkpoint).is_file():  # no file yet: a fresh start
+        ckpt = _check_resume(checkpoint, config, force=resume == "force")
+
     if distributed:
         DIST.init(device)
     main = DIST.is_main()
@@ -256,38 +433,38 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
     if distributed:
         opt = DIST.AveragedOptimizer(opt)
 
-    config = dict(rule=rule.name, hparams=rule.hparams(), T=T, epochs=epochs,
-                  batch_size=batch_size, lr=lr, seed=seed, encoding=encoding, optimizer=opt_name,
-                  data=data.name)
     history = History(rule.name, [], config, model)
     start_epoch = 0
-    if resume and checkpoint is not None and Path(checkpoint).is_file():
-        _, ckpt = load_checkpoint(checkpoint, model)
-        if ckpt["optimizer_state"] is not None:
-            opt.load_state_dict(ckpt["optimizer_state"])
-        start_epoch = int(ckpt["epoch"])
-        if ckpt["history"]:
-            history.records = list(ckpt["history"]["records"])
+    if ckpt is not None:  # after setup, which may reset what the rule keeps
+        start_epoch = _restore(checkpoint, ckpt, model, opt, rule, config, history)
 
-    bar = tqdm(range(start_epoch, epochs), desc=f"{rule.name}", disable=not (progress and main),
-               unit="epoch", leave=True)
-    for epoch in bar:
+    rank, world = (DIST.rank(), DIST.world_size()) if distributed else (0, 1)
+    per_epoch = math.ceil(len(data.train) / batch_size)
+    bar = tqdm(total=max(epochs - start_epoch, 0) * per_epoch, unit="batch",
+               desc=f"{rule.name} epoch {min(start_epoch + 1, epochs)}/{epochs}",
+               disable=not (progress and main), leave=True, file=sys.stderr)
+    for epoch in range(start_epoch, epochs):
+        bar.set_description(f"{rule.name} epoch {epoch + 1}/{epochs}")
         gen = _epoch_generator(seed, epoch)
         model.train()
         t0 = time.perf_counter()
         n = 0
         loss_sum = 0.0
-        for batch, (xb, yb) in enumerate(_loader(data.train, batch_size, True, gen)):
-            if augment is not None:
+        # each process reads and encodes only its rows of every global batch (same global order
+        # and the same random numbers as one process: snnlab.data.batches, encode_rows)
+        for batch, (xb, yb, rows, n_global) in enumerate(
+                batches(data.train, batch_size, shuffle=True, generator=gen, rank=rank,
+                        world_size=world)):
+            if n_global < world:
+                bar.update(1)
+                continue  # too few rows to give every process one (all skip alike)
+            if augment is not None:  # on this process's rows (so not bit-identical across W)
                 xb = augment(xb, gen)
             xb, yb = xb.to(device), yb.to(device)
-            x_seq = encode(xb, T, encoding, generator=gen if device.type == "cpu" else None)
-            if distributed:  # every process encodes the global batch alike, then takes its shard
-                if yb.shape[0] < DIST.world_size():
-                    continue  # too few rows to give every process one (all skip alike)
-                rows = DIST.shard(yb.shape[0])
-                opt.set_shard(rows.stop - rows.start, yb.shape[0])
-                x_seq, yb = x_seq[:, rows], yb[rows]
+            x_seq = encode_rows(xb, T, encoding, rows=rows, n=n_global,
+                                generator=gen if device.type == "cpu" else None)
+            if distributed:
+                opt.set_shard(rows.stop - rows.start, n_global)
             out = rule.step(model, x_seq, yb, opt)
             loss = out["loss"]
             if not math.isfinite(loss):
@@ -297,6 +474,8 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
                     f"{'(' + str(checkpoint) + ') ' if checkpoint else ''}was kept.")
             n += yb.shape[0]
             loss_sum += loss * yb.shape[0]
+            bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+            bar.update(1)
         seconds = time.perf_counter() - t0
         record = {"epoch": epoch + 1, "train_loss": loss_sum / max(n, 1), "seconds": seconds}
         record.update(rule.on_epoch_end(model, epoch) or {})
@@ -310,7 +489,8 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
                         acc=f"{record.get('test_acc', float('nan')):.3f}")
         if checkpoint is not None and main:
             save_checkpoint(checkpoint, model, opt, epoch=epoch + 1, history=history,
-                            extra={"rule": rule.name, "config": config})
+                            config=config, rule_state=rule.state_dict(),
+                            rng_state=torch.get_rng_state())
         if callback is not None and main:
             callback(record)
     bar.close()

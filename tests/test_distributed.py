@@ -1,5 +1,6 @@
 """Data-parallel training: two CPU processes (gloo on loopback) launched by torchrun."""
 
+import json
 import os
 import socket
 import subprocess
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch.utils.data import TensorDataset
 
 WORKER = Path(__file__).with_name("_ddp_worker.py")
 
@@ -43,6 +45,66 @@ def test_two_processes_match_each_other_and_one_process(tmp_path, rule):
         diff = (w0[k] - single[k]).abs()
         assert float(diff.max()) < 5e-3 and float(diff.mean()) < 1e-4, (k, float(diff.max()),
                                                                           float(diff.mean()))
+
+
+@pytest.mark.slow
+def test_torchrun_cli_rank_0_alone_reports_and_checkpoints(tmp_path):
+    """`torchrun ... snnlab train --json`: one JSON line (rank 0's), one checkpoint."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MASTER_ADDR="127.0.0.1")
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                        "--master_addr=127.0.0.1", f"--master_port={_free_port()}", "-m",
+                        "snnlab", "train", "--data", "digits", "--epochs", "1", "--T", "2",
+                        "--hidden", "16", "--distributed", "--json", "--checkpoint", "c.pt"],
+                       capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-4000:]
+    lines = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 1 and lines[0]["rule"] == "bptt", r.stdout
+    import snnlab
+
+    assert snnlab.load_checkpoint(tmp_path / "c.pt")[1]["epoch"] == 1
+
+
+class _Recording(TensorDataset):
+    def __init__(self, *tensors):
+        super().__init__(*tensors)
+        self.read = 0
+
+    def __getitem__(self, index):
+        x, y = super().__getitem__(index)
+        self.read += y.shape[0] if y.ndim else 1
+        return x, y
+
+
+@pytest.mark.parametrize("world", [2, 3])
+@pytest.mark.parametrize("flatten", [True, False])
+def test_each_process_reads_and_encodes_only_its_shard(world, flatten):
+    """The shards of every global batch, read and rate-encoded by each process from its own
+    rows, are the single process's batch and encoding bit for bit, and every process's
+    generator ends in the same state (so the next epoch's order agrees too)."""
+    import snnlab
+    from snnlab.data import batches
+    from snnlab.encoding import encode_rows
+
+    x, y = snnlab.load("digits", flatten=flatten).train.tensors
+    single = []
+    gen = torch.Generator().manual_seed(7)
+    for xb, yb, rows, n in batches(TensorDataset(x, y), 100, shuffle=True, generator=gen):
+        assert rows == slice(0, n)
+        single.append((snnlab.encode(xb, 4, "rate", generator=gen), yb))
+    end = gen.get_state()
+    assert len(single) == 15 and single[-1][1].shape[0] == 1437 - 1400
+    shards = []
+    for rank in range(world):
+        data = _Recording(x, y)
+        gen = torch.Generator().manual_seed(7)
+        shards.append([(encode_rows(xb, 4, "rate", rows=rows, n=n, generator=gen), yb)
+                       for xb, yb, rows, n in batches(data, 100, shuffle=True, generator=gen,
+                                                      rank=rank, world_size=world)])
+        assert torch.equal(gen.get_state(), end)
+        assert abs(data.read - 1437 / world) < 15  # its rows only, about a world-th
+    for i, (x_seq, yb) in enumerate(single):
+        assert torch.equal(torch.cat([s[i][0] for s in shards], 1), x_seq)
+        assert torch.equal(torch.cat([s[i][1] for s in shards]), yb)
 
 
 def test_distributed_without_launcher_is_a_clear_error():

@@ -50,7 +50,7 @@ def test_checkpoint_roundtrip_and_errors(digits, tmp_path):
     net = _fresh()
     path = snnlab.save_checkpoint(tmp_path / "a.pt", net)
     loaded, ckpt = snnlab.load_checkpoint(path)  # rebuilt from the stored config
-    assert torch.equal(_weights(loaded), _weights(net)) and ckpt["format_version"] == 1
+    assert torch.equal(_weights(loaded), _weights(net)) and ckpt["format_version"] == 2
     with pytest.raises(ValueError, match="does not fit"):
         snnlab.load_checkpoint(path, mlp(64, [16], 10))
     with pytest.raises(FileNotFoundError):

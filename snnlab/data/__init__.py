@@ -12,13 +12,16 @@
   manifold; values are spike times for latency coding. Generated locally (``task_seed=...``).
 * ``npz:PATH`` -- your own arrays ``x_train, y_train, x_test, y_test`` (+ ``x_val, y_val``),
   validated thoroughly; no rescaling.
+* ``npy:DIR`` -- ``x_train.npy, y_train.npy, x_test.npy, y_test.npy`` read through memory maps,
+  for data sets larger than memory (``snnlab/data/stream.py``).
 * ``mnist``, ``fashion_mnist``, ``cifar10`` -- the classic image sets read from their original
   files in ``cache_dir()``; downloaded once with urllib if missing (``limit_train=...``).
 * ``nmnist`` -- N-MNIST event-camera recordings binned into ``n_bins`` frames of shape
   ``(2, 34, 34)``; needs the files (or ``tonic``) once.
 
 ``cache_dir()`` is ``$SNNLAB_DATA``, else ``$XDG_CACHE_HOME/snnlab``, else ``~/.cache/snnlab``.
-``make_loader(dataset, batch_size, shuffle, seed)`` builds a reproducibly seeded DataLoader.
+``make_loader(dataset, batch_size, shuffle, seed)`` builds a reproducibly seeded DataLoader;
+``batches(dataset, batch_size, ...)`` yields the training loop's batches (one process's shard).
 """
 
 from __future__ import annotations
@@ -31,16 +34,17 @@ from .base import DataSplit, DataUnavailableError, cache_dir, check_seed
 from .digits import load_digits
 from .events import events_to_frames, load_nmnist, read_nmnist_events
 from .heldout import LOADERS as HELDOUT_LOADERS
-from .loaders import make_loader
+from .loaders import batches, make_loader
 from .manifold import load_manifold
 from .mnist1d import load_mnist1d
 from .npz import load_npz
+from .stream import load_npy
 from .vision import load_cifar10, load_fashion_mnist, load_mnist, read_cifar_batch, read_idx
 from .yinyang import load_yinyang
 
 __all__ = [
-    "DataSplit", "DataUnavailableError", "available", "cache_dir", "events_to_frames", "load",
-    "make_loader", "read_cifar_batch", "read_idx", "read_nmnist_events",
+    "DataSplit", "DataUnavailableError", "available", "batches", "cache_dir", "events_to_frames",
+    "load", "make_loader", "read_cifar_batch", "read_idx", "read_nmnist_events",
 ]
 
 _LOADERS: dict[str, Callable[..., DataSplit]] = {
@@ -78,7 +82,7 @@ def load(name: str, *, seed: int = 0, **kw: Any) -> DataSplit:
     Parameters
     ----------
     name : str
-        One of :func:`available` or ``"npz:PATH"``.
+        One of :func:`available`, ``"npz:PATH"`` or ``"npy:DIR"`` (memory-mapped).
     seed : int
         Non-negative seed for anything random in the split (ignored by ``yinyang`` and
         ``mnist1d``, whose standard versions have fixed seeds; see their keyword arguments).
@@ -94,6 +98,11 @@ def load(name: str, *, seed: int = 0, **kw: Any) -> DataSplit:
             raise ValueError("'npz:' needs a file path, e.g. load('npz:data/my_arrays.npz')")
         _check_kwargs(name, load_npz, kw)
         return load_npz(path, seed=seed, **kw)
+    if name.startswith("npy:"):
+        if not name[4:]:
+            raise ValueError("'npy:' needs a directory, e.g. load('npy:data/big/')")
+        _check_kwargs(name, load_npy, kw)
+        return load_npy(name[4:], seed=seed, **kw)
     key = name.strip().lower().replace("-", "_")
     if key not in _LOADERS:
         raise ValueError(f"unknown dataset {name!r}; available: {', '.join(available())}, "

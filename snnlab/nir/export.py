@@ -89,7 +89,7 @@ from torch import nn
 from .. import neurons as N
 from .._checks import check_choice
 from ..models import SpikingNet
-from ..train import load_checkpoint
+from ..train import check_weights, load_checkpoint
 from .graph import DEFAULT_DT, FORMAT, NIRExportError, check_dt, load_nir, pair
 
 __all__ = ["to_nir", "READOUT_FORMS", "LIF_NODES"]
@@ -243,6 +243,7 @@ def _model_of(model):
     if not isinstance(model, SpikingNet):
         raise TypeError(f"model must be a snnlab SpikingNet or a checkpoint path, got "
                         f"{type(model).__name__}")
+    check_weights(model, "to_nir")  # NaN, inf or absurd weights are never exported
     return model
 
 

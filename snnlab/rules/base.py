@@ -15,6 +15,9 @@ network. It works on encoded batches ``x_seq [T, B, ...]`` and labels ``y [B]``:
   never overridden;
 * ``gradients(model, x_seq, y)`` - the parameter gradients ``backward`` computes, without
   updating anything (for comparing rules);
+* ``state_dict()`` / ``load_state_dict(state)`` - what the rule keeps across epochs (EICIL's
+  phase counter, a teacher trained in ``setup``), saved in every checkpoint and restored after
+  ``setup`` on resume (default: nothing);
 * ``build_model(n_in, hidden, n_out, **kw)`` / ``check_model(model)`` - the network the rule
   trains: built by ``train`` (given a spec), the CLI and ``compare``; a model the user passes in
   is checked, never rebuilt or changed.
@@ -136,6 +139,23 @@ class Rule(abc.ABC):
     def on_epoch_end(self, model, epoch: int) -> dict:
         """Called after every epoch; may return extra values to log in the history."""
         return {}
+
+    # State a rule keeps across steps or epochs (a phase counter, a teacher trained in setup).
+    def state_dict(self) -> dict:
+        """What this rule must carry across a checkpoint for a resumed run to continue
+        bit-identically: plain values and tensors only (``torch.load(weights_only=True)`` reads
+        them). Default: ``{}``. :func:`snnlab.train` saves it after every epoch and, on resume,
+        calls :meth:`load_state_dict` *after* :meth:`setup`, so ``setup`` may initialise freely.
+        Per-step scratch (the last recording) and per-epoch sums, empty at every epoch's end,
+        need not be saved."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned (called after :meth:`setup`). The default
+        accepts only ``{}``: a rule that keeps no state cannot silently drop someone's."""
+        if state:
+            raise ValueError(f"rule {self.name!r} keeps no state, but was given "
+                             f"{sorted(state)}")
 
     def hparams(self) -> dict:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")

@@ -252,5 +252,13 @@ class BPTTSTDPCycles(Rule):
                               a_plus=self.a_plus, a_minus=self.a_minus,
                               contraction=self.contraction, w_max=self.w_max)
 
+    def state_dict(self) -> dict:
+        """The phase schedule's position (``setup`` restarts it; resume restores it after)."""
+        return {"epoch": self._epoch, "phase": self._phase, "rate_sum": self._rate_sum,
+                "batches": self._batches}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._epoch, self._phase = int(state["epoch"]), str(state["phase"])
+        self._rate_sum, self._batches = float(state["rate_sum"]), int(state["batches"])
 
 EICIL = BPTTSTDPCycles  # old name, kept importable for snnlab.course.n14_eicil; not registered

@@ -253,6 +253,17 @@ class KD(Rule):
         d = self.divergence(self.teacher_logits(x_seq), logits).mean()
         return (1.0 - self.alpha) * ce + self.alpha * self.tau ** 2 * d
 
+    def state_dict(self) -> dict:
+        """The teacher's weights (trained in :meth:`setup`, so a resumed run gets the very
+        teacher the interrupted one had, whatever setup re-derives)."""
+        return {} if self.teacher is None else {"teacher": self.teacher.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if "teacher" in state:
+            if self.teacher is None:
+                raise RuntimeError(f"rule {self.name!r}: call setup before load_state_dict")
+            self.teacher.load_state_dict(state["teacher"])
+
 
 @register("akl")
 class AKL(KD):

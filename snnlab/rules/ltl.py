@@ -275,6 +275,17 @@ class LTL(Rule):
         h.pop("teacher", None)
         return h
 
+    def state_dict(self) -> dict:
+        """The teacher's weights (trained in :meth:`setup`, so a resumed run gets the very
+        teacher the interrupted one had, whatever setup re-derives)."""
+        return {} if self.teacher is None else {"teacher": self.teacher.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if "teacher" in state:
+            if self.teacher is None:
+                raise RuntimeError(f"rule {self.name!r}: call setup before load_state_dict")
+            self.teacher.load_state_dict(state["teacher"])
+
 
 # --------------------------------------------------------------------------- memory
 def memory_vs_T(model, teacher, x: torch.Tensor, y: torch.Tensor, Ts=(8, 16, 32, 64),
