@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from . import _optim
 from . import distributed as DIST
 from . import rules as R
-from ._checks import check_choice, check_float, check_int
+from ._checks import MAX_LR, check_choice, check_float, check_int
 from .data import DataSplit, batches, load
 from .encoding import METHODS, encode, encode_rows
 from .metrics import accuracy, activity
@@ -391,7 +391,7 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
     seed = check_int("seed", seed, low=0)
     encoding = check_choice("encoding", encoding or rule.default_encoding, METHODS)
     check_int("eval_every", eval_every, low=1)
-    check_float("weight_decay", weight_decay, low=0.0)
+    check_float("weight_decay", weight_decay, low=0.0, high=MAX_LR)  # as lr: no overflow
     opt_name = check_choice("optimizer", optimizer, ("adam", "adamw", "sgd"))
     # event data carries its own time axis first ([n_bins, C, H, W]); the model sees one frame
     step_shape = tuple(data.input_shape[1:] if encoding == "frames" else data.input_shape)

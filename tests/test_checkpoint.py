@@ -17,7 +17,8 @@ TRAIN = importlib.import_module("snnlab.train")  # (snnlab.train is the function
 # hyper-parameters that keep every rule fast here, and make state matter where a rule keeps it:
 # eicil with cycle=2 is excitatory in epoch 1 and inhibitory in epoch 2, so a resume that lost
 # its phase counter trains epoch 2 wrongly; kd/hta_kl/ltl train a teacher in setup
-FAST = {"eicil": {"cycle": 2}, "kd": {"teacher_epochs": 1}, "hta_kl": {"teacher_epochs": 1},
+FAST = {"bptt_stdp_cycles": {"cycle": 2}, "kd": {"teacher_epochs": 1},
+        "hta_kl": {"teacher_epochs": 1}, "akl": {"teacher_epochs": 1},
         "ltl": {"teacher_epochs": 1}}
 
 
@@ -62,8 +63,9 @@ def test_every_rule_resumes_bit_identically(tiny, tmp_path, rule):
     assert _records(h) == _records(h_full)
 
 
-def test_eicil_phase_is_in_the_checkpoint(tiny, tmp_path):
-    _run(_net("eicil", tiny, 0), tiny, "eicil", epochs=1, checkpoint=tmp_path / "e.pt")
+def test_stdp_cycle_phase_is_in_the_checkpoint(tiny, tmp_path):
+    _run(_net("bptt_stdp_cycles", tiny, 0), tiny, "bptt_stdp_cycles", epochs=1,
+         checkpoint=tmp_path / "e.pt")
     state = load_checkpoint(tmp_path / "e.pt")[1]["rule_state"]
     assert state["epoch"] == 1 and state["phase"] == "inhibitory"
 
@@ -75,7 +77,7 @@ def test_checkpoint_records_the_run(tiny, tmp_path):
     assert (cfg["rule"], cfg["T"], cfg["lr"], cfg["seed"], cfg["optimizer"], cfg["data"],
             cfg["batch_size"], cfg["encoding"]) == ("bptt", 4, 0.003, 1, "adam", "tiny", 32,
                                                      "direct")
-    assert cfg["hparams"] == {"spike_reg": 0.0} and len(ckpt["digest"]) == 64
+    assert cfg["hparams"] == {"spike_reg": 0.0, "input_norm": True} and len(ckpt["digest"]) == 64
 
 
 def _alter(path, key, value):
@@ -233,3 +235,28 @@ def test_progress_goes_to_stderr_only(tiny, capsys):
     _run(_net("bptt", tiny, 0), tiny, epochs=1, progress=False)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_resume_is_bit_identical_when_the_rule_rescales_large_inputs(tmp_path):
+    """Inputs of scale 10 make bptt's InputScale divide the first layer at setup: a resume must
+    not divide the restored weights a second time."""
+    from torch.utils.data import TensorDataset
+
+    from snnlab import data as D
+    from snnlab.train import build_model
+
+    s = D.load("heldout-blobs100-c8-x10", seed=0)
+    x, y = s.train.tensors
+    s = D.DataSplit(train=TensorDataset(x[:128], y[:128]), test=s.test, n_classes=s.n_classes,
+                    input_shape=s.input_shape, name=s.name)
+    rule = snnlab.rules.get("bptt")
+    straight = build_model(rule, s, [16], seed=0)
+    snnlab.train(straight, s, "bptt", epochs=2, T=4, seed=0, progress=False)
+    first = build_model(rule, s, [16], seed=0)
+    snnlab.train(first, s, "bptt", epochs=1, T=4, seed=0, progress=False,
+                 checkpoint=tmp_path / "c.pt")
+    resumed = build_model(rule, s, [16], seed=3)
+    snnlab.train(resumed, s, "bptt", epochs=2, T=4, seed=0, progress=False,
+                 checkpoint=tmp_path / "c.pt", resume=True)
+    for k, v in straight.state_dict().items():
+        assert torch.equal(v, resumed.state_dict()[k]), k
