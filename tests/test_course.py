@@ -231,3 +231,20 @@ def test_simulate_ottt_trace_as_old_loop(rate, beta, decay, T, seed):
     assert r["rel_error"] == pytest.approx(err, rel=1e-9, abs=1e-12)
     if decay == beta:
         assert r["rel_error"] == 0.0
+
+
+def test_train_seeds_reuses_done_runs_and_checks_their_length():
+    import snnlab
+    from snnlab.course import n05_activation_vs_timing as n05
+    from snnlab.rules import antlr
+    from snnlab.train import History
+
+    data = antlr.latency_dataset(snnlab.load("yinyang", n_train=64))
+    net = antlr.make_model(5, [4], 3, seed=0)
+    one = History("bptt", [{"epoch": 1, "test_acc": 0.5}])
+    out = n05.train_seeds(["bptt"], data, seeds=[0], T=20, epochs=1, hidden=4,
+                          done={("bptt", 0): (net, one)})  # nothing trained
+    assert out["bptt"]["curves"] == [[0.5]]
+    with pytest.raises(ValueError, match="epochs"):
+        n05.train_seeds(["bptt"], data, seeds=[0], T=20, epochs=2, hidden=4,
+                        done={("bptt", 0): (net, one)})

@@ -150,6 +150,18 @@ dash
 #
 # `widgets.simulate_encoding` (the dashboard's pure function) does both for the whole test set at
 # once when we pass all its pixels as one long vector.
+#
+# ### Exercise 4: predict, then look
+#
+# Before running the sweep: at the **largest** $T$ of the sweep, which code will decode the
+# pixels back with the **smallest** error, `"rate"`, `"latency"` or `"delta"`? Commit to an
+# answer; the checker compares it with your run and explains.
+
+# %% tags=["exercise"]
+my_prediction = None  # TODO: "rate", "latency" or "delta"
+
+# %% tags=["solution"]
+my_prediction = "latency"  # its only error is rounding a spike time to the grid of T steps
 
 # %%
 methods = ["rate", "latency", "delta"]
@@ -172,6 +184,19 @@ axes[0].set(ylabel="spikes per sample", title="Cost: spikes per digit", yscale="
 axes[1].set(ylabel="mean |x - decoded x| (0-1 scale)", title="Information: decoding error")
 plt.show()
 print("spikes per sample at T =", T_VALUES[-1], {m: round(cost[m][-1], 1) for m in methods})
+exercises.check_prediction_best_code(my_prediction, error)
+# the statements below, on this run's numbers
+per_step = [c / T for c, T in zip(cost["rate"], T_VALUES)]
+assert max(per_step) < 1.05 * min(per_step)  # rate: cost grows linearly with T
+n_lit = int((x_test > 0).sum()) / len(x_test)  # nonzero pixels per digit
+assert all(abs(c - n_lit) < 1e-6 for c in cost["latency"]) and n_lit <= 64  # ≤ 1 per pixel
+assert all(cost["delta"][i] <= cost["latency"][i] <= cost["rate"][i]
+           for i in range(len(T_VALUES)))  # delta cheapest, rate dearest
+t_ratio = T_VALUES[-1] / T_VALUES[0]
+rate_drop = error["rate"][0] / error["rate"][-1]
+assert 0.5 < rate_drop / t_ratio ** 0.5 < 2  # rate error shrinks like 1/sqrt(T) ...
+assert error["latency"][0] / error["latency"][-1] > 0.5 * t_ratio  # ... latency like 1/T
+assert max(error["delta"]) - min(error["delta"]) < 1e-6  # delta: flat on a static image
 
 # %% [markdown]
 # The rate code's cost grows linearly with $T$ while its error shrinks only like $1/\sqrt{T}$
@@ -196,6 +221,30 @@ for T in TRAIN_T:
 print(f"{'encoding':>9} {'T':>3} {'test acc':>9} {'hidden spikes/sample':>21}")
 for (m, T), (acc, spk) in results.items():
     print(f"{m:>9} {T:>3} {acc:>9.3f} {spk:>21.1f}")
+
+# %% [markdown]
+# ### Exercise 5: read your table
+#
+# Which encoding reached the highest test accuracy at the smallest $T$ you trained
+# (`TRAIN_T[0]`)? Answer with its name, read off your own table.
+
+# %% tags=["exercise"]
+best_at_small_T = None  # TODO: "direct", "rate", "latency" or "delta"
+
+# %% tags=["nbval-check-output"]
+exercises.check_best_encoding(best_at_small_T, results)
+
+# %% tags=["solution", "nbval-check-output"]
+accs = {m: acc for (m, t), (acc, spk) in results.items() if t == TRAIN_T[0]}
+best_at_small_T = max(accs, key=accs.get)
+exercises.check_best_encoding(best_at_small_T, results)
+
+# %%
+# the statements below, on this run's numbers
+small = {m: results[(m, TRAIN_T[0])][0] for m in ["direct", "rate", "latency", "delta"]}
+assert small["direct"] >= max(small.values()) - 0.02  # direct: best (or tied) at small T
+if not FAST:  # after one FAST epoch the latency network has barely started; full run only
+    assert small["delta"] <= min(small["rate"], small["latency"], small["direct"])  # delta: poorest
 
 # %% [markdown]
 # ## What to notice

@@ -74,10 +74,22 @@ print("spikes:", s.tolist(), "| ds/du:", u.grad.tolist())
 
 # %% [markdown]
 # Now train a network whose output is *spike counts* of LIF readout neurons, once with the true
-# step and once with a surrogate (fast sigmoid, below). Same network, same seed, same data:
+# step and once with a surrogate (fast sigmoid, below). Same network, same seed, same data.
+#
+# ### Predict, then look
+#
+# Before running the next cell: what **test accuracy** (a number between 0 and 1) will the
+# network trained with the true gradient reach on these ten digit classes? Commit to a number;
+# the checker compares it with the run and explains.
+
+# %% tags=["exercise"]
+my_prediction = None  # TODO: a test accuracy between 0 and 1
+
+# %% tags=["solution"]
+my_prediction = 0.1  # a zero gradient never moves a weight: the network stays random
 
 # %%
-naive = {}
+naive, changes = {}, {}
 for label, sg in [("true gradient", TrueStep()), ("surrogate", "fast_sigmoid")]:
     torch.manual_seed(SEED)
     net = snnlab.models.mlp(64, [HIDDEN], 10, readout="count", surrogate=sg)
@@ -85,10 +97,17 @@ for label, sg in [("true gradient", TrueStep()), ("surrogate", "fast_sigmoid")]:
     hist = snnlab.train(net, data, rule="bptt", T=T, epochs=NAIVE_EPOCHS, seed=SEED,
                         progress=False)
     change = float((net.layers[0].synapse.weight.detach() - w_before).abs().max())
-    naive[label] = hist
+    naive[label], changes[label] = hist, change
     print(f"{label:>14}: test accuracy {hist.test_acc:.3f}, train loss "
           f"{hist.column('train_loss')[0]:.3f} -> {hist.final['train_loss']:.3f}, "
           f"largest change of a hidden weight {change:.4f}")
+exercises.check_prediction_true_gradient(my_prediction, naive["true gradient"])
+# the statements below, on this run's numbers
+true_loss = naive["true gradient"].column("train_loss")
+assert changes["true gradient"] == 0  # every weight got a zero gradient ...
+assert max(true_loss) - min(true_loss) < 1e-4  # ... the loss does not move ...
+assert naive["true gradient"].test_acc < 0.2  # ... and the accuracy stays near chance (10%)
+assert changes["surrogate"] > 0 and naive["surrogate"].test_acc > 0.5  # the surrogate learns
 
 # %% [markdown]
 # With the true gradient **nothing learns**: every weight gets a zero gradient, the loss does
@@ -285,6 +304,31 @@ for k in (2.0, 25.0, 200.0):
     print(f"fast sigmoid k = {k:>5g}: gradient reaches {100 * r['reach']:.0f}% of neuron-steps")
 
 # %% [markdown]
+# ### Exercise 4: how far does your surrogate reach?
+#
+# What percentage of the recorded neuron-steps of *your* trained network gets a gradient
+# (derivative above 1% of the peak) from the fast sigmoid at the sharpness $k = 25$ of the
+# dashboard? Read it off the dashboard's title or compute it with `widgets.simulate_surrogate`.
+
+# %% tags=["exercise"]
+reach_percent = None  # TODO: a percentage, e.g. 42.0
+
+# %% tags=["nbval-check-output"]
+exercises.check_surrogate_reach(reach_percent, distances, name="fast_sigmoid", scale=25.0)
+
+# %% tags=["solution", "nbval-check-output"]
+r = widgets.simulate_surrogate(name="fast_sigmoid", scale=25.0, distances=distances)
+reach_percent = 100 * r["reach"]
+exercises.check_surrogate_reach(reach_percent, distances, name="fast_sigmoid", scale=25.0)
+
+# %%
+# "very sharp surrogates leave most of the network without a learning signal", on this run
+reach = {k: widgets.simulate_surrogate(name="fast_sigmoid", scale=k, distances=distances)["reach"]
+         for k in (2.0, 25.0, 200.0)}
+assert reach[2.0] >= reach[25.0] >= reach[200.0]  # sharper: fewer neuron-steps reached
+assert reach[200.0] < 0.5  # the sharpest leaves most neuron-steps without a gradient
+
+# %% [markdown]
 # ## 5. The same gradient, three ways
 #
 # Autograd can differentiate the BPTT loop as it stands: every charge, fire and reset of every
@@ -299,7 +343,9 @@ for k in (2.0, 25.0, 200.0):
 
 # %% tags=["nbval-ignore-output"]
 x_batch = snnlab.encode(x_test[:128], 25, "rate")
-print(compare.bptt_paths(model, x_batch, y_test[:128]))
+paths = compare.bptt_paths(model, x_batch, y_test[:128])
+print(paths)
+assert all(row["max_abs_diff"] < 1e-4 for row in paths.rows)  # "agree to float32 rounding"
 
 # %% [markdown]
 # Run `snnlab info` in a terminal to see which paths your machine uses, and

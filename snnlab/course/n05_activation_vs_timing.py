@@ -123,7 +123,7 @@ def check_cosine(cosine: Callable) -> bool:
 
 # ------------------------------------------------------------------ several seeds
 def train_seeds(rules, data, *, seeds, T: int, epochs: int, hidden: int = 60,
-                **train_kw) -> dict:
+                done: dict | None = None, **train_kw) -> dict:
     """Train each rule of ``rules`` once per seed of ``seeds`` on ``data`` (a latency data set
     of :func:`snnlab.rules.antlr.latency_dataset`), each time from the ANTLR network
     :func:`~snnlab.rules.antlr.make_model` built with that seed, and summarise.
@@ -131,8 +131,12 @@ def train_seeds(rules, data, *, seeds, T: int, epochs: int, hidden: int = 60,
     Returns rule -> ``dict(acc, spikes, curves, acc_mean, acc_std, spikes_mean, spikes_std,
     curve_mean, curve_std)``: the final test accuracy (first-spike decision) and hidden+output
     spikes per sample of each seed, each seed's test accuracy after every epoch, and their mean
-    and standard deviation over seeds (0 for one seed)."""
+    and standard deviation over seeds (0 for one seed).
+
+    ``done`` maps ``(rule, seed)`` to a ``(net, history)`` pair already trained with these
+    settings (from that seed's network); those runs are summarised instead of repeated."""
     seeds = [int(s) for s in seeds]
+    done = {} if done is None else dict(done)
     if not seeds:
         raise ValueError("seeds must name at least one seed")
     n_in, n_out = int(data.input_shape[0]), int(data.n_classes)
@@ -140,9 +144,15 @@ def train_seeds(rules, data, *, seeds, T: int, epochs: int, hidden: int = 60,
     for rule in rules:
         accs, spikes, curves = [], [], []
         for seed in seeds:
-            net = make_model(n_in, [hidden], n_out, seed=seed)
-            hist = train(net, data, rule, T=T, epochs=epochs, seed=seed, encoding="latency",
-                         progress=False, **train_kw)
+            if (str(rule), seed) in done:
+                net, hist = done[(str(rule), seed)]
+            else:
+                net = make_model(n_in, [hidden], n_out, seed=seed)
+                hist = train(net, data, rule, T=T, epochs=epochs, seed=seed, encoding="latency",
+                             progress=False, **train_kw)
+            if len(hist.column("test_acc")) != epochs:
+                raise ValueError(f"the run given for {rule!r}, seed {seed} has "
+                                 f"{len(hist.column('test_acc'))} epochs, not {epochs}")
             stats = decision_stats(net, data.test, T)
             accs.append(stats["acc"])
             spikes.append(stats["spikes_per_sample"])
