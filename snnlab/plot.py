@@ -267,8 +267,10 @@ def training_curves(history, *, ax=None, keys: Sequence[str] = ("train_loss", "t
             if not pts:
                 continue
             e, v = zip(*pts)
-            a.plot(e, v, styles[k], marker="o", ms=3, color=PALETTE[i % len(PALETTE)],
-                   label=f"{name}: {key}")
+            # past the palette's 8 colours the marker changes, so no two runs look alike
+            marker = "osD^v"[(i // len(PALETTE)) % 5]
+            a.plot(e, v, styles[k], marker=marker, ms=3 if marker == "o" else 4,
+                   color=PALETTE[i % len(PALETTE)], label=f"{name}: {key}")
         a.set_ylabel(_KEY_LABELS.get(key, key), fontsize=LABEL_SIZE)
     handles = [h for a in axes for h in a.get_legend_handles_labels()[0]]
     if handles and legend_outside:
