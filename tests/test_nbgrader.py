@@ -169,6 +169,9 @@ def test_release_and_autograde(tmp_path, monkeypatch):
           + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
           + f"); scores (score, max): {scores}")
     for name in GRADED:
-        n_ex = len(nbtools.exercise_pairs(nbtools.read_source(nbtools.SOURCES / f"{name}.py")))
+        course_nb = nbtools.read_source(nbtools.SOURCES / f"{name}.py")
+        # one point per exercise with its own checker cell (predictions are ungraded answers)
+        n_ex = sum(any(nbtools._is_checker_cell(course_nb.cells[i]) for i in range(e + 1, s))
+                   for e, s in nbtools.exercise_pairs(course_nb))
         assert scores[name, "solved"] == (n_ex, n_ex), scores
         assert scores[name, "unsolved"] == (0, n_ex), scores
