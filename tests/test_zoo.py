@@ -142,7 +142,7 @@ def test_residual_synapse_adds_its_input_in_every_path():
 
 @pytest.mark.parametrize("arch", ["vgg", "resnet"])
 def test_zoo_config_round_trip_and_checkpoint(arch, tmp_path):
-    net = zoo.for_rule(snnlab.rules.get("tandem"), arch, (3, 16, 16), 3,
+    net = zoo.for_rule(snnlab.rules.get("bptt"), arch, (3, 16, 16), 3, readout_beta=0.0,
                        **({"cfg": "vgg5", "width": 1 / 16, "hidden": [5]} if arch == "vgg"
                           else {"width": 1 / 32}))
     assert net.config["kind"] == arch and net.config["readout_beta"] == 0.0
@@ -176,13 +176,14 @@ RULE_HP = {"kd": {"teacher_epochs": 1}, "hta_kl": {"teacher_epochs": 1},
 # rule -> (arch -> expected refusal message); every other pair must train
 REFUSES = {
     "ttfs": dict.fromkeys(ARCH_KW, "needs flat inputs"),  # exact times: dense, bias-free only
+    # their mathematics needs synapses without (training-mode) batch norm
+    "ottt": {"vgg": "batch norm", "resnet": "batch norm"},
+    "ottt_o": {"vgg": "batch norm", "resnet": "batch norm"},
+    "tandem": {"vgg": "batch norm", "resnet": "batch norm"},
     # STDP phase: bare nn.Linear hidden synapses only
     "bptt_stdp_cycles": {"resnet": "needs dense"},
 }
-XFAIL = {("bptt_stdp_cycles", "convnet"):
-         "bug in rules/eicil.py: its refusal says 'add hidden=[...] to a "
-         "convnet', but a convnet's first dense synapse is Sequential(Flatten, Linear), which "
-         "_dense_layers does not count, so convnet(hidden=[8]) is refused too"}
+XFAIL: dict = {}  # (rule, arch) pairs that fail for a known bug: none at present
 
 
 def _tiny_data(shape=(3, 16, 16), n=20):
@@ -227,39 +228,28 @@ def test_every_rule_trains_resnet19(name):
 
 
 # --------------------------------------------------------------------------- rules x batch norm
+def _bn_vgg_plain():
+    torch.manual_seed(0)
+    return zoo.vgg(cfg=[4, "M", 4], input_shape=(3, 8, 8), n_out=3, hidden=[6], readout_beta=0.0)
+
+
 def _bn_vgg(rule):
     torch.manual_seed(0)
     return zoo.for_rule(snnlab.rules.get(rule), "vgg", (3, 8, 8), 3, cfg=[4, "M", 4],
                         hidden=[6])
 
 
-@pytest.mark.xfail(strict=True, reason="bug in rules/tandem.py: _bias() runs a BatchNorm synapse "
-                   "in training mode on one all-zero sample, so every step pulls BN's running "
-                   "mean/var toward 0, and training-mode BN is not affine, so synapse(c) + "
-                   "(T-1)*synapse(0) is not W c + T b")
-def test_tandem_never_feeds_batch_norm_the_zero_probe():
-    net = _bn_vgg("tandem")
-    seen = []
-    for m in net.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.register_forward_hook(lambda mod, inp, out: seen.append(bool(
-                mod.training and not inp[0].any())))
-    snnlab.rules.get("tandem").loss(net, torch.rand(2, 4, 3, 8, 8).round(), torch.arange(4) % 3)
-    assert seen and not any(seen)
+def test_tandem_refuses_batch_norm():
+    # the ANN side computes W c + T b from the spike count: training-mode BN is not affine
+    with pytest.raises(ValueError, match="batch norm"):
+        snnlab.rules.get("tandem").check_model(_bn_vgg_plain())
 
 
-@pytest.mark.xfail(strict=True, reason="bug in rules/ottt.py: check_model accepts BatchNorm, but "
-                   "trace_synapse runs a BN synapse twice per time step in training mode (on the "
-                   "trace, then on the spikes), so BN's running statistics mix trace and spike "
-                   "statistics; the paper uses no BN (scaled weight standardisation instead)")
 def test_ottt_refuses_batch_norm():
     with pytest.raises(ValueError, match="(?i)batch ?norm"):
-        snnlab.rules.get("ottt").check_model(_bn_vgg("ottt"))
+        snnlab.rules.get("ottt").check_model(_bn_vgg_plain())
 
 
-@pytest.mark.xfail(strict=True, reason="bug in rules/rate_bp.py: the rate pass runs BatchNorm in "
-                   "training mode, so its (time-averaged, lower-variance) batch statistics also "
-                   "enter BN's running statistics; the paper freezes them in the rate pass")
 def test_rate_bp_rate_pass_leaves_bn_running_stats_alone():
     from snnlab.rules.rate_bp import spike_pass
 

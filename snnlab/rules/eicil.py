@@ -123,8 +123,19 @@ def inhibitory_update(weight: torch.Tensor, P: torch.Tensor, D: torch.Tensor, *,
     return weight
 
 
+def _dense(synapse: nn.Module) -> nn.Linear | None:
+    """The Linear of a dense synapse: ``nn.Linear``, or ``Flatten`` then ``Linear`` (a conv
+    net's first dense layer); ``None`` for anything else."""
+    if isinstance(synapse, nn.Linear):
+        return synapse
+    if isinstance(synapse, nn.Sequential) and len(synapse) == 2 \
+            and isinstance(synapse[0], nn.Flatten) and isinstance(synapse[1], nn.Linear):
+        return synapse[1]
+    return None
+
+
 def _dense_layers(model) -> list[int]:
-    return [i for i, layer in enumerate(model.layers) if isinstance(layer.synapse, nn.Linear)]
+    return [i for i, layer in enumerate(model.layers) if _dense(layer.synapse) is not None]
 
 
 def weight_sparsity(model) -> float:
@@ -132,8 +143,8 @@ def weight_sparsity(model) -> float:
     idx = _dense_layers(model)
     if not idx:
         return 0.0
-    zeros = sum(int((model.layers[i].synapse.weight == 0).sum()) for i in idx)
-    total = sum(model.layers[i].synapse.weight.numel() for i in idx)
+    zeros = sum(int((_dense(model.layers[i].synapse).weight == 0).sum()) for i in idx)
+    total = sum(_dense(model.layers[i].synapse).weight.numel() for i in idx)
     return zeros / total
 
 
@@ -248,7 +259,7 @@ class BPTTSTDPCycles(Rule):
             pre = x_seq if i == 0 else rec.spikes[i - 1]
             pre = pre.reshape(pre.shape[0], pre.shape[1], -1)
             P, D = stdp_correlations(pre, rec.spikes[i], self.lambda_pre, self.lambda_post)
-            inhibitory_update(model.layers[i].synapse.weight, P, D, eta=self.eta_i,
+            inhibitory_update(_dense(model.layers[i].synapse).weight, P, D, eta=self.eta_i,
                               a_plus=self.a_plus, a_minus=self.a_minus,
                               contraction=self.contraction, w_max=self.w_max)
 

@@ -220,6 +220,15 @@ class OTTT(Rule):
     def _check_model(model):
         for i, layer in enumerate(model.layers):
             _check_neuron(layer.neuron, f"layer {i}")
+        for where, syn in [(f"layer {i}", layer.synapse) for i, layer in enumerate(model.layers)
+                           ] + [("the readout", model.readout.synapse)]:
+            if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in syn.modules()):
+                raise ValueError(
+                    f"OTTT cannot train {where}: its synapse has batch norm. OTTT runs each "
+                    "synapse on the presynaptic trace and on the spikes at every step, so batch "
+                    "norm's statistics would mix the two; the paper uses no batch norm (scaled "
+                    "weight standardisation instead, which this rule adds to conv synapses). "
+                    "Build the network without batch norm (e.g. zoo.vgg(..., batch_norm=False))")
         mode = getattr(model.readout, "mode", None)
         if mode != "membrane":
             raise ValueError(f"OTTT needs a model with readout='membrane' (a leaky, non-spiking "

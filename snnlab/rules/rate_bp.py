@@ -52,6 +52,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as TF
+from torch import nn
 
 from .. import functional as F
 from .. import surrogate as S
@@ -260,9 +261,21 @@ class RateBP(Rule):
         """Logits with the spike pass's values and the rate pass's gradient (eq. 2)."""
         st = spike_pass(model, x_seq, self.chunk or None)
         r = x_seq.mean(0)
-        for layer, rate, e in zip(model.layers, st.rates, st.eligibilities):
-            r = _straight_through(rate, e, layer.synapse(r))
-        return _straight_through(st.logits, st.readout_eligibility, model.readout.synapse(r))
+        # the rate pass only carries the gradient: batch norm's running statistics are the
+        # spike pass's (the rate pass's time-averaged inputs have other statistics)
+        norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+                 and m.track_running_stats and m.training]
+        saved = [(m, m.momentum) for m in norms]
+        for m in norms:
+            m.momentum = 0.0  # normalise with the batch's statistics, keep the running ones
+        try:
+            for layer, rate, e in zip(model.layers, st.rates, st.eligibilities):
+                r = _straight_through(rate, e, layer.synapse(r))
+            out = model.readout.synapse(r)
+        finally:
+            for m, mom in saved:
+                m.momentum = mom
+        return _straight_through(st.logits, st.readout_eligibility, out)
 
     def loss(self, model, x_seq, y):
         return TF.cross_entropy(self.rate_logits(model, x_seq), y)

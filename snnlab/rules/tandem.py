@@ -132,6 +132,15 @@ class Tandem(Rule):
                              f"membrane readout with leak 0), this model has {what}: build it "
                              "with snnlab.rules.get('tandem').build_model(n_in, hidden, n_out) "
                              "or snnlab.models.mlp(..., readout_beta=0)")
+        for i, layer in enumerate(model.layers):
+            if any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                   for m in layer.synapse.modules()):
+                raise ValueError(
+                    f"tandem learning cannot train layer {i}: its synapse has batch norm. The "
+                    "ANN side computes W c + T b from the spike count c, which needs an affine "
+                    "synapse; training-mode batch norm is not affine (fold it into the weights "
+                    "first, snnlab.conversion.fold_bn, or build without it: "
+                    "zoo.vgg(..., batch_norm=False))")
 
     def loss(self, model, x_seq, y):
         logits, _, _ = tandem_forward(model, x_seq, self._act(x_seq.shape[0]))
