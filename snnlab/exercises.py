@@ -41,6 +41,7 @@ from .course import (  # noqa: F401 (re-exported)
     check_prediction_latency_cosine,
     check_prediction_lif_spikes,
     check_prediction_most_accurate,
+    check_prediction_quantisation_T,
     check_prediction_reset,
     check_prediction_true_gradient,
     check_psp_kernel,
@@ -58,6 +59,7 @@ from .course import (  # noqa: F401 (re-exported)
     check_spike_time_derivative,
     check_staircase,
     check_stdp_traces,
+    check_steps_to_match,
     check_straight_through,
     check_surrogate_derivative,
     check_surrogate_reach,
@@ -93,4 +95,5 @@ __all__ = [
     "check_first_firing_scale", "check_prediction_best_rule", "check_seed_spread",
     "check_prediction_most_accurate", "check_seed_gap", "check_prediction_latency_cosine",
     "check_best_cosine_T",
+    "check_prediction_quantisation_T", "check_steps_to_match",
 ]

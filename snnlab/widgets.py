@@ -15,6 +15,7 @@ from .course import (  # noqa: F401 (re-exported)
     chip_dashboard,
     conversion_dashboard,
     encoding_dashboard,
+    error_terms_figure,
     head_tail_dashboard,
     inhibition_dashboard,
     lif_dashboard,
@@ -46,4 +47,5 @@ __all__ = [
     "simulate_rate_sensitivity", "rate_sensitivity_dashboard", "simulate_chip", "chip_dashboard",
     "simulate_inhibition", "inhibition_dashboard", "simulate_rule_comparison",
     "rule_comparison_dashboard", "nir_readings_dashboard", "simulate_population",
+    "error_terms_figure",
 ]

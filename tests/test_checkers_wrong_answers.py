@@ -75,7 +75,8 @@ NUMBERS = {"check_cosine", "check_energy_estimate", "check_firing_rate"}
 VALUES = {"check_if_rate": 0.25, "check_spike_count": 6.0}
 # checkers of a prediction or an interpretation of the learner's own run (tables further down)
 RUN_READERS = {"check_prediction_most_accurate", "check_seed_gap",
-               "check_prediction_latency_cosine", "check_best_cosine_T"}
+               "check_prediction_latency_cosine", "check_best_cosine_T",
+               "check_prediction_quantisation_T", "check_steps_to_match"}
 
 
 # Predict-then-observe and interpret checkers take the run's result as a second argument: a
@@ -632,17 +633,23 @@ _SEEDS_CLEAR = _seed_table({"bptt": [0.90, 0.92], "ottt": [0.70, 0.72], "timing"
 _SEEDS_TIED = _seed_table({"bptt": [0.80, 0.90], "ottt": [0.82, 0.86], "timing": [0.2, 0.3]})
 _COSINES = {"direct": {2: 0.99, 8: 0.97, 32: 0.95}, "rate": {2: 0.9, 8: 0.95, 32: 0.96},
             "latency": {2: 0.9, 8: 0.8, 32: 0.6}}
+_CONV_CURVES = {"percentile, v0=0.0θ": {2: 0.34, 8: 0.87, 32: 0.90},
+                "max, v0=0.0θ": {2: 0.14, 8: 0.88, 32: 0.89}}
 CONTEXT = {
     "check_prediction_most_accurate": lambda: (_SEEDS_CLEAR,),
     "check_seed_gap": lambda: (_SEEDS_CLEAR,),
     "check_prediction_latency_cosine": lambda: (_COSINES,),
     "check_best_cosine_T": lambda: (_COSINES,),
+    "check_prediction_quantisation_T": lambda: ({4: 0.24, 16: 0.062, 64: 0.016},),
+    "check_steps_to_match": lambda: (_CONV_CURVES, 0.90),
 }
 GOOD = {
     "check_prediction_most_accurate": ["bptt", "timing", "OTTT ", "c"],
     "check_seed_gap": ["yes", "Yes", "a"],
     "check_prediction_latency_cosine": ["lower", "higher", "b"],
     "check_best_cosine_T": [2, 2.0, np.int64(2), torch.tensor(2)],
+    "check_prediction_quantisation_T": ["quarter", "half", "same", " Quarter", "c"],
+    "check_steps_to_match": [8, 8.0, np.int64(8), torch.tensor(8)],
 }
 WRONG.update({
     "check_prediction_most_accurate": {
@@ -654,6 +661,11 @@ WRONG.update({
     "check_best_cosine_T": {
         "stub": ..., "the largest T": 32, "the worst T": 32.0, "not a T measured": 4,
         "the cosine instead of T": 0.99},
+    "check_prediction_quantisation_T": {
+        "stub": ..., "None": None, "not an option": "tenth", "a number": 0.25},
+    "check_steps_to_match": {
+        "stub": ..., "the largest T": 32, "a T too short": 2, "not a T measured": 4,
+        "the accuracy instead of T": 0.87},
 })
 
 
@@ -670,6 +682,10 @@ def test_answer_about_the_run_passes(capsys):
     cos["direct"][32] = 1.0
     assert E.check_best_cosine_T(32, cos) is True
     assert E.check_best_cosine_T(2, cos) is False
+    slow = {k: dict(v) for k, v in _CONV_CURVES.items()}
+    slow["percentile, v0=0.0θ"][8] = 0.80
+    assert E.check_steps_to_match(32, slow, 0.90) is True
+    assert E.check_steps_to_match(8, slow, 0.90) is False
 
 
 def test_a_prediction_is_recorded_right_or_wrong(capsys):

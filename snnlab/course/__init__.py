@@ -76,9 +76,12 @@ from .n05_activation_vs_timing import (
     train_seeds,
 )
 from .n06_conversion import (
+    check_prediction_quantisation_T,
     check_staircase,
+    check_steps_to_match,
     check_weight_normalisation,
     conversion_dashboard,
+    error_terms_figure,
     simulate_conversion,
 )
 from .n07_tandem import (
@@ -206,4 +209,5 @@ __all__ = [
     "check_prediction_most_accurate", "check_seed_gap", "check_prediction_latency_cosine",
     "check_best_cosine_T",
     "nir_readings_dashboard", "check_nir_lif", "check_nir_euler_step",
+    "error_terms_figure", "check_prediction_quantisation_T", "check_steps_to_match",
 ]
