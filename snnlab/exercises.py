@@ -44,6 +44,7 @@ from .course import (  # noqa: F401 (re-exported)
     check_prediction_quantisation_T,
     check_prediction_reset,
     check_prediction_true_gradient,
+    check_prediction_tssl_vs_surrogate,
     check_psp_kernel,
     check_quantise,
     check_rate_code,
@@ -67,6 +68,7 @@ from .course import (  # noqa: F401 (re-exported)
     check_three_factor,
     check_timing_dv,
     check_timing_error,
+    check_tssl_gap,
     check_vdot_estimate,
     check_weight_normalisation,
     lif_rate_closed_form,
@@ -96,4 +98,5 @@ __all__ = [
     "check_prediction_most_accurate", "check_seed_gap", "check_prediction_latency_cosine",
     "check_best_cosine_T",
     "check_prediction_quantisation_T", "check_steps_to_match",
+    "check_prediction_tssl_vs_surrogate", "check_tssl_gap",
 ]

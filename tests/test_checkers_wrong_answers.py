@@ -76,7 +76,8 @@ VALUES = {"check_if_rate": 0.25, "check_spike_count": 6.0}
 # checkers of a prediction or an interpretation of the learner's own run (tables further down)
 RUN_READERS = {"check_prediction_most_accurate", "check_seed_gap",
                "check_prediction_latency_cosine", "check_best_cosine_T",
-               "check_prediction_quantisation_T", "check_steps_to_match"}
+               "check_prediction_quantisation_T", "check_steps_to_match",
+               "check_prediction_tssl_vs_surrogate", "check_tssl_gap"}
 
 
 # Predict-then-observe and interpret checkers take the run's result as a second argument: a
@@ -635,6 +636,8 @@ _COSINES = {"direct": {2: 0.99, 8: 0.97, 32: 0.95}, "rate": {2: 0.9, 8: 0.95, 32
             "latency": {2: 0.9, 8: 0.8, 32: 0.6}}
 _CONV_CURVES = {"percentile, v0=0.0θ": {2: 0.34, 8: 0.87, 32: 0.90},
                 "max, v0=0.0θ": {2: 0.14, 8: 0.88, 32: 0.89}}
+_TSSL_ACCS = {"TSSL-BP": [0.80, 0.84], "surrogate only": [0.82, 0.86],
+              "BPTT (LIF)": [0.90, 0.92]}
 CONTEXT = {
     "check_prediction_most_accurate": lambda: (_SEEDS_CLEAR,),
     "check_seed_gap": lambda: (_SEEDS_CLEAR,),
@@ -642,6 +645,8 @@ CONTEXT = {
     "check_best_cosine_T": lambda: (_COSINES,),
     "check_prediction_quantisation_T": lambda: ({4: 0.24, 16: 0.062, 64: 0.016},),
     "check_steps_to_match": lambda: (_CONV_CURVES, 0.90),
+    "check_prediction_tssl_vs_surrogate": lambda: (_TSSL_ACCS,),
+    "check_tssl_gap": lambda: (_TSSL_ACCS,),
 }
 GOOD = {
     "check_prediction_most_accurate": ["bptt", "timing", "OTTT ", "c"],
@@ -650,6 +655,8 @@ GOOD = {
     "check_best_cosine_T": [2, 2.0, np.int64(2), torch.tensor(2)],
     "check_prediction_quantisation_T": ["quarter", "half", "same", " Quarter", "c"],
     "check_steps_to_match": [8, 8.0, np.int64(8), torch.tensor(8)],
+    "check_prediction_tssl_vs_surrogate": ["tied", "higher", "lower", "B"],
+    "check_tssl_gap": [-2.0, -2, np.float64(-1.8), torch.tensor(-2.3)],
 }
 WRONG.update({
     "check_prediction_most_accurate": {
@@ -666,6 +673,11 @@ WRONG.update({
     "check_steps_to_match": {
         "stub": ..., "the largest T": 32, "a T too short": 2, "not a T measured": 4,
         "the accuracy instead of T": 0.87},
+    "check_prediction_tssl_vs_surrogate": {
+        "stub": ..., "None": None, "not an option": "same", "a number": 0.0},
+    "check_tssl_gap": {
+        "stub": ..., "a fraction, not points": -0.02, "the sign reversed": 2.0,
+        "zero (guessing a tie)": 0.0, "the surrogate's accuracy": 84.0},
 })
 
 
@@ -686,6 +698,13 @@ def test_answer_about_the_run_passes(capsys):
     slow["percentile, v0=0.0θ"][8] = 0.80
     assert E.check_steps_to_match(32, slow, 0.90) is True
     assert E.check_steps_to_match(8, slow, 0.90) is False
+    ahead = {"TSSL-BP": [0.90, 0.91], "surrogate only": [0.80, 0.81]}
+    assert E.check_tssl_gap(10, ahead) is True
+    assert E.check_tssl_gap(-2, ahead) is False
+    E.check_prediction_tssl_vs_surrogate("tied", ahead)
+    assert E.PROGRESS.predictions["prediction_tssl_vs_surrogate"] is False
+    E.check_prediction_tssl_vs_surrogate("tied", _TSSL_ACCS)
+    assert E.PROGRESS.predictions["prediction_tssl_vs_surrogate"] is True
 
 
 def test_a_prediction_is_recorded_right_or_wrong(capsys):

@@ -105,8 +105,10 @@ from .n10_ottt import (
     simulate_ottt_trace,
 )
 from .n11_tssl import (
+    check_prediction_tssl_vs_surrogate,
     check_psp_kernel,
     check_spike_time_derivative,
+    check_tssl_gap,
     simulate_tssl_neuron,
     tssl_neuron_dashboard,
 )
@@ -210,4 +212,5 @@ __all__ = [
     "check_best_cosine_T",
     "nir_readings_dashboard", "check_nir_lif", "check_nir_euler_step",
     "error_terms_figure", "check_prediction_quantisation_T", "check_steps_to_match",
+    "check_prediction_tssl_vs_surrogate", "check_tssl_gap",
 ]
