@@ -23,6 +23,7 @@ from .course import (  # noqa: F401 (re-exported)
     check_energy_estimate,
     check_firing_rate,
     check_first_firing_scale,
+    check_half_start_gain,
     check_head_mask,
     check_hta_weights,
     check_if_rate,
@@ -43,6 +44,7 @@ from .course import (  # noqa: F401 (re-exported)
     check_prediction_most_accurate,
     check_prediction_quantisation_T,
     check_prediction_reset,
+    check_prediction_shortest_window,
     check_prediction_true_gradient,
     check_prediction_tssl_vs_surrogate,
     check_psp_kernel,
@@ -99,4 +101,5 @@ __all__ = [
     "check_best_cosine_T",
     "check_prediction_quantisation_T", "check_steps_to_match",
     "check_prediction_tssl_vs_surrogate", "check_tssl_gap",
+    "check_prediction_shortest_window", "check_half_start_gain",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from .course import (  # noqa: F401 (re-exported)
     Dashboard,
     LiveCurve,
+    accuracy_vs_T_seeds,
     chip_dashboard,
     conversion_dashboard,
     encoding_dashboard,
@@ -23,6 +24,7 @@ from .course import (  # noqa: F401 (re-exported)
     ottt_trace_dashboard,
     rate_sensitivity_dashboard,
     rule_comparison_dashboard,
+    seed_stats,
     simulate_chip,
     simulate_conversion,
     simulate_encoding,
@@ -48,4 +50,5 @@ __all__ = [
     "simulate_inhibition", "inhibition_dashboard", "simulate_rule_comparison",
     "rule_comparison_dashboard", "nir_readings_dashboard", "simulate_population",
     "error_terms_figure",
+    "seed_stats", "accuracy_vs_T_seeds",
 ]

@@ -77,7 +77,8 @@ VALUES = {"check_if_rate": 0.25, "check_spike_count": 6.0}
 RUN_READERS = {"check_prediction_most_accurate", "check_seed_gap",
                "check_prediction_latency_cosine", "check_best_cosine_T",
                "check_prediction_quantisation_T", "check_steps_to_match",
-               "check_prediction_tssl_vs_surrogate", "check_tssl_gap"}
+               "check_prediction_tssl_vs_surrogate", "check_tssl_gap",
+               "check_prediction_shortest_window", "check_half_start_gain"}
 
 
 # Predict-then-observe and interpret checkers take the run's result as a second argument: a
@@ -638,6 +639,9 @@ _CONV_CURVES = {"percentile, v0=0.0θ": {2: 0.34, 8: 0.87, 32: 0.90},
                 "max, v0=0.0θ": {2: 0.14, 8: 0.88, 32: 0.89}}
 _TSSL_ACCS = {"TSSL-BP": [0.80, 0.84], "surrogate only": [0.82, 0.86],
               "BPTT (LIF)": [0.90, 0.92]}
+_WINDOWS = {"tandem": {1: [0.84, 0.85], 4: [0.86, 0.87]},
+            "conversion v0=0": {1: [0.12, 0.13], 4: [0.86, 0.87]},
+            "conversion v0=θ/2": {1: [0.78, 0.80], 4: [0.87, 0.88]}}
 CONTEXT = {
     "check_prediction_most_accurate": lambda: (_SEEDS_CLEAR,),
     "check_seed_gap": lambda: (_SEEDS_CLEAR,),
@@ -647,6 +651,8 @@ CONTEXT = {
     "check_steps_to_match": lambda: (_CONV_CURVES, 0.90),
     "check_prediction_tssl_vs_surrogate": lambda: (_TSSL_ACCS,),
     "check_tssl_gap": lambda: (_TSSL_ACCS,),
+    "check_prediction_shortest_window": lambda: (_WINDOWS,),
+    "check_half_start_gain": lambda: (_WINDOWS,),
 }
 GOOD = {
     "check_prediction_most_accurate": ["bptt", "timing", "OTTT ", "c"],
@@ -657,6 +663,8 @@ GOOD = {
     "check_steps_to_match": [8, 8.0, np.int64(8), torch.tensor(8)],
     "check_prediction_tssl_vs_surrogate": ["tied", "higher", "lower", "B"],
     "check_tssl_gap": [-2.0, -2, np.float64(-1.8), torch.tensor(-2.3)],
+    "check_prediction_shortest_window": ["tandem", "conversion v0=0", "conversion v0=θ/2", "a"],
+    "check_half_start_gain": [66.5, 67, np.float64(66.2), torch.tensor(66.9)],
 }
 WRONG.update({
     "check_prediction_most_accurate": {
@@ -678,6 +686,11 @@ WRONG.update({
     "check_tssl_gap": {
         "stub": ..., "a fraction, not points": -0.02, "the sign reversed": 2.0,
         "zero (guessing a tie)": 0.0, "the surrogate's accuracy": 84.0},
+    "check_prediction_shortest_window": {
+        "stub": ..., "None": None, "not a method": "bptt", "a number": 1.0},
+    "check_half_start_gain": {
+        "stub": ..., "a fraction, not points": 0.665, "the sign reversed": -66.5,
+        "the gain at the longest T": 1.0, "zero": 0},
 })
 
 
@@ -705,6 +718,10 @@ def test_answer_about_the_run_passes(capsys):
     assert E.PROGRESS.predictions["prediction_tssl_vs_surrogate"] is False
     E.check_prediction_tssl_vs_surrogate("tied", _TSSL_ACCS)
     assert E.PROGRESS.predictions["prediction_tssl_vs_surrogate"] is True
+    other = {k: {T: list(v) for T, v in d.items()} for k, d in _WINDOWS.items()}
+    other["conversion v0=θ/2"][1] = [0.20, 0.22]
+    assert E.check_half_start_gain(8.5, other) is True
+    assert E.check_half_start_gain(66.5, other) is False
 
 
 def test_a_prediction_is_recorded_right_or_wrong(capsys):

@@ -85,8 +85,12 @@ from .n06_conversion import (
     simulate_conversion,
 )
 from .n07_tandem import (
+    accuracy_vs_T_seeds,
+    check_half_start_gain,
+    check_prediction_shortest_window,
     check_straight_through,
     check_tandem_count,
+    seed_stats,
 )
 from .n08_local_tandem import (
     check_ltl_target,
@@ -213,4 +217,6 @@ __all__ = [
     "nir_readings_dashboard", "check_nir_lif", "check_nir_euler_step",
     "error_terms_figure", "check_prediction_quantisation_T", "check_steps_to_match",
     "check_prediction_tssl_vs_surrogate", "check_tssl_gap",
+    "seed_stats", "accuracy_vs_T_seeds", "check_prediction_shortest_window",
+    "check_half_start_gain",
 ]
