@@ -78,7 +78,8 @@ RUN_READERS = {"check_prediction_most_accurate", "check_seed_gap",
                "check_prediction_latency_cosine", "check_best_cosine_T",
                "check_prediction_quantisation_T", "check_steps_to_match",
                "check_prediction_tssl_vs_surrogate", "check_tssl_gap",
-               "check_prediction_shortest_window", "check_half_start_gain"}
+               "check_prediction_shortest_window", "check_half_start_gain",
+               "check_prediction_online_memory", "check_offline_memory_ratio"}
 
 
 # Predict-then-observe and interpret checkers take the run's result as a second argument: a
@@ -642,6 +643,8 @@ _TSSL_ACCS = {"TSSL-BP": [0.80, 0.84], "surrogate only": [0.82, 0.86],
 _WINDOWS = {"tandem": {1: [0.84, 0.85], 4: [0.86, 0.87]},
             "conversion v0=0": {1: [0.12, 0.13], 4: [0.86, 0.87]},
             "conversion v0=θ/2": {1: [0.78, 0.80], 4: [0.87, 0.88]}}
+_MEM = {"offline": {8: 871428, 32: 3230724}, "online": {8: 150532, 32: 150532},
+        "BPTT": {8: 710148, 32: 2676228}}
 CONTEXT = {
     "check_prediction_most_accurate": lambda: (_SEEDS_CLEAR,),
     "check_seed_gap": lambda: (_SEEDS_CLEAR,),
@@ -653,6 +656,8 @@ CONTEXT = {
     "check_tssl_gap": lambda: (_TSSL_ACCS,),
     "check_prediction_shortest_window": lambda: (_WINDOWS,),
     "check_half_start_gain": lambda: (_WINDOWS,),
+    "check_prediction_online_memory": lambda: (_MEM,),
+    "check_offline_memory_ratio": lambda: (_MEM,),
 }
 GOOD = {
     "check_prediction_most_accurate": ["bptt", "timing", "OTTT ", "c"],
@@ -665,6 +670,8 @@ GOOD = {
     "check_tssl_gap": [-2.0, -2, np.float64(-1.8), torch.tensor(-2.3)],
     "check_prediction_shortest_window": ["tandem", "conversion v0=0", "conversion v0=θ/2", "a"],
     "check_half_start_gain": [66.5, 67, np.float64(66.2), torch.tensor(66.9)],
+    "check_prediction_online_memory": ["flat", "grows with T", "b", "Flat "],
+    "check_offline_memory_ratio": [3.71, 3.7, np.float64(3.6), torch.tensor(3.8)],
 }
 WRONG.update({
     "check_prediction_most_accurate": {
@@ -691,6 +698,11 @@ WRONG.update({
     "check_half_start_gain": {
         "stub": ..., "a fraction, not points": 0.665, "the sign reversed": -66.5,
         "the gain at the longest T": 1.0, "zero": 0},
+    "check_prediction_online_memory": {
+        "stub": ..., "None": None, "not an option": "linear", "a number": 1.0},
+    "check_offline_memory_ratio": {
+        "stub": ..., "the ratio of the windows": 4, "the inverse": 0.27,
+        "online's ratio": 1.0, "bytes instead of a ratio": 3230724},
 })
 
 
@@ -722,6 +734,9 @@ def test_answer_about_the_run_passes(capsys):
     other["conversion v0=θ/2"][1] = [0.20, 0.22]
     assert E.check_half_start_gain(8.5, other) is True
     assert E.check_half_start_gain(66.5, other) is False
+    longer = {k: {**v, 64: v[32] * 2} for k, v in _MEM.items()}
+    assert E.check_offline_memory_ratio(7.42, longer) is True
+    assert E.check_offline_memory_ratio(3.71, longer) is False
 
 
 def test_a_prediction_is_recorded_right_or_wrong(capsys):

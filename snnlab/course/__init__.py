@@ -94,6 +94,8 @@ from .n07_tandem import (
 )
 from .n08_local_tandem import (
     check_ltl_target,
+    check_offline_memory_ratio,
+    check_prediction_online_memory,
     check_rate_mse,
 )
 from .n09_distillation import (
@@ -219,4 +221,5 @@ __all__ = [
     "check_prediction_tssl_vs_surrogate", "check_tssl_gap",
     "seed_stats", "accuracy_vs_T_seeds", "check_prediction_shortest_window",
     "check_half_start_gain",
+    "check_prediction_online_memory", "check_offline_memory_ratio",
 ]
