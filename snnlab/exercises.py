@@ -35,6 +35,7 @@ from .course import (  # noqa: F401 (re-exported)
     check_nir_lif,
     check_noise_below_rheobase,
     check_offline_memory_ratio,
+    check_ottt_gap,
     check_ottt_trace,
     check_pareto,
     check_prediction_best_code,
@@ -44,6 +45,7 @@ from .course import (  # noqa: F401 (re-exported)
     check_prediction_lif_spikes,
     check_prediction_most_accurate,
     check_prediction_online_memory,
+    check_prediction_ottt_cosine_T,
     check_prediction_quantisation_T,
     check_prediction_reset,
     check_prediction_shortest_window,
@@ -105,4 +107,5 @@ __all__ = [
     "check_prediction_tssl_vs_surrogate", "check_tssl_gap",
     "check_prediction_shortest_window", "check_half_start_gain",
     "check_prediction_online_memory", "check_offline_memory_ratio",
+    "check_prediction_ottt_cosine_T", "check_ottt_gap",
 ]

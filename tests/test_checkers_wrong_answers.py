@@ -79,7 +79,8 @@ RUN_READERS = {"check_prediction_most_accurate", "check_seed_gap",
                "check_prediction_quantisation_T", "check_steps_to_match",
                "check_prediction_tssl_vs_surrogate", "check_tssl_gap",
                "check_prediction_shortest_window", "check_half_start_gain",
-               "check_prediction_online_memory", "check_offline_memory_ratio"}
+               "check_prediction_online_memory", "check_offline_memory_ratio",
+               "check_prediction_ottt_cosine_T", "check_ottt_gap"}
 
 
 # Predict-then-observe and interpret checkers take the run's result as a second argument: a
@@ -645,6 +646,7 @@ _WINDOWS = {"tandem": {1: [0.84, 0.85], 4: [0.86, 0.87]},
             "conversion v0=θ/2": {1: [0.78, 0.80], 4: [0.87, 0.88]}}
 _MEM = {"offline": {8: 871428, 32: 3230724}, "online": {8: 150532, 32: 150532},
         "BPTT": {8: 710148, 32: 2676228}}
+_OTTT = {"bptt": [0.83, 0.82], "ottt (A)": [0.81, 0.80], "ottt (O)": [0.88, 0.88]}
 CONTEXT = {
     "check_prediction_most_accurate": lambda: (_SEEDS_CLEAR,),
     "check_seed_gap": lambda: (_SEEDS_CLEAR,),
@@ -658,6 +660,8 @@ CONTEXT = {
     "check_half_start_gain": lambda: (_WINDOWS,),
     "check_prediction_online_memory": lambda: (_MEM,),
     "check_offline_memory_ratio": lambda: (_MEM,),
+    "check_prediction_ottt_cosine_T": lambda: ({2: 0.999, 8: 0.971, 32: 0.995},),
+    "check_ottt_gap": lambda: (_OTTT,),
 }
 GOOD = {
     "check_prediction_most_accurate": ["bptt", "timing", "OTTT ", "c"],
@@ -672,6 +676,8 @@ GOOD = {
     "check_half_start_gain": [66.5, 67, np.float64(66.2), torch.tensor(66.9)],
     "check_prediction_online_memory": ["flat", "grows with T", "b", "Flat "],
     "check_offline_memory_ratio": [3.71, 3.7, np.float64(3.6), torch.tensor(3.8)],
+    "check_prediction_ottt_cosine_T": ["lower", "higher", "a", " LOWER"],
+    "check_ottt_gap": [2.0, 2, np.float64(1.7), torch.tensor(2.4)],
 }
 WRONG.update({
     "check_prediction_most_accurate": {
@@ -703,6 +709,11 @@ WRONG.update({
     "check_offline_memory_ratio": {
         "stub": ..., "the ratio of the windows": 4, "the inverse": 0.27,
         "online's ratio": 1.0, "bytes instead of a ratio": 3230724},
+    "check_prediction_ottt_cosine_T": {
+        "stub": ..., "None": None, "not an option": "same", "a number": 0.99},
+    "check_ottt_gap": {
+        "stub": ..., "a fraction, not points": 0.02, "the sign reversed": -2.0,
+        "zero (guessing a tie)": 0.0, "OTTT (O) instead": -5.5},
 })
 
 
@@ -737,6 +748,8 @@ def test_answer_about_the_run_passes(capsys):
     longer = {k: {**v, 64: v[32] * 2} for k, v in _MEM.items()}
     assert E.check_offline_memory_ratio(7.42, longer) is True
     assert E.check_offline_memory_ratio(3.71, longer) is False
+    assert E.check_ottt_gap(-5, {"bptt": [0.80], "ottt (A)": [0.85]}) is True
+    assert E.check_ottt_gap(2, {"bptt": [0.80], "ottt (A)": [0.85]}) is False
 
 
 def test_a_prediction_is_recorded_right_or_wrong(capsys):

@@ -105,7 +105,9 @@ from .n09_distillation import (
     simulate_head_tail,
 )
 from .n10_ottt import (
+    check_ottt_gap,
     check_ottt_trace,
+    check_prediction_ottt_cosine_T,
     check_three_factor,
     ottt_trace_dashboard,
     simulate_ottt_trace,
@@ -222,4 +224,5 @@ __all__ = [
     "seed_stats", "accuracy_vs_T_seeds", "check_prediction_shortest_window",
     "check_half_start_gain",
     "check_prediction_online_memory", "check_offline_memory_ratio",
+    "check_prediction_ottt_cosine_T", "check_ottt_gap",
 ]
