@@ -44,6 +44,7 @@ from .course import (  # noqa: F401 (re-exported)
     check_prediction_latency_cosine,
     check_prediction_lif_spikes,
     check_prediction_most_accurate,
+    check_prediction_norse_lif,
     check_prediction_online_memory,
     check_prediction_ottt_cosine_T,
     check_prediction_quantisation_T,
@@ -58,6 +59,7 @@ from .course import (  # noqa: F401 (re-exported)
     check_rate_kappa,
     check_rate_mse,
     check_read_noise_std,
+    check_reset_spike_difference,
     check_seed_gap,
     check_seed_spread,
     check_smallest_current,
@@ -108,4 +110,5 @@ __all__ = [
     "check_prediction_shortest_window", "check_half_start_gain",
     "check_prediction_online_memory", "check_offline_memory_ratio",
     "check_prediction_ottt_cosine_T", "check_ottt_gap",
+    "check_prediction_norse_lif", "check_reset_spike_difference",
 ]

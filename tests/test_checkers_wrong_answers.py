@@ -80,7 +80,8 @@ RUN_READERS = {"check_prediction_most_accurate", "check_seed_gap",
                "check_prediction_tssl_vs_surrogate", "check_tssl_gap",
                "check_prediction_shortest_window", "check_half_start_gain",
                "check_prediction_online_memory", "check_offline_memory_ratio",
-               "check_prediction_ottt_cosine_T", "check_ottt_gap"}
+               "check_prediction_ottt_cosine_T", "check_ottt_gap",
+               "check_prediction_norse_lif", "check_reset_spike_difference"}
 
 
 # Predict-then-observe and interpret checkers take the run's result as a second argument: a
@@ -647,6 +648,7 @@ _WINDOWS = {"tandem": {1: [0.84, 0.85], 4: [0.86, 0.87]},
 _MEM = {"offline": {8: 871428, 32: 3230724}, "online": {8: 150532, 32: 150532},
         "BPTT": {8: 710148, 32: 2676228}}
 _OTTT = {"bptt": [0.83, 0.82], "ottt (A)": [0.81, 0.80], "ottt (O)": [0.88, 0.88]}
+_SPIKES = {"snnlab": 1665, "norse lif": 0, "subtract": 1917}
 CONTEXT = {
     "check_prediction_most_accurate": lambda: (_SEEDS_CLEAR,),
     "check_seed_gap": lambda: (_SEEDS_CLEAR,),
@@ -662,6 +664,8 @@ CONTEXT = {
     "check_offline_memory_ratio": lambda: (_MEM,),
     "check_prediction_ottt_cosine_T": lambda: ({2: 0.999, 8: 0.971, 32: 0.995},),
     "check_ottt_gap": lambda: (_OTTT,),
+    "check_prediction_norse_lif": lambda: (_SPIKES,),
+    "check_reset_spike_difference": lambda: (_SPIKES,),
 }
 GOOD = {
     "check_prediction_most_accurate": ["bptt", "timing", "OTTT ", "c"],
@@ -678,6 +682,8 @@ GOOD = {
     "check_offline_memory_ratio": [3.71, 3.7, np.float64(3.6), torch.tensor(3.8)],
     "check_prediction_ottt_cosine_T": ["lower", "higher", "a", " LOWER"],
     "check_ottt_gap": [2.0, 2, np.float64(1.7), torch.tensor(2.4)],
+    "check_prediction_norse_lif": ["few", "same", "half", "C"],
+    "check_reset_spike_difference": [252, 252.0, np.int64(252), torch.tensor(252)],
 }
 WRONG.update({
     "check_prediction_most_accurate": {
@@ -714,6 +720,11 @@ WRONG.update({
     "check_ottt_gap": {
         "stub": ..., "a fraction, not points": 0.02, "the sign reversed": -2.0,
         "zero (guessing a tie)": 0.0, "OTTT (O) instead": -5.5},
+    "check_prediction_norse_lif": {
+        "stub": ..., "None": None, "not an option": "none", "a number": 0},
+    "check_reset_spike_difference": {
+        "stub": ..., "the sign reversed": -252, "the subtracting total": 1917,
+        "the zero-reset total": 1665, "off by one": 251},
 })
 
 
@@ -750,6 +761,8 @@ def test_answer_about_the_run_passes(capsys):
     assert E.check_offline_memory_ratio(3.71, longer) is False
     assert E.check_ottt_gap(-5, {"bptt": [0.80], "ottt (A)": [0.85]}) is True
     assert E.check_ottt_gap(2, {"bptt": [0.80], "ottt (A)": [0.85]}) is False
+    assert E.check_reset_spike_difference(-10, {"snnlab": 100, "subtract": 90}) is True
+    assert E.check_reset_spike_difference(252, {"snnlab": 100, "subtract": 90}) is False
 
 
 def test_a_prediction_is_recorded_right_or_wrong(capsys):

@@ -155,6 +155,8 @@ from .n15_capstone import (
 from .n16_nir import (
     check_nir_euler_step,
     check_nir_lif,
+    check_prediction_norse_lif,
+    check_reset_spike_difference,
     nir_readings_dashboard,
 )
 from .ui import (
@@ -225,4 +227,5 @@ __all__ = [
     "check_half_start_gain",
     "check_prediction_online_memory", "check_offline_memory_ratio",
     "check_prediction_ottt_cosine_T", "check_ottt_gap",
+    "check_prediction_norse_lif", "check_reset_spike_difference",
 ]
