@@ -169,25 +169,29 @@ plot.accuracy_vs_T(curves, reference={"ReLU ANN": ann.test_acc},
 plt.show()
 
 # %%
-T0, T1 = TS[0], TS[1]
-acc = {k: c for k, c in curves.items()}
-# at the shortest window the percentile norm beats the max norm (its λ is smaller)
-assert acc["percentile, v0=0.0θ"][T0] > acc["max, v0=0.0θ"][T0]
-# the model-based bound lags both at the second-shortest window
-assert acc["model, v0=0.0θ"][T1] < min(acc["percentile, v0=0.0θ"][T1], acc["max, v0=0.0θ"][T1])
-# starting half-full helps every normalisation at the shortest window
+def mean_acc(label, Ts=TS):  # a curve's mean accuracy over the windows Ts
+    return sum(curves[label][T] for T in Ts) / len(Ts)
+
+
+short = TS[:-1]  # every window but the longest
+# over the windows of TS, the percentile norm is ahead of the max norm on average
+assert mean_acc("percentile, v0=0.0θ") > mean_acc("max, v0=0.0θ")
+# the model-based bound lags both
+assert mean_acc("model, v0=0.0θ") < min(mean_acc("percentile, v0=0.0θ"), mean_acc("max, v0=0.0θ"))
+# starting half-full helps every normalisation at the shorter windows, by 5 points or more
 for norm in ("max", "percentile", "model"):
-    assert acc[f"{norm}, v0=0.5θ"][T0] > acc[f"{norm}, v0=0.0θ"][T0], norm
+    assert mean_acc(f"{norm}, v0=0.5θ", short) > mean_acc(f"{norm}, v0=0.0θ", short) + 0.05, norm
 # at the longest window every curve is within 5 points of the ANN
 assert all(c[TS[-1]] > ann.test_acc - 0.05 for c in curves.values())
 
 # %% [markdown]
 # The accuracy climbs towards the ANN's as T grows (the cell above asserts each of these
-# statements on your run). At the shortest window the percentile norm beats the max norm; at
-# longer windows the two are close, and either may be a point ahead. The model-based bound lags
-# both (its $\lambda$ is several times larger, so typical neurons fire rarely), and starting
-# half-full helps every normalisation at the shortest window. By the longest T every curve is
-# within 5 points of the ANN.
+# statements on your run). Averaged over the windows, the percentile norm is ahead of the max
+# norm: it gets going at shorter windows, while at longer ones the two are close and either may
+# be a point ahead (at the very shortest window both can still sit at chance). The model-based
+# bound lags both (its $\lambda$ is several times larger, so typical neurons fire rarely), and
+# starting half-full helps every normalisation at the shorter windows, by more than 5 points on
+# average. By the longest T every curve is within 5 points of the ANN.
 #
 # **Interpret.** From the printed table: what is the smallest T in `TS` at which the
 # `percentile, v0=0.0θ` SNN is within 5 accuracy points of the ANN?
