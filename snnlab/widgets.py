@@ -12,9 +12,11 @@ from __future__ import annotations
 from .course import (  # noqa: F401 (re-exported)
     Dashboard,
     LiveCurve,
+    accuracy_vs_T_seeds,
     chip_dashboard,
     conversion_dashboard,
     encoding_dashboard,
+    error_terms_figure,
     head_tail_dashboard,
     inhibition_dashboard,
     lif_dashboard,
@@ -22,6 +24,7 @@ from .course import (  # noqa: F401 (re-exported)
     ottt_trace_dashboard,
     rate_sensitivity_dashboard,
     rule_comparison_dashboard,
+    seed_stats,
     simulate_chip,
     simulate_conversion,
     simulate_encoding,
@@ -46,4 +49,6 @@ __all__ = [
     "simulate_rate_sensitivity", "rate_sensitivity_dashboard", "simulate_chip", "chip_dashboard",
     "simulate_inhibition", "inhibition_dashboard", "simulate_rule_comparison",
     "rule_comparison_dashboard", "nir_readings_dashboard", "simulate_population",
+    "error_terms_figure",
+    "seed_stats", "accuracy_vs_T_seeds",
 ]

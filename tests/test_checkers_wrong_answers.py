@@ -75,7 +75,13 @@ NUMBERS = {"check_cosine", "check_energy_estimate", "check_firing_rate"}
 VALUES = {"check_if_rate": 0.25, "check_spike_count": 6.0}
 # checkers of a prediction or an interpretation of the learner's own run (tables further down)
 RUN_READERS = {"check_prediction_most_accurate", "check_seed_gap",
-               "check_prediction_latency_cosine", "check_best_cosine_T"}
+               "check_prediction_latency_cosine", "check_best_cosine_T",
+               "check_prediction_quantisation_T", "check_steps_to_match",
+               "check_prediction_tssl_vs_surrogate", "check_tssl_gap",
+               "check_prediction_shortest_window", "check_half_start_gain",
+               "check_prediction_online_memory", "check_offline_memory_ratio",
+               "check_prediction_ottt_cosine_T", "check_ottt_gap",
+               "check_prediction_norse_lif", "check_reset_spike_difference"}
 
 
 # Predict-then-observe and interpret checkers take the run's result as a second argument: a
@@ -632,17 +638,52 @@ _SEEDS_CLEAR = _seed_table({"bptt": [0.90, 0.92], "ottt": [0.70, 0.72], "timing"
 _SEEDS_TIED = _seed_table({"bptt": [0.80, 0.90], "ottt": [0.82, 0.86], "timing": [0.2, 0.3]})
 _COSINES = {"direct": {2: 0.99, 8: 0.97, 32: 0.95}, "rate": {2: 0.9, 8: 0.95, 32: 0.96},
             "latency": {2: 0.9, 8: 0.8, 32: 0.6}}
+_CONV_CURVES = {"percentile, v0=0.0θ": {2: 0.34, 8: 0.87, 32: 0.90},
+                "max, v0=0.0θ": {2: 0.14, 8: 0.88, 32: 0.89}}
+_TSSL_ACCS = {"TSSL-BP": [0.80, 0.84], "surrogate only": [0.82, 0.86],
+              "BPTT (LIF)": [0.90, 0.92]}
+_WINDOWS = {"tandem": {1: [0.84, 0.85], 4: [0.86, 0.87]},
+            "conversion v0=0": {1: [0.12, 0.13], 4: [0.86, 0.87]},
+            "conversion v0=θ/2": {1: [0.78, 0.80], 4: [0.87, 0.88]}}
+_MEM = {"offline": {8: 871428, 32: 3230724}, "online": {8: 150532, 32: 150532},
+        "BPTT": {8: 710148, 32: 2676228}}
+_OTTT = {"bptt": [0.83, 0.82], "ottt (A)": [0.81, 0.80], "ottt (O)": [0.88, 0.88]}
+_SPIKES = {"snnlab": 1665, "norse lif": 0, "subtract": 1917}
 CONTEXT = {
     "check_prediction_most_accurate": lambda: (_SEEDS_CLEAR,),
     "check_seed_gap": lambda: (_SEEDS_CLEAR,),
     "check_prediction_latency_cosine": lambda: (_COSINES,),
     "check_best_cosine_T": lambda: (_COSINES,),
+    "check_prediction_quantisation_T": lambda: ({4: 0.24, 16: 0.062, 64: 0.016},),
+    "check_steps_to_match": lambda: (_CONV_CURVES, 0.90),
+    "check_prediction_tssl_vs_surrogate": lambda: (_TSSL_ACCS,),
+    "check_tssl_gap": lambda: (_TSSL_ACCS,),
+    "check_prediction_shortest_window": lambda: (_WINDOWS,),
+    "check_half_start_gain": lambda: (_WINDOWS,),
+    "check_prediction_online_memory": lambda: (_MEM,),
+    "check_offline_memory_ratio": lambda: (_MEM,),
+    "check_prediction_ottt_cosine_T": lambda: ({2: 0.999, 8: 0.971, 32: 0.995},),
+    "check_ottt_gap": lambda: (_OTTT,),
+    "check_prediction_norse_lif": lambda: (_SPIKES,),
+    "check_reset_spike_difference": lambda: (_SPIKES,),
 }
 GOOD = {
     "check_prediction_most_accurate": ["bptt", "timing", "OTTT ", "c"],
     "check_seed_gap": ["yes", "Yes", "a"],
     "check_prediction_latency_cosine": ["lower", "higher", "b"],
     "check_best_cosine_T": [2, 2.0, np.int64(2), torch.tensor(2)],
+    "check_prediction_quantisation_T": ["quarter", "half", "same", " Quarter", "c"],
+    "check_steps_to_match": [8, 8.0, np.int64(8), torch.tensor(8)],
+    "check_prediction_tssl_vs_surrogate": ["tied", "higher", "lower", "B"],
+    "check_tssl_gap": [-2.0, -2, np.float64(-1.8), torch.tensor(-2.3)],
+    "check_prediction_shortest_window": ["tandem", "conversion v0=0", "conversion v0=θ/2", "a"],
+    "check_half_start_gain": [66.5, 67, np.float64(66.2), torch.tensor(66.9)],
+    "check_prediction_online_memory": ["flat", "grows with T", "b", "Flat "],
+    "check_offline_memory_ratio": [3.71, 3.7, np.float64(3.6), torch.tensor(3.8)],
+    "check_prediction_ottt_cosine_T": ["lower", "higher", "a", " LOWER"],
+    "check_ottt_gap": [2.0, 2, np.float64(1.7), torch.tensor(2.4)],
+    "check_prediction_norse_lif": ["few", "same", "half", "C"],
+    "check_reset_spike_difference": [252, 252.0, np.int64(252), torch.tensor(252)],
 }
 WRONG.update({
     "check_prediction_most_accurate": {
@@ -654,6 +695,36 @@ WRONG.update({
     "check_best_cosine_T": {
         "stub": ..., "the largest T": 32, "the worst T": 32.0, "not a T measured": 4,
         "the cosine instead of T": 0.99},
+    "check_prediction_quantisation_T": {
+        "stub": ..., "None": None, "not an option": "tenth", "a number": 0.25},
+    "check_steps_to_match": {
+        "stub": ..., "the largest T": 32, "a T too short": 2, "not a T measured": 4,
+        "the accuracy instead of T": 0.87},
+    "check_prediction_tssl_vs_surrogate": {
+        "stub": ..., "None": None, "not an option": "same", "a number": 0.0},
+    "check_tssl_gap": {
+        "stub": ..., "a fraction, not points": -0.02, "the sign reversed": 2.0,
+        "zero (guessing a tie)": 0.0, "the surrogate's accuracy": 84.0},
+    "check_prediction_shortest_window": {
+        "stub": ..., "None": None, "not a method": "bptt", "a number": 1.0},
+    "check_half_start_gain": {
+        "stub": ..., "a fraction, not points": 0.665, "the sign reversed": -66.5,
+        "the gain at the longest T": 1.0, "zero": 0},
+    "check_prediction_online_memory": {
+        "stub": ..., "None": None, "not an option": "linear", "a number": 1.0},
+    "check_offline_memory_ratio": {
+        "stub": ..., "the ratio of the windows": 4, "the inverse": 0.27,
+        "online's ratio": 1.0, "bytes instead of a ratio": 3230724},
+    "check_prediction_ottt_cosine_T": {
+        "stub": ..., "None": None, "not an option": "same", "a number": 0.99},
+    "check_ottt_gap": {
+        "stub": ..., "a fraction, not points": 0.02, "the sign reversed": -2.0,
+        "zero (guessing a tie)": 0.0, "OTTT (O) instead": -5.5},
+    "check_prediction_norse_lif": {
+        "stub": ..., "None": None, "not an option": "none", "a number": 0},
+    "check_reset_spike_difference": {
+        "stub": ..., "the sign reversed": -252, "the subtracting total": 1917,
+        "the zero-reset total": 1665, "off by one": 251},
 })
 
 
@@ -670,6 +741,28 @@ def test_answer_about_the_run_passes(capsys):
     cos["direct"][32] = 1.0
     assert E.check_best_cosine_T(32, cos) is True
     assert E.check_best_cosine_T(2, cos) is False
+    slow = {k: dict(v) for k, v in _CONV_CURVES.items()}
+    slow["percentile, v0=0.0θ"][8] = 0.80
+    assert E.check_steps_to_match(32, slow, 0.90) is True
+    assert E.check_steps_to_match(8, slow, 0.90) is False
+    ahead = {"TSSL-BP": [0.90, 0.91], "surrogate only": [0.80, 0.81]}
+    assert E.check_tssl_gap(10, ahead) is True
+    assert E.check_tssl_gap(-2, ahead) is False
+    E.check_prediction_tssl_vs_surrogate("tied", ahead)
+    assert E.PROGRESS.predictions["prediction_tssl_vs_surrogate"] is False
+    E.check_prediction_tssl_vs_surrogate("tied", _TSSL_ACCS)
+    assert E.PROGRESS.predictions["prediction_tssl_vs_surrogate"] is True
+    other = {k: {T: list(v) for T, v in d.items()} for k, d in _WINDOWS.items()}
+    other["conversion v0=θ/2"][1] = [0.20, 0.22]
+    assert E.check_half_start_gain(8.5, other) is True
+    assert E.check_half_start_gain(66.5, other) is False
+    longer = {k: {**v, 64: v[32] * 2} for k, v in _MEM.items()}
+    assert E.check_offline_memory_ratio(7.42, longer) is True
+    assert E.check_offline_memory_ratio(3.71, longer) is False
+    assert E.check_ottt_gap(-5, {"bptt": [0.80], "ottt (A)": [0.85]}) is True
+    assert E.check_ottt_gap(2, {"bptt": [0.80], "ottt (A)": [0.85]}) is False
+    assert E.check_reset_spike_difference(-10, {"snnlab": 100, "subtract": 90}) is True
+    assert E.check_reset_spike_difference(252, {"snnlab": 100, "subtract": 90}) is False
 
 
 def test_a_prediction_is_recorded_right_or_wrong(capsys):

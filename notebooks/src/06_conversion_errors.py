@@ -168,11 +168,45 @@ plot.accuracy_vs_T(curves, reference={"ReLU ANN": ann.test_acc},
                    title="Converted SNN: accuracy vs T")
 plt.show()
 
+# %%
+def mean_acc(label, Ts=TS):  # a curve's mean accuracy over the windows Ts
+    return sum(curves[label][T] for T in Ts) / len(Ts)
+
+
+short = TS[:-1]  # every window but the longest
+# over the windows of TS, the percentile norm is ahead of the max norm on average
+assert mean_acc("percentile, v0=0.0θ") > mean_acc("max, v0=0.0θ")
+# the model-based bound lags both
+assert mean_acc("model, v0=0.0θ") < min(mean_acc("percentile, v0=0.0θ"), mean_acc("max, v0=0.0θ"))
+# starting half-full helps every normalisation at the shorter windows, by 5 points or more
+for norm in ("max", "percentile", "model"):
+    assert mean_acc(f"{norm}, v0=0.5θ", short) > mean_acc(f"{norm}, v0=0.0θ", short) + 0.05, norm
+# at the longest window every curve is within 5 points of the ANN
+assert all(c[TS[-1]] > ann.test_acc - 0.05 for c in curves.values())
+
 # %% [markdown]
-# The accuracy climbs towards the ANN's as T grows. The percentile norm needs fewer steps than
-# the max norm, the model-based bound needs many more (its $\lambda$ is several times larger, so
-# typical neurons fire rarely), and starting half-full rescues the very short windows.
+# The accuracy climbs towards the ANN's as T grows (the cell above asserts each of these
+# statements on your run). Averaged over the windows, the percentile norm is ahead of the max
+# norm: it gets going at shorter windows, while at longer ones the two are close and either may
+# be a point ahead (at the very shortest window both can still sit at chance). The model-based
+# bound lags both (its $\lambda$ is several times larger, so typical neurons fire rarely), and
+# starting half-full helps every normalisation at the shorter windows, by more than 5 points on
+# average. By the longest T every curve is within 5 points of the ANN.
 #
+# **Interpret.** From the printed table: what is the smallest T in `TS` at which the
+# `percentile, v0=0.0θ` SNN is within 5 accuracy points of the ANN?
+
+# %% tags=["exercise"]
+answer = ...  # one of TS
+
+# %% tags=["solution"]
+c = curves["percentile, v0=0.0θ"]
+answer = min(T for T in c if c[T] >= ann.test_acc - 0.05)
+
+# %% tags=["nbval-check-output"]
+exercises.check_steps_to_match(answer, curves, ann.test_acc)
+
+# %% [markdown]
 # ## 3. Taking the error apart
 #
 # Where exactly does the SNN lose accuracy? Look at one hidden layer $l$ at a time, and feed the
@@ -205,8 +239,14 @@ for r in rows:
     print(f"layer {r['layer']}: clipping {r['clipping']:.4f}  quantisation {r['quantisation']:.4f}"
           f"  unevenness {r['unevenness']:.4f}  accumulated {r['accumulated']:.4f}  "
           f"(sum of terms - total: {gap:.1e})")
-plot.conversion_errors(rows, title="p99.9 normalisation, T = 4, v0 = 0")
-plt.show()
+for r in rows:  # the decomposition is exact, and quantisation dominates at T = 4
+    t = r["terms"]
+    terms = t["clipping"] + t["quantisation"] + t["unevenness"]
+    assert float((terms - t["total"]).abs().max()) < 1e-5
+    assert r["quantisation"] > max(r["clipping"], r["unevenness"])
+assert rows[0]["unevenness"] == 0.0  # constant input current: layer 1 is perfectly even
+assert rows[1]["unevenness"] > 0.0  # layer 2's input is spikes
+assert rows[1]["accumulated"] > rows[1]["quantisation"]  # errors accumulate with depth
 
 # %% [markdown]
 # Unevenness is easiest to see on one neuron. Give an IF neuron the same four input currents in
@@ -216,33 +256,71 @@ plt.show()
 
 # %%
 neuron = snnlab.neurons.IF(threshold=1.0)
+order = {}
 for name, seq in (("excitation first", [1.6, 1.6, -1.0, -1.0]),
                   ("inhibition first", [-1.0, -1.0, 1.6, 1.6])):
     s, _ = neuron.simulate(torch.tensor(seq).reshape(4, 1))
     even = conversion.staircase(torch.tensor(sum(seq) / 4), 1.0, 4) * 4
     print(f"{name}: input {seq} -> {int(s.sum())} spikes (constant input of the same mean: "
           f"{int(even)})")
+    order[name] = int(s.sum())
+assert order["excitation first"] > order["inhibition first"] == int(even)
 
 # %% [markdown]
 # Quantisation dominates at T = 4; unevenness appears only in layer 2, where the input is
-# spikes. Each term has its own knob. Clip harder (normalise at the 90th percentile) and the
-# clipping term grows; lengthen T and quantisation falls like $1/T$; start half-full and it
-# halves; feed the image as random (Poisson) spikes instead of a constant current and layer 1
-# becomes uneven too:
+# spikes. Each term has its own knob, and the next cell turns each one.
+#
+# **Predict first.** The next cell measures the layer-1 quantisation error at T = 4, 16 and 64.
+# When T grows four-fold, from 4 to 16, does the error stay the `"same"`, fall by `"half"`, or
+# fall to a `"quarter"`?
+
+# %% tags=["exercise"]
+my_prediction = ...  # "same", "half" or "quarter": commit before you run the next cell
+
+# %% tags=["solution"]
+my_prediction = "quarter"
 
 # %%
 print(" T   v0   quant L1   quant L2   uneven L2")
+quant, errs = {}, {}
 for T in (4, 16, 64):
     for v0 in (0.0, 0.5):
         r = conversion.errors(ann, conversion.convert(ann, x_train, v0=v0), x_test, T=T)
+        quant[T, v0] = (r[0]["quantisation"], r[1]["quantisation"])
+        errs[T, v0] = r
         print(f"{T:2d}  {v0:.1f}   {r[0]['quantisation']:.4f}     {r[1]['quantisation']:.4f}"
               f"     {r[1]['unevenness']:.4f}")
+quant_by_T = {T: quant[T, 0.0][0] for T in (4, 16, 64)}
 r90 = conversion.errors(ann, conversion.convert(ann, x_train, p=90.0), x_test, T=16)
 print(f"p90 normalisation, T=16: clipping L1 {r90[0]['clipping']:.4f}, "
       f"L2 {r90[1]['clipping']:.4f}")
 rp = conversion.errors(ann, snn, x_test, T=16, encoding="rate")
 print(f"Poisson (rate-coded) input, T=16: unevenness L1 {rp[0]['unevenness']:.4f}, "
       f"L2 {rp[1]['unevenness']:.4f}")
+
+# %% tags=["nbval-check-output"]
+exercises.check_prediction_quantisation_T(my_prediction, quant_by_T)
+
+# %% [markdown]
+# Clip harder (normalise at the 90th percentile) and the clipping term grows; lengthen T and
+# quantisation falls like $1/T$; start half-full and it roughly halves; feed the image as random
+# (Poisson) spikes instead of a constant current and layer 1 becomes uneven too. The asserts
+# check each of these on your numbers, and the figure shows all three terms, each panel on its
+# own scale (clipping and unevenness are tens of times smaller than quantisation, and would be
+# invisible on a shared axis).
+
+# %%
+for layer in (0, 1):
+    for a, b in ((4, 16), (16, 64)):  # four times the steps: a quarter of the error, roughly
+        assert 2.5 < quant[a, 0.0][layer] / quant[b, 0.0][layer] < 6.0, (layer, a, b)
+    for T in (4, 16, 64):  # the half-full start: about half the error
+        assert quant[T, 0.5][layer] < 0.7 * quant[T, 0.0][layer], (layer, T)
+    assert r90[layer]["clipping"] > 10 * rows[layer]["clipping"]  # p90 clips far more
+assert rp[0]["unevenness"] > 0.0 == errs[16, 0.0][0]["unevenness"]  # Poisson: layer 1 uneven
+widgets.error_terms_figure({"p99.9, T=4": rows, "p99.9, T=16": errs[16, 0.0],
+                            "p90, T=16": r90, "p99.9, T=16, Poisson input": rp},
+                           title="The three error terms per hidden layer (v0 = 0)")
+plt.show()
 
 # %% [markdown]
 # ### A converted layer, spike by spike
@@ -284,9 +362,15 @@ curves_q = {"QCFS, v0=θ/2": conversion.accuracy_vs_T(snn_q, data.test, TS),
 plot.accuracy_vs_T(curves_q, reference={"ReLU ANN": ann.test_acc, "QCFS ANN": qcfs.test_acc},
                    title="QCFS vs plain conversion")
 plt.show()
-for r in conversion.errors(qcfs, snn_q, x_test, T=QCFS_LEVELS):
+rows_q = conversion.errors(qcfs, snn_q, x_test, T=QCFS_LEVELS)
+for r in rows_q:
     print(f"QCFS at T = L = {QCFS_LEVELS}, layer {r['layer']}: clipping {r['clipping']:.4f}, "
           f"quantisation {r['quantisation']:.4f}, unevenness {r['unevenness']:.4f}")
+# at T = L, clipping and quantisation vanish; only unevenness is left (in layer 2)
+assert all(r["clipping"] < 1e-4 and r["quantisation"] < 1e-4 for r in rows_q)
+assert rows_q[0]["unevenness"] < 1e-4 < rows_q[1]["unevenness"]
+Tq = min(TS)  # at the shortest window QCFS beats plain conversion with the same start
+assert curves_q["QCFS, v0=θ/2"][Tq] >= curves["percentile, v0=0.5θ"][Tq] - 0.01
 
 # %% [markdown]
 # ## 5. Explore
@@ -303,10 +387,15 @@ dash
 # Without a live kernel the sliders do nothing; the same pure function drives them:
 
 # %%
+sweep = {}
 for scale in (0.5, 1.0, 1.5):
-    r = widgets.simulate_conversion(ann, x_train, x_test, y_test, T=8, threshold_scale=scale)
+    r = sweep[scale] = widgets.simulate_conversion(ann, x_train, x_test, y_test, T=8,
+                                                   threshold_scale=scale)
     print(f"threshold scale {scale}: SNN accuracy {r['acc']:.3f}; layer-1 clipping "
           f"{r['rows'][0]['clipping']:.4f}, quantisation {r['rows'][0]['quantisation']:.4f}")
+# a lower threshold clips more and quantises less
+assert sweep[0.5]["rows"][0]["clipping"] > sweep[1.0]["rows"][0]["clipping"]
+assert sweep[0.5]["rows"][0]["quantisation"] < sweep[1.0]["rows"][0]["quantisation"]
 
 # %% [markdown]
 # ## What to notice
@@ -317,7 +406,7 @@ for scale in (0.5, 1.0, 1.5):
 #   quantises coarsely; the 99.9th percentile is a good default, not a law.
 # * The SNN-vs-ANN error of each layer is *exactly* clipping + quantisation + unevenness when the
 #   ANN is fed the SNN's own input; errors then accumulate with depth.
-# * $v_0 = \vartheta/2$ halves the quantisation error for free. QCFS goes further and trains the
+# * $v_0 = \vartheta/2$ roughly halves the quantisation error for free. QCFS goes further and trains the
 #   ANN with the SNN's staircase built in, so a handful of steps suffice.
 #
 # ## Further reading

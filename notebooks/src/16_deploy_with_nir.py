@@ -216,6 +216,16 @@ plt.show()
 # (`to_nir(..., lif_node="lif")`, the form some other readers need) Norse ignores $R$ and
 # integrates $v \mathrel{+}= \frac{dt}{\tau}(I - v)$: its neurons see $(1-\beta)\,I$, ten times
 # less input at $\beta = 0.9$.
+#
+# **Predict first.** From plain `LIF` nodes, how many of snnlab's hidden spikes will Norse
+# keep: about the `"same"` number (three quarters or more), about `"half"` (a quarter to three
+# quarters), or `"few"` (less than a quarter)?
+
+# %% tags=["exercise"]
+my_prediction = ...  # "same", "half" or "few": commit before you run the next cell
+
+# %% tags=["solution"]
+my_prediction = "few"
 
 # %%
 with torch.no_grad():
@@ -226,6 +236,10 @@ print(f"Norse, default file (CubaLIF): {int(norse_cuba.sum())} spikes, different
       f"{int((norse_cuba != ours).sum())}")
 print(f"Norse, plain LIF nodes: {int(norse_lif.sum())} spikes (snnlab: {int(ours.sum())})")
 assert int((norse_cuba != ours).sum()) == 0 and int(norse_lif.sum()) < int(ours.sum()) / 2
+counts = {"snnlab": int(ours.sum()), "norse lif": int(norse_lif.sum())}
+
+# %% tags=["nbval-check-output"]
+exercises.check_prediction_norse_lif(my_prediction, counts)
 
 # %% [markdown]
 # **Reset by subtraction.** snnlab's default LIF subtracts the threshold. NIR 1.0 has no such
@@ -250,6 +264,22 @@ print(f"subtracting snnlab net: {int(sub_snnlab.sum())} spikes; snnTorch from th
       f"{int(sub_snntorch.sum())} (= the zero-reset net's {int(ours.sum())}); Norse asked to "
       f"subtract: {int((sub_norse != sub_snnlab).sum())} entries differ")
 assert torch.equal(sub_snntorch, ours) and int((sub_norse != sub_snnlab).sum()) == 0
+counts["subtract"] = int(sub_snnlab.sum())
+assert counts["subtract"] != counts["snnlab"]  # the reset changes the network's spikes
+
+# %% [markdown]
+# **Interpret.** From the printout above: how many more hidden spikes (negative if fewer) does
+# the subtracting network emit than its zero-reset twin, the network snnTorch actually runs
+# from this file?
+
+# %% tags=["exercise"]
+answer = ...  # a whole number of spikes
+
+# %% tags=["solution"]
+answer = counts["subtract"] - counts["snnlab"]
+
+# %% tags=["nbval-check-output"]
+exercises.check_reset_spike_difference(answer, counts)
 
 # %% [markdown]
 # **snnTorch's own quirks.** Its importer turns NIR `IF` into a `Leaky` with $\beta = 0.9$ (a
@@ -267,8 +297,9 @@ from snnlab import cli
 snnlab.save_checkpoint(workdir / "digits.pt", net)
 cli.main(["export", "--checkpoint", str(workdir / "digits.pt"), "--format", "nir",
           str(workdir / "from_cli.nir")])
-print("identical to the notebook's export:",
-      torch.equal(export.from_nir(workdir / "from_cli.nir")(x_seq), back(x_seq)))
+same_cli = torch.equal(export.from_nir(workdir / "from_cli.nir")(x_seq), back(x_seq))
+print("identical to the notebook's export:", same_cli)
+assert same_cli
 
 # %% [markdown]
 # ## What to notice

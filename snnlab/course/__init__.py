@@ -76,17 +76,26 @@ from .n05_activation_vs_timing import (
     train_seeds,
 )
 from .n06_conversion import (
+    check_prediction_quantisation_T,
     check_staircase,
+    check_steps_to_match,
     check_weight_normalisation,
     conversion_dashboard,
+    error_terms_figure,
     simulate_conversion,
 )
 from .n07_tandem import (
+    accuracy_vs_T_seeds,
+    check_half_start_gain,
+    check_prediction_shortest_window,
     check_straight_through,
     check_tandem_count,
+    seed_stats,
 )
 from .n08_local_tandem import (
     check_ltl_target,
+    check_offline_memory_ratio,
+    check_prediction_online_memory,
     check_rate_mse,
 )
 from .n09_distillation import (
@@ -96,14 +105,18 @@ from .n09_distillation import (
     simulate_head_tail,
 )
 from .n10_ottt import (
+    check_ottt_gap,
     check_ottt_trace,
+    check_prediction_ottt_cosine_T,
     check_three_factor,
     ottt_trace_dashboard,
     simulate_ottt_trace,
 )
 from .n11_tssl import (
+    check_prediction_tssl_vs_surrogate,
     check_psp_kernel,
     check_spike_time_derivative,
+    check_tssl_gap,
     simulate_tssl_neuron,
     tssl_neuron_dashboard,
 )
@@ -142,6 +155,8 @@ from .n15_capstone import (
 from .n16_nir import (
     check_nir_euler_step,
     check_nir_lif,
+    check_prediction_norse_lif,
+    check_reset_spike_difference,
     nir_readings_dashboard,
 )
 from .ui import (
@@ -206,4 +221,11 @@ __all__ = [
     "check_prediction_most_accurate", "check_seed_gap", "check_prediction_latency_cosine",
     "check_best_cosine_T",
     "nir_readings_dashboard", "check_nir_lif", "check_nir_euler_step",
+    "error_terms_figure", "check_prediction_quantisation_T", "check_steps_to_match",
+    "check_prediction_tssl_vs_surrogate", "check_tssl_gap",
+    "seed_stats", "accuracy_vs_T_seeds", "check_prediction_shortest_window",
+    "check_half_start_gain",
+    "check_prediction_online_memory", "check_offline_memory_ratio",
+    "check_prediction_ottt_cosine_T", "check_ottt_gap",
+    "check_prediction_norse_lif", "check_reset_spike_difference",
 ]

@@ -7,6 +7,7 @@ The simulate functions, dashboards and exercise checkers of
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -15,7 +16,7 @@ from .. import conversion as C
 from .._checks import check_int
 from ..conversion import staircase as ref_staircase
 from ..encoding import encode
-from ..plot import conversion_errors, raster, show, subplots
+from ..plot import PALETTE, conversion_errors, raster, show, subplots
 from .ui import (
     Dashboard,
     answer_tensor,
@@ -25,14 +26,19 @@ from .ui import (
     close,
     failed,
     need_callable,
+    need_choice,
+    need_number,
     passed,
+    predicted,
     randint,
+    unanswered,
     uniform,
     where,
 )
 
 __all__ = ["simulate_conversion", "conversion_dashboard", "check_staircase",
-           "check_weight_normalisation"]
+           "check_weight_normalisation", "error_terms_figure", "check_prediction_quantisation_T",
+           "check_steps_to_match"]
 
 
 def simulate_conversion(ann, x_calib: torch.Tensor, x: torch.Tensor, y: torch.Tensor, *,
@@ -167,3 +173,103 @@ def check_weight_normalisation(normalise: Callable) -> bool:
                 return failed(name, f"the weights ignore lam_prev ({case})")
             return failed(name, f"the weights are wrong ({case})")
     return passed(name, "rates in [0, 1] now mean activations in [0, lam]")
+
+
+# =========================================================================== the three terms
+_TERMS = ("clipping", "quantisation", "unevenness")
+
+
+def error_terms_figure(settings: dict, *, title: str | None = None):
+    """One panel per error term (clipping, quantisation, unevenness), each with its own y
+    axis, bars per hidden layer for every setting (``{label: rows of conversion.errors}``);
+    a term that is zero in one setting stays visible in the others. Returns the figure."""
+    if not isinstance(settings, dict) or not settings:
+        raise TypeError("settings must be a dict label -> rows of snnlab.conversion.errors")
+    fig, axes = subplots(1, 3, figsize=(11, 3.8), layout="constrained")
+    labels = list(settings)
+    n_layers = len(next(iter(settings.values())))
+    width = 0.8 / len(labels)
+    for ax, term in zip(axes, _TERMS):
+        for j, lab in enumerate(labels):
+            xs = [i + (j - (len(labels) - 1) / 2) * width for i in range(n_layers)]
+            vals = [r[term] for r in settings[lab]]
+            ax.bar(xs, vals, width, color=PALETTE[j % len(PALETTE)], label=lab)
+            for x_, v in zip(xs, vals):
+                ax.text(x_, v, f"{v:.3f}", ha="center", va="bottom", fontsize=6, rotation=90)
+        ax.set_xticks(range(n_layers), [f"layer {i + 1}" for i in range(n_layers)])
+        ax.set_title(term)
+        ax.margins(y=0.25)
+    axes[0].set_ylabel("mean |error| (ANN units)")
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=len(labels), fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _quant(checker_name: str, table) -> dict:
+    ok = isinstance(table, dict) and len(table) >= 2 and all(
+        isinstance(v, (int, float)) for v in table.values())
+    if not ok:
+        raise TypeError(f"{checker_name} expects the notebook's quant_by_T dict {{T: layer-1 "
+                        "quantisation error}} with at least two T")
+    return table
+
+
+@checker("prediction_quantisation_T",
+         idea="the staircase's steps are theta/T wide; what happens to the average distance "
+              "to a staircase when its steps get four times narrower?",
+         equation="compare quant_by_T[16] / quant_by_T[4] with 1, 1/2 and 1/4",
+         code='my_prediction = "quarter"  # or "half" or "same": commit before the run')
+def check_prediction_quantisation_T(my_prediction, quant_by_T) -> bool:
+    """Predict-then-observe: when T grows four-fold (smallest to next T measured, four times
+    larger), does the layer-1 quantisation error stay the ``"same"``, ``"half"`` or fall to a
+    ``"quarter"``? Any honest answer passes; the measured ratio is printed."""
+    name = "prediction_quantisation_T"
+    table = _quant("check_prediction_quantisation_T", quant_by_T)
+    if unanswered(my_prediction):
+        return failed(name, "no prediction yet: write 'same', 'half' or 'quarter'")
+    guess = need_choice(my_prediction, ("same", "half", "quarter"))
+    T0 = min(table)
+    T1 = min(table, key=lambda t: abs(t - 4 * T0))
+    ratio = table[T1] / table[T0] if table[T0] else float("nan")
+    options = {"same": 1.0, "half": 0.5, "quarter": 0.25}
+    measured = min(options, key=lambda o: abs(math.log(options[o]) - math.log(max(ratio, 1e-9))))
+    why = (f"T {T0} -> {T1}: {table[T0]:.4f} -> {table[T1]:.4f} (ratio {ratio:.2f}); each "
+           "step of the staircase is theta/T wide, so the average rounding error shrinks like 1/T")
+    return predicted(name, guess, measured, guess == measured, why)
+
+
+@checker("steps_to_match",
+         idea="read the printed line of the percentile norm started from an empty membrane, "
+              "from the left, and stop at the first T whose accuracy is within 5 points of the "
+              "ANN's",
+         equation="min T in curves['percentile, v0=0.0θ'] with acc >= ann_acc - 0.05",
+         code="c = curves['percentile, v0=0.0θ']\n"
+              "answer = min(T for T in c if c[T] >= ann.test_acc - 0.05)")
+def check_steps_to_match(answer, curves, ann_acc) -> bool:
+    """Interpret: the smallest T at which the learner's p99.9 SNN (``v0 = 0``) came within
+    5 accuracy points of its ANN (``curves`` and the ANN accuracy from the notebook)."""
+    name = "steps_to_match"
+    key = "percentile, v0=0.0θ"
+    if not isinstance(curves, dict) or key not in curves:
+        raise TypeError(f"check_steps_to_match expects the notebook's curves dict with {key!r}")
+    ann_acc = need_number("check_steps_to_match", ann_acc)
+    if unanswered(answer):
+        return failed(name, "no answer yet: write one of the T values measured")
+    got = need_number("check_steps_to_match", answer)
+    c = curves[key]
+    close_enough = [T for T in sorted(c) if c[T] >= ann_acc - 0.05]
+    if not close_enough:
+        if got == -1:
+            return passed(name, "no T measured came within 5 points")
+        return failed(name, "no T measured came within 5 points of the ANN; answer -1")
+    want = close_enough[0]
+    if got == want:
+        return passed(name, f"T = {want}: {c[want]:.3f} vs the ANN's {ann_acc:.3f}")
+    if got not in c:
+        return failed(name, f"{got:g} is not one of the T values measured, {sorted(c)}")
+    if c[int(got)] < ann_acc - 0.05:
+        return failed(name, f"at T = {got:g} the SNN has {c[int(got)]:.3f}, more than 5 points "
+                      f"below the ANN's {ann_acc:.3f}")
+    return failed(name, f"at T = {got:g} it is close, but a smaller T already was")

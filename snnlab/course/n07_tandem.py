@@ -13,6 +13,7 @@ import torch
 
 from .. import functional as F
 from .. import surrogate as S
+from ..plot import PALETTE, subplots
 from .ui import (
     answer_tensor,
     call,
@@ -20,13 +21,18 @@ from .ui import (
     close,
     failed,
     need_callable,
+    need_choice,
+    need_number,
     passed,
+    predicted,
     rand_shape,
     randint,
+    unanswered,
     uniform,
 )
 
-__all__ = ["check_tandem_count", "check_straight_through"]
+__all__ = ["check_tandem_count", "check_straight_through", "seed_stats", "accuracy_vs_T_seeds",
+           "check_prediction_shortest_window", "check_half_start_gain"]
 
 
 def _ref_tandem_count(W, b, x, T):
@@ -107,3 +113,105 @@ def check_straight_through(straight_through: Callable) -> bool:
         if grad is None or not close(grad.double(), g):
             return failed(name, "the gradient reaching a is changed: d out / d a must be 1")
     return passed(name, "count forward, ANN gradient backward")
+
+
+# =========================================================================== seeds
+def seed_stats(accs) -> tuple[float, float]:
+    """``(mean, sample std)`` of a list of per-seed accuracies (std 0 for one seed)."""
+    a = torch.tensor([float(v) for v in accs], dtype=torch.float64)
+    return float(a.mean()), float(a.std()) if len(a) > 1 else 0.0
+
+
+def accuracy_vs_T_seeds(results: dict, *, reference: dict | None = None, ax=None,
+                        title: str | None = None):
+    """Accuracy (%) against the window T (log scale), mean over seeds with ± one standard
+    deviation as error bars, for ``results = {label: {T: [accuracy per seed]}}``; ``reference``
+    ``{label: [accuracy per seed]}`` draws a dashed line at the mean and a band of ± one std."""
+    if not isinstance(results, dict) or not results:
+        raise TypeError("results must be a dict label -> {T: [accuracy per seed]}")
+    if ax is None:
+        _, ax = subplots(figsize=(6.4, 3.6), layout="constrained")
+    for i, (label, by_T) in enumerate(results.items()):
+        Ts = sorted(by_T)
+        ms = [100 * seed_stats(by_T[T])[0] for T in Ts]
+        sd = [100 * seed_stats(by_T[T])[1] for T in Ts]
+        n = len(by_T[Ts[0]])
+        ax.errorbar(Ts, ms, yerr=sd, marker="o", ms=4, capsize=3,
+                    color=PALETTE[i % len(PALETTE)], label=f"{label} ({n} seeds)")
+    for j, (label, accs) in enumerate((reference or {}).items()):
+        m, sd = seed_stats(accs)
+        c = PALETTE[(len(results) + j) % len(PALETTE)]
+        ax.axhline(100 * m, ls="--", lw=1, color=c, label=f"{label} ({len(accs)} seeds)")
+        ax.axhspan(100 * (m - sd), 100 * (m + sd), color=c, alpha=0.15, lw=0)
+    ax.set_xscale("log", base=2)
+    Ts = sorted({T for by_T in results.values() for T in by_T})
+    ax.set_xticks(Ts, [str(T) for T in Ts])
+    ax.set_xlabel("window T (time steps)")
+    ax.set_ylabel("test accuracy (%), mean ± std")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def _results(checker_name: str, results, labels) -> dict:
+    ok = (isinstance(results, dict) and all(k in results for k in labels)
+          and all(isinstance(results[k], dict) and results[k] for k in labels))
+    if not ok:
+        raise TypeError(f"{checker_name} expects the notebook's results dict {{label: {{T: "
+                        f"[accuracy per seed]}}}} with {list(labels)}")
+    return results
+
+
+_TANDEM, _CONV0, _CONV5 = "tandem", "conversion v0=0", "conversion v0=θ/2"
+
+
+@checker("prediction_shortest_window",
+         idea="at the shortest window each hidden neuron has only a few spikes: which method "
+              "was trained, or calibrated, for that?",
+         equation="the label with the highest mean over seeds at min(T)",
+         code='my_prediction = "tandem"  # or "conversion v0=0" or "conversion v0=θ/2"')
+def check_prediction_shortest_window(my_prediction, results) -> bool:
+    """Predict-then-observe: at the shortest window measured, which is most accurate (mean over
+    seeds): ``"tandem"``, ``"conversion v0=0"`` or ``"conversion v0=θ/2"``? Any honest answer
+    passes; the measured means and spreads are printed."""
+    name = "prediction_shortest_window"
+    labels = (_TANDEM, _CONV0, _CONV5)
+    results = _results("check_prediction_shortest_window", results, labels)
+    if unanswered(my_prediction):
+        return failed(name, f"no prediction yet: write one of {list(labels)}")
+    guess = need_choice(my_prediction, labels)
+    T = min(results[_TANDEM])
+    stats = {k: seed_stats(results[k][T]) for k in labels}
+    best = max(labels, key=lambda k: stats[k][0])
+    # within the seeds' spread of the best counts as right too
+    right = stats[guess][0] >= stats[best][0] - max(stats[best][1] + stats[guess][1], 0.005)
+    why = f"at T = {T}: " + ", ".join(f"{k} {100 * m:.1f} ± {100 * sd:.1f}%"
+                                       for k, (m, sd) in stats.items())
+    return predicted(name, guess, best, right, why)
+
+
+@checker("half_start_gain",
+         idea="take the two conversion lines at the shortest window of the printed table and "
+              "subtract, in accuracy points",
+         equation="100 * (mean(results['conversion v0=θ/2'][T]) - "
+                  "mean(results['conversion v0=0'][T])) at the smallest T",
+         code="T = min(TS)\nanswer = 100 * (seed_stats(results['conversion v0=θ/2'][T])[0] - "
+              "seed_stats(results['conversion v0=0'][T])[0])")
+def check_half_start_gain(answer, results) -> bool:
+    """Interpret: how many accuracy points the half-threshold start adds to conversion at the
+    shortest window of the learner's run (mean over seeds), within half a point."""
+    name = "half_start_gain"
+    results = _results("check_half_start_gain", results, (_CONV0, _CONV5))
+    if unanswered(answer):
+        return failed(name, "no answer yet: write the gain in accuracy points")
+    got = need_number("check_half_start_gain", answer)
+    T = min(results[_CONV0])
+    gain = seed_stats(results[_CONV5][T])[0] - seed_stats(results[_CONV0][T])[0]
+    if abs(got - 100 * gain) <= 0.5:
+        return passed(name, f"{100 * gain:+.1f} points at T = {T}")
+    if abs(got - gain) <= 0.005 and abs(gain) > 0.005:
+        return failed(name, f"{got:g} looks like a fraction; give accuracy points")
+    if abs(got + 100 * gain) <= 0.5:
+        return failed(name, "the sign is reversed: half-full start minus empty start")
+    return failed(name, f"{got:g} is not the gain at T = {T} in your run")

@@ -20,12 +20,17 @@ from .ui import (
     close,
     failed,
     need_callable,
+    need_choice,
+    need_number,
     passed,
+    predicted,
     randint,
+    unanswered,
     uniform,
 )
 
-__all__ = ["check_ltl_target", "check_rate_mse"]
+__all__ = ["check_ltl_target", "check_rate_mse", "check_prediction_online_memory",
+           "check_offline_memory_ratio"]
 
 
 def _ref_ltl_target(a, p):
@@ -110,3 +115,63 @@ def check_rate_mse(rate_mse: Callable) -> bool:
         if not close(g.double(), g_ref.expand_as(g)):
             return failed(name, "the gradient reaching the spikes is wrong")
     return passed(name, "the local loss of one LTL layer")
+
+
+# =========================================================================== predict, interpret
+def _mem(checker_name: str, mem, keys) -> dict:
+    ok = (isinstance(mem, dict) and all(k in mem for k in keys)
+          and all(isinstance(mem[k], dict) and len(mem[k]) >= 2 for k in keys))
+    if not ok:
+        raise TypeError(f"{checker_name} expects the notebook's mem dict {{method: {{T: bytes}}}} "
+                        f"with {list(keys)}, two T or more")
+    return mem
+
+
+def _ratio(m: dict) -> tuple[int, int, float]:
+    lo, hi = min(m), max(m)
+    return lo, hi, m[hi] / m[lo]
+
+
+@checker("prediction_online_memory",
+         idea="what does online LTL keep for the backward pass once a step's gradient has been "
+              "computed and added up?",
+         equation="compare mem['online'][max T] / mem['online'][min T] with 1 and with "
+                  "max T / min T",
+         code='my_prediction = "flat"  # or "grows with T": commit before the run')
+def check_prediction_online_memory(my_prediction, mem) -> bool:
+    """Predict-then-observe: is online LTL's training memory ``"flat"`` in T or does it
+    ``"grow with T"``? Any honest answer passes; the measured ratio is printed."""
+    name = "prediction_online_memory"
+    mem = _mem("check_prediction_online_memory", mem, ("online", "offline"))
+    if unanswered(my_prediction):
+        return failed(name, "no prediction yet: write 'flat' or 'grows with T'")
+    guess = need_choice(my_prediction, ("flat", "grows with T"))
+    lo, hi, r_on = _ratio(mem["online"])
+    _, _, r_off = _ratio(mem["offline"])
+    measured = "flat" if r_on < 1 + 0.25 * (hi / lo - 1) else "grows with T"
+    why = (f"T {lo} -> {hi} ({hi / lo:g}x the steps): online x{r_on:.2f}, offline x{r_off:.2f}; "
+           "online LTL back-propagates each step as soon as it is computed and detaches the "
+           "state, so it keeps one step's tensors whatever T is")
+    return predicted(name, guess, measured, guess == measured, why)
+
+
+@checker("offline_memory_ratio",
+         idea="read the offline line of the printed memory table: the last ratio it prints",
+         equation="mem['offline'][max T] / mem['offline'][min T]",
+         code="answer = mem['offline'][max(MEM_TS)] / mem['offline'][min(MEM_TS)]")
+def check_offline_memory_ratio(answer, mem) -> bool:
+    """Interpret: how many times more memory offline LTL saved for its backward pass at the
+    longest window than at the shortest, in the learner's own measurement (within 5%)."""
+    name = "offline_memory_ratio"
+    mem = _mem("check_offline_memory_ratio", mem, ("offline",))
+    if unanswered(answer):
+        return failed(name, "no answer yet: write the ratio (a number like 3.7)")
+    got = need_number("check_offline_memory_ratio", answer)
+    lo, hi, r = _ratio(mem["offline"])
+    if abs(got - r) <= 0.05 * r:
+        return passed(name, f"x{r:.2f} for {hi / lo:g}x the steps")
+    if abs(got - hi / lo) <= 1e-9 and abs(r - hi / lo) > 0.05 * r:
+        return failed(name, f"{got:g} is the ratio of the windows, not of the measured memory")
+    if abs(got - 1 / r) <= 0.05 / r:
+        return failed(name, "that is the inverse: the longest window over the shortest")
+    return failed(name, f"{got:g} is not the ratio measured in your run")

@@ -23,13 +23,18 @@ from .ui import (
     close,
     failed,
     need_callable,
+    need_choice,
+    need_number,
     passed,
+    predicted,
     rand_shape,
     randint,
+    unanswered,
     uniform,
 )
 
-__all__ = ["simulate_ottt_trace", "ottt_trace_dashboard", "check_ottt_trace", "check_three_factor"]
+__all__ = ["simulate_ottt_trace", "ottt_trace_dashboard", "check_ottt_trace", "check_three_factor",
+           "check_prediction_ottt_cosine_T", "check_ottt_gap"]
 
 
 def simulate_ottt_trace(*, rate: float = 0.3, beta: float = 0.9, trace_decay: float = 0.9,
@@ -155,3 +160,63 @@ def check_three_factor(weight_grad: Callable) -> bool:
             return failed(name, "you averaged: the update is a sum over time and batch")
         return failed(name, f"values differ from the reference (T={T}, B={B})")
     return passed(name)
+
+
+# =========================================================================== predict, interpret
+@checker("prediction_ottt_cosine_T",
+         idea="OTTT drops the paths through earlier spikes and resets; are there more of them, "
+              "or fewer, in a longer window?",
+         equation="compare cosines[max T] with cosines[min T] (hidden weights)",
+         code='my_prediction = "lower"  # or "higher": commit before the run')
+def check_prediction_ottt_cosine_T(my_prediction, cosines) -> bool:
+    """Predict-then-observe: is the OTTT/BPTT gradient cosine of the hidden weights ``"higher"``
+    or ``"lower"`` at the longest window measured than at the shortest? Any honest answer
+    passes; the measurement is printed."""
+    name = "prediction_ottt_cosine_T"
+    if not (isinstance(cosines, dict) and len(cosines) >= 2):
+        raise TypeError("check_prediction_ottt_cosine_T expects the notebook's cosines dict "
+                        "{T: cosine}, two T or more")
+    if unanswered(my_prediction):
+        return failed(name, "no prediction yet: write 'higher' or 'lower'")
+    guess = need_choice(my_prediction, ("higher", "lower"))
+    lo, hi = min(cosines), max(cosines)
+    measured = "higher" if cosines[hi] > cosines[lo] else "lower"
+    why = ("cosines " + ", ".join(f"T = {t}: {cosines[t]:+.3f}" for t in sorted(cosines))
+           + "; OTTT ignores the later effects of earlier spikes and resets, and how much "
+           "that matters depends on how many there are, not on T alone")
+    return predicted(name, guess, measured, guess == measured, why)
+
+
+def _final(checker_name: str, final) -> tuple[float, float]:
+    keys = ("bptt", "ottt (A)")
+    ok = (isinstance(final, dict) and all(k in final for k in keys)
+          and all(isinstance(final[k], (list, tuple)) and final[k] for k in keys))
+    if not ok:
+        raise TypeError(f"{checker_name} expects the notebook's final dict {{rule: [accuracy "
+                        "per seed]}} with 'bptt' and 'ottt (A)'")
+    b, o = (torch.tensor([float(v) for v in final[k]], dtype=torch.float64) for k in keys)
+    spread = (float(b.std()) if len(b) > 1 else 0.0) + (float(o.std()) if len(o) > 1 else 0.0)
+    return float(b.mean() - o.mean()), spread
+
+
+@checker("ottt_gap",
+         idea="take the mean accuracy over seeds of BPTT and of OTTT (A) from the printed lines "
+              "and subtract, in percentage points",
+         equation="100 * (mean(final['bptt']) - mean(final['ottt (A)']))",
+         code="answer = 100 * gap")
+def check_ottt_gap(answer, final) -> bool:
+    """Interpret: BPTT's lead over OTTT (A) in accuracy points (mean over the learner's seeds,
+    negative when behind), within half a point."""
+    name = "ottt_gap"
+    gap, spread = _final("check_ottt_gap", final)
+    if unanswered(answer):
+        return failed(name, "no answer yet: write the gap in accuracy points")
+    got = need_number("check_ottt_gap", answer)
+    want = 100 * gap
+    if abs(got - want) <= 0.5:
+        return passed(name, f"{want:+.1f} points, seed spreads {100 * spread:.1f} points")
+    if abs(got - gap) <= 0.005 and abs(want) > 0.5:
+        return failed(name, f"{got:g} looks like a fraction; give percentage points")
+    if abs(got + want) <= 0.5 and abs(want) > 0.5:
+        return failed(name, "the sign is reversed: BPTT minus OTTT (A)")
+    return failed(name, f"{got:g} is not the gap of your run")

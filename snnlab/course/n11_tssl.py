@@ -23,15 +23,19 @@ from .ui import (
     close,
     failed,
     need_callable,
+    need_choice,
+    need_number,
     passed,
+    predicted,
     rand_shape,
     randint,
+    unanswered,
     uniform,
     where,
 )
 
 __all__ = ["simulate_tssl_neuron", "tssl_neuron_dashboard", "check_psp_kernel",
-           "check_spike_time_derivative"]
+           "check_spike_time_derivative", "check_prediction_tssl_vs_surrogate", "check_tssl_gap"]
 
 
 def simulate_tssl_neuron(*, current: float = 0.5, tau_m: float = 5.0, tau_s: float = 3.0,
@@ -189,3 +193,63 @@ def check_spike_time_derivative(dt_du: Callable) -> bool:
             return failed(name, "very small increments are not capped at 8")
         return failed(name, "values differ from the reference")
     return passed(name)
+
+
+# =========================================================================== predict, interpret
+def _seed_accs(checker_name: str, accs) -> tuple[float, float, float]:
+    """``(gap, spread, n)``: mean TSSL-BP minus mean surrogate-only accuracy, and the sum of the
+    two sample standard deviations, from the notebook's ``accs`` ({label: [acc per seed]})."""
+    keys = ("TSSL-BP", "surrogate only")
+    ok = (isinstance(accs, dict) and all(k in accs for k in keys)
+          and all(isinstance(accs[k], (list, tuple)) and len(accs[k]) >= 2 for k in keys))
+    if not ok:
+        raise TypeError(f"{checker_name} expects the notebook's accs dict {{label: [accuracy "
+                        "per seed]}} with 'TSSL-BP' and 'surrogate only', two seeds or more")
+    t, sur = (torch.tensor([float(v) for v in accs[k]], dtype=torch.float64) for k in keys)
+    return float(t.mean() - sur.mean()), float(t.std() + sur.std()), len(t)
+
+
+@checker("prediction_tssl_vs_surrogate",
+         idea="what do the timing terms add on a task scored by the class with the most output "
+              "potential, where nothing asks for a spike at a precise step?",
+         equation="gap = mean(TSSL-BP) - mean(surrogate only); tied when |gap| is at most the "
+                  "two seed standard deviations added (and at least one point)",
+         code='my_prediction = "tied"  # or "higher" or "lower": commit before the run')
+def check_prediction_tssl_vs_surrogate(my_prediction, accs) -> bool:
+    """Predict-then-observe: over the seeds, is TSSL-BP ``"higher"`` than its surrogate-only
+    ablation, ``"tied"`` (the gap within the two seed spreads added, one point at least), or
+    ``"lower"``? Any honest answer passes; the measurement is printed."""
+    name = "prediction_tssl_vs_surrogate"
+    gap, spread, n = _seed_accs("check_prediction_tssl_vs_surrogate", accs)
+    if unanswered(my_prediction):
+        return failed(name, "no prediction yet: write 'higher', 'tied' or 'lower'")
+    guess = need_choice(my_prediction, ("higher", "tied", "lower"))
+    band = max(spread, 0.01)
+    measured = "tied" if abs(gap) <= band else ("higher" if gap > 0 else "lower")
+    why = (f"over {n} seeds TSSL-BP is {100 * gap:+.1f} points from the surrogate alone, with "
+           f"seed spreads adding up to {100 * spread:.1f} points; on digits the class is read "
+           "from summed potentials, so the spike-time terms have little to add")
+    return predicted(name, guess, measured, guess == measured, why)
+
+
+@checker("tssl_gap",
+         idea="take the mean accuracy over seeds of each of the two runs from the printed lines "
+              "and subtract, in percentage points",
+         equation="100 * (mean(accs['TSSL-BP']) - mean(accs['surrogate only']))",
+         code="answer = 100 * gap")
+def check_tssl_gap(answer, accs) -> bool:
+    """Interpret: TSSL-BP's lead over its surrogate-only ablation in accuracy points (mean over
+    the learner's seeds, negative when behind), within half a point."""
+    name = "tssl_gap"
+    gap, spread, _ = _seed_accs("check_tssl_gap", accs)
+    if unanswered(answer):
+        return failed(name, "no answer yet: write the gap in accuracy points")
+    got = need_number("check_tssl_gap", answer)
+    want = 100 * gap
+    if abs(got - want) <= 0.5:
+        return passed(name, f"{want:+.1f} points, seed spreads {100 * spread:.1f} points")
+    if abs(got - gap) <= 0.005 and abs(want) > 0.5:
+        return failed(name, f"{got:g} looks like a fraction; give percentage points")
+    if abs(got + want) <= 0.5 and abs(want) > 0.5:
+        return failed(name, "the sign is reversed: TSSL-BP minus the surrogate only")
+    return failed(name, f"{got:g} is not the gap of your run")

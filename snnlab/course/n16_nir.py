@@ -24,14 +24,19 @@ from .ui import (
     close,
     failed,
     need_callable,
+    need_choice,
+    need_number,
     passed,
+    predicted,
     rand_shape,
     returned_number,
+    unanswered,
     uniform,
     where,
 )
 
-__all__ = ["nir_readings_dashboard", "check_nir_lif", "check_nir_euler_step"]
+__all__ = ["nir_readings_dashboard", "check_nir_lif", "check_nir_euler_step",
+           "check_prediction_norse_lif", "check_reset_spike_difference"]
 
 
 def nir_readings_dashboard(**start) -> Dashboard:
@@ -140,3 +145,64 @@ def check_nir_euler_step(euler_step: Callable) -> bool:
         return failed(name, f"values differ from the reference ({case})")
     return passed(name, "one Euler step = snnlab's beta v + I' with beta = 1 - dt/tau, "
                         "I' = R dt/tau I")
+
+
+# =========================================================================== predict, interpret
+def _counts(checker_name: str, counts, keys) -> dict:
+    ok = isinstance(counts, dict) and all(k in counts for k in keys)
+    if not ok:
+        raise TypeError(f"{checker_name} expects the notebook's counts dict {{reader: number of "
+                        f"hidden spikes}} with {list(keys)}")
+    return {k: float(counts[k]) for k in keys}
+
+
+_SHARES = {"same": "three quarters or more", "half": "a quarter to three quarters",
+           "few": "less than a quarter"}
+
+
+@checker("prediction_norse_lif",
+         idea="a neuron that sees a tenth of its input current must integrate for longer to reach "
+              "the threshold; does it get there within the window at all?",
+         equation="share = counts['norse lif'] / counts['snnlab']: same >= 0.75, half in "
+                  "[0.25, 0.75), few < 0.25",
+         code='my_prediction = "few"  # or "half" or "same": commit before the run')
+def check_prediction_norse_lif(my_prediction, counts) -> bool:
+    """Predict-then-observe: from plain ``LIF`` nodes, does Norse keep about the ``"same"``
+    number of hidden spikes as snnlab, about ``"half"``, or ``"few"`` (under a quarter)? Any
+    honest answer passes; the measured share is printed."""
+    name = "prediction_norse_lif"
+    c = _counts("check_prediction_norse_lif", counts, ("snnlab", "norse lif"))
+    if unanswered(my_prediction):
+        return failed(name, "no prediction yet: write 'same', 'half' or 'few'")
+    guess = need_choice(my_prediction, ("same", "half", "few"))
+    share = c["norse lif"] / c["snnlab"] if c["snnlab"] else float("nan")
+    measured = "same" if share >= 0.75 else ("half" if share >= 0.25 else "few")
+    why = (f"Norse from plain LIF nodes: {c['norse lif']:.0f} spikes, snnlab {c['snnlab']:.0f} "
+           f"(share {share:.2f}: {_SHARES[measured]}); it ignores R, so each neuron sees "
+           "(1 - beta) of its input")
+    return predicted(name, guess, measured, guess == measured, why)
+
+
+@checker("reset_spike_difference",
+         idea="read the two spike totals of the reset printout: the subtracting network's and "
+              "the zero-reset twin's that snnTorch runs",
+         equation="counts['subtract'] - counts['snnlab']",
+         code="answer = counts['subtract'] - counts['snnlab']")
+def check_reset_spike_difference(answer, counts) -> bool:
+    """Interpret: how many more hidden spikes (negative: fewer) the subtracting network emits
+    than its zero-reset twin, on the learner's own samples (exact)."""
+    name = "reset_spike_difference"
+    c = _counts("check_reset_spike_difference", counts, ("snnlab", "subtract"))
+    if unanswered(answer):
+        return failed(name, "no answer yet: write the difference of the two spike totals")
+    got = need_number("check_reset_spike_difference", answer)
+    want = c["subtract"] - c["snnlab"]
+    if got == want:
+        why = ("a subtracting neuron keeps the charge above threshold, so it fires again "
+               "sooner" if want > 0 else "the two resets change which neurons fire when")
+        return passed(name, f"{want:+.0f} spikes: {why}")
+    if got == -want:
+        return failed(name, "the sign is reversed: the subtracting network minus the zero-reset")
+    if got in (c["subtract"], c["snnlab"]):
+        return failed(name, "that is one of the totals; give their difference")
+    return failed(name, f"{got:g} is not the difference in your run")
