@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
 from . import surrogate as S
 from ._checks import check_choice, check_float, check_int, check_tensor
@@ -280,6 +281,7 @@ def training_curves(history, *, ax=None, keys: Sequence[str] = ("train_loss", "t
     elif handles:
         ax.legend(handles=handles, loc="center right", fontsize=8)
     ax.set_xlabel("epoch", fontsize=LABEL_SIZE)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     if title:
         ax.set_title(title, fontsize=TITLE_SIZE)
     return ax
