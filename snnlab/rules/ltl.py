@@ -59,8 +59,7 @@ from ..conversion import percentile
 from ..distributed import gather_rows
 from ..metrics import peak_saved_bytes
 from ..teacher import train_teacher
-from .base import Rule, register
-from .bptt import InputScale
+from .base import ScaledInputRule, register
 
 __all__ = ["LTL", "layer_targets", "peak_saved_bytes", "memory_vs_T"]
 
@@ -86,7 +85,7 @@ def _detach(state):
 
 
 @register("ltl")
-class LTL(Rule):
+class LTL(ScaledInputRule):
     """Local tandem learning, offline (in-layer BPTT) or online (per-step, memory flat in T).
 
     Args:
@@ -99,7 +98,7 @@ class LTL(Rule):
         warmup: online only, first step with a loss, :math:`T_{warm}`; default ``3T/4``
             (12 of 16 in the code).
         input_norm: train the first layer in units of the input's amplitude when that exceeds
-            1 (:class:`~snnlab.rules.bptt.InputScale`; off to fine-tune such a network).
+            1 (:class:`~snnlab.rules.base.InputScale`; off to fine-tune such a network).
     """
 
     default_T = 8
@@ -120,10 +119,7 @@ class LTL(Rule):
         if teacher is not None and not hasattr(teacher, "activations"):
             raise TypeError("teacher must have .activations(x) (an ANNTwin from "
                             f"snnlab.teacher.train_teacher), got {type(teacher).__name__}")
-        if not isinstance(input_norm, bool):
-            raise TypeError(f"input_norm must be a bool, got {type(input_norm).__name__}")
-        self.input_norm = input_norm
-        self._input = InputScale()
+        self._set_input_norm(input_norm)
         self.teacher = teacher
         self._sums: dict[str, float] = {}
         self._n = 0
@@ -138,8 +134,7 @@ class LTL(Rule):
         # the teacher runs beside the student: on its device (a GPU run trained it on the CPU)
         self.teacher.to(next(model.parameters()).device)
         self._check(model)
-        if self.input_norm:
-            self._input.setup(model, data, T, encoding)
+        self._setup_input(model, data, T, encoding)
 
     def check_model(self, model):
         if getattr(model.readout, "mode", None) != "membrane":
@@ -260,11 +255,8 @@ class LTL(Rule):
         self._parts = parts
         return loss
 
-    def after_backward(self, model, x_seq, y):
-        self._input.before_step(model)
-
     def after_step(self, model, x_seq, y):
-        self._input.after_step(model)
+        super().after_step(model, x_seq, y)
         self._log(self._parts)
 
     def log(self) -> dict:

@@ -60,8 +60,7 @@ from torch.nn.utils import parametrize
 from .._checks import check_choice, check_float
 from ..metrics import SavedTensorMeter  # noqa: F401  (re-exported: notebooks import it here)
 from ..neurons import DALIF, LIF, ConvertedIF
-from .base import Rule, register
-from .bptt import InputScale
+from .base import ScaledInputRule, register
 
 __all__ = ["OTTT", "OTTTOnline", "SavedTensorMeter", "ScaledWS", "scaled_weight_standardization",
            "trace_synapse", "trace_update"]
@@ -165,7 +164,7 @@ def scaled_weight_standardization(model, scale: float = 2.74) -> int:
 
 # --------------------------------------------------------------------------- the rule
 @register("ottt")
-class OTTT(Rule):
+class OTTT(ScaledInputRule):
     """Online training through time (variant A by default).
 
     Args:
@@ -174,7 +173,7 @@ class OTTT(Rule):
         weight_standardization: give conv synapses scaled WS in :meth:`setup` (no BN).
         ws_scale: the fixed gain after spiking layers (2.74 in the paper).
         input_norm: train the first layer in units of the input's amplitude when that exceeds
-            1 (:class:`~snnlab.rules.bptt.InputScale`; off to fine-tune such a network).
+            1 (:class:`~snnlab.rules.base.InputScale`; off to fine-tune such a network).
     """
 
     default_T = 8
@@ -194,10 +193,7 @@ class OTTT(Rule):
             raise TypeError("weight_standardization must be a bool")
         self.weight_standardization = weight_standardization
         self.ws_scale = check_float("ws_scale", ws_scale, low=0.0, low_open=True)
-        if not isinstance(input_norm, bool):
-            raise TypeError(f"input_norm must be a bool, got {type(input_norm).__name__}")
-        self.input_norm = input_norm
-        self._input = InputScale()
+        self._set_input_norm(input_norm)
 
     # ---- hooks
     def check_model(self, model):
@@ -207,14 +203,7 @@ class OTTT(Rule):
         self.check_model(model)
         if self.weight_standardization:
             scaled_weight_standardization(model, self.ws_scale)
-        if self.input_norm:
-            self._input.setup(model, data, T, encoding)
-
-    def after_backward(self, model, x_seq, y):
-        self._input.before_step(model)
-
-    def after_step(self, model, x_seq, y):
-        self._input.after_step(model)
+        self._setup_input(model, data, T, encoding)
 
     @staticmethod
     def _check_model(model):

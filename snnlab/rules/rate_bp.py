@@ -58,8 +58,7 @@ from .. import functional as F
 from .. import surrogate as S
 from .._checks import check_int
 from ..neurons import DALIF, SynapticLIF
-from .base import Rule, register
-from .bptt import InputScale
+from .base import ScaledInputRule, register
 
 __all__ = ["RateBP", "RateStats", "eligibility", "spike_pass"]
 
@@ -224,14 +223,14 @@ def _straight_through(value, e, c):
 
 
 @register("rate_bp")
-class RateBP(Rule):
+class RateBP(ScaledInputRule):
     """Rate-based backpropagation.
 
     Args:
         chunk: the spike pass runs this many steps at a time (memory of ``chunk`` steps for any
             T; 0 = all T at once, fastest for short T).
         input_norm: train the first layer in units of the input's amplitude when that exceeds
-            1 (:class:`~snnlab.rules.bptt.InputScale`; off to fine-tune such a network).
+            1 (:class:`~snnlab.rules.base.InputScale`; off to fine-tune such a network).
     """
 
     default_T = 8
@@ -241,21 +240,7 @@ class RateBP(Rule):
 
     def __init__(self, chunk: int = 16, input_norm: bool = True):
         self.chunk = check_int("chunk", chunk, low=0)
-        if not isinstance(input_norm, bool):
-            raise TypeError(f"input_norm must be a bool, got {type(input_norm).__name__}")
-        self.input_norm = input_norm
-        self._input = InputScale()
-
-    def setup(self, model, data, *, T, encoding, seed):
-        super().setup(model, data, T=T, encoding=encoding, seed=seed)
-        if self.input_norm:
-            self._input.setup(model, data, T, encoding)
-
-    def after_backward(self, model, x_seq, y):
-        self._input.before_step(model)
-
-    def after_step(self, model, x_seq, y):
-        self._input.after_step(model)
+        self._set_input_norm(input_norm)
 
     def rate_logits(self, model, x_seq) -> torch.Tensor:
         """Logits with the spike pass's values and the rate pass's gradient (eq. 2)."""

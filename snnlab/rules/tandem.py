@@ -43,8 +43,7 @@ import torch
 from torch import nn
 
 from .._checks import check_choice
-from .base import Rule, cross_entropy, register
-from .bptt import InputScale
+from .base import ScaledInputRule, cross_entropy, register
 
 __all__ = ["Tandem", "tandem_forward"]
 
@@ -78,7 +77,7 @@ def tandem_forward(model, x_seq: torch.Tensor, activation: nn.Module | None = No
 
 
 @register("tandem")
-class Tandem(Rule):
+class Tandem(ScaledInputRule):
     """Tandem learning (Wu et al. 2021): cross-entropy on the counts-based logits, gradients
     through the ANN twin evaluated on the SNN's spike counts.
 
@@ -86,7 +85,7 @@ class Tandem(Rule):
         activation: the ANN's activation, ``"relu"`` (paper) or ``"clamp"`` (``clamp(z, 0, T)``,
             the count's own range).
         input_norm: train the first layer in units of the input's amplitude when that exceeds
-            1 (:class:`~snnlab.rules.bptt.InputScale`; off to fine-tune such a network).
+            1 (:class:`~snnlab.rules.base.InputScale`; off to fine-tune such a network).
     """
 
     default_T = 4
@@ -96,21 +95,7 @@ class Tandem(Rule):
 
     def __init__(self, activation: str = "relu", input_norm: bool = True):
         self.activation = check_choice("activation", activation, ("relu", "clamp"))
-        if not isinstance(input_norm, bool):
-            raise TypeError(f"input_norm must be a bool, got {type(input_norm).__name__}")
-        self.input_norm = input_norm
-        self._input = InputScale()
-
-    def setup(self, model, data, *, T, encoding, seed):
-        super().setup(model, data, T=T, encoding=encoding, seed=seed)
-        if self.input_norm:
-            self._input.setup(model, data, T, encoding)
-
-    def after_backward(self, model, x_seq, y):
-        self._input.before_step(model)
-
-    def after_step(self, model, x_seq, y):
-        self._input.after_step(model)
+        self._set_input_norm(input_norm)
 
     def _act(self, T):
         return nn.ReLU() if self.activation == "relu" else _ClampT(T)
