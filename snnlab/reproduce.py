@@ -25,7 +25,6 @@ when ``train`` has that argument; until then the run says so and trains at the i
 from __future__ import annotations
 
 import argparse
-import inspect
 import math
 import os
 import sys
@@ -282,12 +281,8 @@ def run(name: str, *, epochs: int | None = None, data_dir=None, download: bool =
     step_shape = tuple(data.input_shape[1:] if frames else data.input_shape)
     torch.manual_seed(seed)
     rule, model = build(cfg, step_shape, data.n_classes, width=width)
-    kw = {}
-    if "lr_schedule" in inspect.signature(train).parameters:
-        kw["lr_schedule"] = lambda epoch: lr_at(cfg, epoch)
-    elif cfg.schedule is not None:
-        print(f"reproduce {name}: snnlab.train has no lr_schedule yet; training at a constant "
-              f"lr {cfg.lr:g} instead of {cfg.schedule}", file=sys.stderr)
+    # the paper's schedule (cosine, step) as the optimizer's lr at the start of each epoch
+    kw = {"lr_schedule": (lambda epoch: lr_at(cfg, epoch))} if cfg.schedule is not None else {}
     hist = train(model, data, rule, T=cfg.T, epochs=cfg.epochs if epochs is None else epochs,
                  batch_size=batch_size or cfg.batch_size, lr=cfg.lr, seed=seed,
                  encoding="frames" if frames else "direct", optimizer=cfg.optimizer,

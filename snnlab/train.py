@@ -350,6 +350,7 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
           encoding: str | None = None, optimizer: str = "adam", weight_decay: float = 0.0,
           progress: bool = True, checkpoint=None, resume: bool | str = False, device="cpu",
           eval_every: int = 1, callback=None, distributed: bool = False, augment=None,
+          lr_schedule=None,
           **rule_hparams) -> History:
     """Train ``model`` on ``data`` with a learning rule and return its :class:`History`.
 
@@ -371,6 +372,10 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
             state of another optimizer and the rule state of another rule are dropped).
         progress: a tqdm bar on stderr advancing every batch (never on stdout).
         callback: called as ``callback(record)`` after every epoch (live plots in notebooks).
+        lr_schedule: called as ``lr_schedule(epoch)`` (0-based) at the start of every epoch;
+            its value becomes the optimizer's learning rate for that epoch (e.g. the cosine or
+            step schedule of a paper configuration, :mod:`snnlab.reproduce`). ``None``: ``lr``
+            throughout.
         augment: called as ``augment(xb, generator)`` on every training batch ``[B, ...]``
             before encoding (data augmentation, e.g. :class:`snnlab.reproduce.CropFlip`); it
             draws from the epoch's generator, so runs stay reproducible. Not used in evaluation.
@@ -443,8 +448,15 @@ def train(model, data, rule="bptt", *, T: int | None = None, epochs: int | None 
     bar = tqdm(total=max(epochs - start_epoch, 0) * per_epoch, unit="batch",
                desc=f"{rule.name} epoch {min(start_epoch + 1, epochs)}/{epochs}",
                disable=not (progress and main), leave=True, file=sys.stderr)
+    if lr_schedule is not None and not callable(lr_schedule):
+        raise TypeError(f"lr_schedule must be a function epoch -> lr, got "
+                        f"{type(lr_schedule).__name__}")
     for epoch in range(start_epoch, epochs):
         bar.set_description(f"{rule.name} epoch {epoch + 1}/{epochs}")
+        if lr_schedule is not None:
+            lr_now = check_float("lr_schedule(epoch)", lr_schedule(epoch), low=0.0, high=MAX_LR)
+            for group in opt.param_groups:
+                group["lr"] = lr_now
         gen = _epoch_generator(seed, epoch)
         model.train()
         t0 = time.perf_counter()

@@ -97,3 +97,27 @@ def test_evaluate_reports_activity(digits):
     assert ev["n"] == len(digits.test)
     with pytest.raises(TypeError, match="dataset"):
         snnlab.evaluate(net, digits, T=4)
+
+
+def test_lr_schedule_sets_the_learning_rate_each_epoch():
+    import torch
+
+    from snnlab import models, train
+    from snnlab.data import load
+
+    data = load("digits")
+    seen = []
+    torch.manual_seed(0)
+    net = models.mlp(64, [16], 10)
+    train(net, data, "bptt", T=2, epochs=3, progress=False, batch_size=512,
+          lr_schedule=lambda e: seen.append(e) or 1e-3 * 0.1 ** e)
+    assert seen == [0, 1, 2]
+    # the same run at a constant lr ends elsewhere: the schedule really reached the optimizer
+    torch.manual_seed(0)
+    other = models.mlp(64, [16], 10)
+    train(other, data, "bptt", T=2, epochs=3, progress=False, batch_size=512, lr=1e-3)
+    assert not torch.equal(net.layers[0].synapse.weight, other.layers[0].synapse.weight)
+    import pytest
+
+    with pytest.raises(TypeError, match="lr_schedule"):
+        train(models.mlp(64, [16], 10), data, "bptt", epochs=1, progress=False, lr_schedule=0.1)
