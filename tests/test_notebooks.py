@@ -220,8 +220,8 @@ def test_notebook_anatomy(path):
     assert "SEED" in code[0].source and "FAST" in code[0].source
     n_ex = sum("exercise" in _tags(c) for c in code)
     n_sol = sum("solution" in _tags(c) for c in code)
-    if path.stem in MAP_PAGES:  # the course map: no exercises, no widget, still executed
-        assert n_ex == 0 and n_sol == 0, f"{path.name}: a map page holds no exercises"
+    if path.stem in MAP_PAGES:  # the course map: exercises optional (00 has two small ones)
+        assert n_sol >= n_ex, f"{path.name}: {n_ex} exercises, {n_sol} solutions"
     else:
         assert n_ex >= 2 and n_sol >= n_ex, f"{path.name}: {n_ex} exercises, {n_sol} solutions"
         assert any("exercises.check_" in c.source for c in code), "no checker is called"

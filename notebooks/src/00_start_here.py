@@ -133,8 +133,11 @@ print(f"digits: {len(digits.train)} training and {len(digits.test)} test samples
 # membrane time constant of 10 ms. How many spikes will it emit? Write your guess *before* you
 # run the next cells: any number counts, the checker only tells you how close you were and why.
 
-# %%
+# %% tags=["exercise"]
 my_prediction = None  # replace None by your guess: how many spikes in 100 ms? (a number)
+
+# %% tags=["solution"]
+my_prediction = 30  # a guess; the checker says how close it was and why
 
 # %% [markdown]
 # Now the live neuron: move the sliders (it needs a running kernel; the title counts the
@@ -155,18 +158,16 @@ assert run["n_spikes"] > 0 and run["v_inf"] > 1.0  # the prose below: it fires, 
 # smallest current on the slider (steps of 0.01) at which it still fires within the 100 ms?
 # Pass the dashboard's last run, so the checker knows the τ and threshold you used.
 
-# %%
+# %% tags=["exercise"]
 smallest = None  # replace None by the smallest current that still fires, read off the slider
+
+# %%
 exercises.check_smallest_current(smallest, dash.result)
 
-# %% [markdown]
-# (This page is a map, so it shows no solutions; both checkers above print ❌ with a first
-# hint until you replace `None`. For the record, this is how the last one is done:)
-#
-# ```python
-# dash.controls["current"].value = 0.10  # the title still shows spikes; at 0.09 it shows 0
-# exercises.check_smallest_current(dash.controls["current"].value, dash.result)
-# ```
+# %% tags=["solution"]
+dash.controls["current"].value = 0.10  # the title still shows spikes; at 0.09 it shows 0
+smallest = dash.controls["current"].value
+exercises.check_smallest_current(smallest, dash.result)
 
 # %% [markdown]
 # Below about 0.095 nothing happens however long you wait: the leak caps the membrane at

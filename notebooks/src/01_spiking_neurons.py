@@ -307,10 +307,10 @@ assert 0 < pop["fired_below"] < 1  # noise makes some (not all) sub-rheobase neu
 # %% tags=["exercise"]
 fraction_fired = None  # TODO: a number between 0 and 1, from your run
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_noise_below_rheobase(fraction_fired, pop)
 
-# %% tags=["solution", "nbval-check-output"]
+# %% tags=["solution"]
 below = pop["below"]
 fraction_fired = float((pop["spikes"].sum(0)[below] > 0).float().mean())
 exercises.check_noise_below_rheobase(fraction_fired, pop)

@@ -231,10 +231,10 @@ for (m, T), (acc, spk) in results.items():
 # %% tags=["exercise"]
 best_at_small_T = None  # TODO: "direct", "rate", "latency" or "delta"
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_best_encoding(best_at_small_T, results)
 
-# %% tags=["solution", "nbval-check-output"]
+# %% tags=["solution"]
 accs = {m: acc for (m, t), (acc, spk) in results.items() if t == TRAIN_T[0]}
 best_at_small_T = max(accs, key=accs.get)
 exercises.check_best_encoding(best_at_small_T, results)

@@ -313,10 +313,10 @@ for k in (2.0, 25.0, 200.0):
 # %% tags=["exercise"]
 reach_percent = None  # TODO: a percentage, e.g. 42.0
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_surrogate_reach(reach_percent, distances, name="fast_sigmoid", scale=25.0)
 
-# %% tags=["solution", "nbval-check-output"]
+# %% tags=["solution"]
 r = widgets.simulate_surrogate(name="fast_sigmoid", scale=25.0, distances=distances)
 reach_percent = 100 * r["reach"]
 exercises.check_surrogate_reach(reach_percent, distances, name="fast_sigmoid", scale=25.0)

@@ -223,10 +223,10 @@ print(f"activation route: largest / smallest magnitude over the sweep = {act_jum
 # %% tags=["exercise"]
 first_scale = None  # TODO: a number read off the plot
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_first_firing_scale(first_scale, sweep)
 
-# %% tags=["solution", "nbval-check-output"]
+# %% tags=["solution"]
 first_scale = next(k for k, t in zip(sweep["scales"], sweep["t_out"]) if t is not None)
 exercises.check_first_firing_scale(first_scale, sweep)
 

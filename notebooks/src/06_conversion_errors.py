@@ -203,7 +203,7 @@ answer = ...  # one of TS
 c = curves["percentile, v0=0.0θ"]
 answer = min(T for T in c if c[T] >= ann.test_acc - 0.05)
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_steps_to_match(answer, curves, ann.test_acc)
 
 # %% [markdown]
@@ -298,7 +298,7 @@ rp = conversion.errors(ann, snn, x_test, T=16, encoding="rate")
 print(f"Poisson (rate-coded) input, T=16: unevenness L1 {rp[0]['unevenness']:.4f}, "
       f"L2 {rp[1]['unevenness']:.4f}")
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_prediction_quantisation_T(my_prediction, quant_by_T)
 
 # %% [markdown]

@@ -199,7 +199,7 @@ widgets.accuracy_vs_T_seeds(results, reference={"ReLU ANN": ann_accs},
                             title="Accuracy vs window T (mean ± std over seeds)")
 plt.show()
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_prediction_shortest_window(my_prediction, results)
 
 # %%
@@ -233,7 +233,7 @@ answer = ...  # in accuracy points, e.g. 12.5
 # %% tags=["solution"]
 answer = 100 * gain
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_half_start_gain(answer, results)
 
 # %% [markdown]

@@ -295,7 +295,7 @@ ratio = {name: m[MEM_TS[-1]] / m[MEM_TS[0]] for name, m in mem.items()}
 assert ratio["online"] < 1.05  # flat in T
 assert ratio["offline"] > 0.7 * grow and ratio["BPTT"] > 0.7 * grow  # close to linear in T
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_prediction_online_memory(my_prediction, mem)
 
 # %% [markdown]
@@ -312,7 +312,7 @@ answer = ...  # a ratio, e.g. 3.5
 # %% tags=["solution"]
 answer = mem["offline"][max(MEM_TS)] / mem["offline"][min(MEM_TS)]
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_offline_memory_ratio(answer, mem)
 
 # %% [markdown]

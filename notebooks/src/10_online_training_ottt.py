@@ -204,7 +204,7 @@ for T_ in (2, 8, 32):
 # high, but not 1: OTTT follows BPTT's direction without being its gradient
 assert all(0.5 < c < 0.9999 for c in cosines.values()), cosines
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_prediction_ottt_cosine_T(my_prediction, cosines)
 
 # %% [markdown]
@@ -297,7 +297,7 @@ answer = ...  # in accuracy points
 # %% tags=["solution"]
 answer = 100 * gap
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_ottt_gap(answer, final)
 
 # %% [markdown]

@@ -221,7 +221,7 @@ for label, (rule, kw) in runs.items():
 plot.training_curves(histories, keys=("test_acc",), title=f"Digits with T = {T} (seed {SEEDS[0]})")
 plt.show()
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_prediction_tssl_vs_surrogate(my_prediction, accs)
 
 # %%
@@ -255,7 +255,7 @@ answer = ...  # in accuracy points, e.g. 1.5 or -0.7
 # %% tags=["solution"]
 answer = 100 * gap
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_tssl_gap(answer, accs)
 
 # %% [markdown]

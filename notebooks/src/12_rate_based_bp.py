@@ -176,7 +176,7 @@ T_max = max(COS_TS)
 assert cosines["latency"][T_max] < cosines["direct"][T_max]
 assert cosines["direct"][min(COS_TS)] >= cosines["direct"][T_max]
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_prediction_latency_cosine(my_prediction, cosines)
 
 # %% [markdown]
@@ -198,7 +198,7 @@ answer = ...  # one of COS_TS
 # %% tags=["solution"]
 answer = max(cosines["direct"], key=cosines["direct"].get)
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_best_cosine_T(answer, cosines)
 #
 # ## 3. What it costs

@@ -189,7 +189,7 @@ for name, split in data.items():
           f"{N_TRAIN or len(split.train)} training samples, {len(SEEDS)} seeds)")
     print(results[name].table(), end="\n\n")
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_prediction_most_accurate(my_prediction, results[DATASETS[0]])
 
 # %% [markdown]
@@ -344,7 +344,7 @@ best, second = sorted(first.rows, key=lambda r: r["test_acc"], reverse=True)[:2]
 answer = "yes" if (best["test_acc"] - second["test_acc"]
                    > best["test_acc_std"] + second["test_acc_std"]) else "no"
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_seed_gap(answer, first)
 
 # %% [markdown]

@@ -238,7 +238,7 @@ print(f"Norse, plain LIF nodes: {int(norse_lif.sum())} spikes (snnlab: {int(ours
 assert int((norse_cuba != ours).sum()) == 0 and int(norse_lif.sum()) < int(ours.sum()) / 2
 counts = {"snnlab": int(ours.sum()), "norse lif": int(norse_lif.sum())}
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_prediction_norse_lif(my_prediction, counts)
 
 # %% [markdown]
@@ -278,7 +278,7 @@ answer = ...  # a whole number of spikes
 # %% tags=["solution"]
 answer = counts["subtract"] - counts["snnlab"]
 
-# %% tags=["nbval-check-output"]
+# %%
 exercises.check_reset_spike_difference(answer, counts)
 
 # %% [markdown]
