@@ -29,6 +29,8 @@ $(STAMP): pyproject.toml
 	@# Norse 1.1 requires torchvision (and so a CUDA torch): take it without dependencies; it
 	@# needs only numpy, torch, nir and nirtorch, which the extras above install
 	@$(PY) -m pip install -q --no-deps norse==1.1.0 || echo "[setup] norse not installed: its NIR tests will be skipped"
+	@# SpikingJelly (a peer in the benchmarks) likewise: its dependencies would pull a CUDA torch
+	@$(PY) -m pip install -q --no-deps spikingjelly==0.0.0.0.14 || echo "[setup] spikingjelly not installed: the benchmarks skip its rows"
 	@touch $(STAMP)
 
 lab: setup
