@@ -236,8 +236,9 @@ def _read_checkpoint(path) -> dict:
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # a corrupt or foreign file
-        raise ValueError(f"checkpoint {path} is not a readable snnlab checkpoint: {e}") from None
+    except Exception as e:  # a corrupt or foreign file: torch's reason, on one line
+        why = " ".join(str(e).split())[:300] or type(e).__name__
+        raise ValueError(f"checkpoint {path} is not a readable snnlab checkpoint: {why}") from None
     version = ckpt.get("format_version") if isinstance(ckpt, dict) else None
     if version != CHECKPOINT_FORMAT:
         older = (" (written before checkpoints carried a digest; it cannot be verified)"

@@ -381,12 +381,6 @@ def _checkpoint_of(obj):
     return write
 
 
-# train.load_checkpoint (the checkpoint engineer's part of train.py) appends torch's own
-# several-line weights_only message; the CLI prints it on one line, but the exception is not
-_MULTILINE = pytest.mark.xfail(strict=True, reason="load_checkpoint wraps torch's multi-line "
-                               "weights_only message (train.py, not this branch's part)")
-
-
 def _load_npz(path):
     return load(f"npz:{path}")
 
@@ -436,7 +430,7 @@ FILES = [
     ("npz-single-npy", lambda p: np.save(open(p, "wb"), np.zeros(3)), _load_npz, ValueError,
      r"holds a single array"),
     ("checkpoint-text", _raw(b"not a checkpoint"), snnlab.load_checkpoint, ValueError,
-     r"is not a readable snnlab checkpoint", _MULTILINE),
+     r"is not a readable snnlab checkpoint"),
     ("checkpoint-npz", _npz(), snnlab.load_checkpoint, ValueError,
      r"is not a readable snnlab checkpoint|has format None"),
     ("checkpoint-plain-dict", _checkpoint_of({"weights": torch.zeros(3)}),
@@ -448,7 +442,7 @@ FILES = [
     ("checkpoint-missing", lambda p: None, snnlab.load_checkpoint, FileNotFoundError,
      r"does not exist"),
     ("nir-export-not-a-checkpoint", _raw(b"\x00" * 64), to_nir, ValueError,
-     r"is not a readable snnlab checkpoint", _MULTILINE),
+     r"is not a readable snnlab checkpoint"),
 ]
 
 
