@@ -17,6 +17,7 @@ uses) and a read-only ``mode``, its name in :data:`READOUTS`:
 
 from __future__ import annotations
 
+import abc
 from typing import NamedTuple
 
 import torch
@@ -112,7 +113,7 @@ class MembraneReadout(nn.Module):
         return f"beta={self.beta:g}"
 
 
-class _SpikingReadout(nn.Module):
+class _SpikingReadout(nn.Module, abc.ABC):
     """Output neurons that spike; a subclass says how their spikes become logits."""
 
     name = ""
@@ -128,8 +129,9 @@ class _SpikingReadout(nn.Module):
     def mode(self) -> str:
         return self.name
 
+    @abc.abstractmethod
     def logits(self, s: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """The logits from the output spikes ``s [T, B, n_out]`` (each readout defines them)."""
 
     def read(self, h_seq: torch.Tensor) -> ReadoutResult:
         s, u = self.neuron.simulate(over_time(self.synapse, h_seq))
