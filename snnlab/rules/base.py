@@ -45,7 +45,8 @@ from torch import nn
 from ..encoding import encode
 from ..models import convnet, mlp
 
-__all__ = ["Rule", "ScaledInputRule", "InputScale", "register", "registry", "cross_entropy"]
+__all__ = ["Rule", "ScaledInputRule", "InputScale", "register", "registry", "cross_entropy",
+           "batch_norms"]
 
 registry: dict[str, type[Rule]] = {}
 
@@ -254,3 +255,9 @@ class ScaledInputRule(Rule):
 
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return TF.cross_entropy(logits, y)
+
+
+def batch_norms(module: nn.Module) -> list[nn.Module]:
+    """The batch-norm layers inside ``module`` (any dimension), for rules whose mathematics
+    needs an affine synapse or one synapse pass per step."""
+    return [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]

@@ -60,7 +60,7 @@ from torch.nn.utils import parametrize
 from .._checks import check_choice, check_float
 from ..metrics import SavedTensorMeter  # noqa: F401  (re-exported: notebooks import it here)
 from ..neurons import DALIF, LIF, ConvertedIF
-from .base import ScaledInputRule, register
+from .base import ScaledInputRule, batch_norms, register
 
 __all__ = ["OTTT", "OTTTOnline", "SavedTensorMeter", "ScaledWS", "scaled_weight_standardization",
            "trace_synapse", "trace_update"]
@@ -211,7 +211,7 @@ class OTTT(ScaledInputRule):
             _check_neuron(layer.neuron, f"layer {i}")
         for where, syn in [(f"layer {i}", layer.synapse) for i, layer in enumerate(model.layers)
                            ] + [("the readout", model.readout.synapse)]:
-            if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in syn.modules()):
+            if batch_norms(syn):
                 raise ValueError(
                     f"OTTT cannot train {where}: its synapse has batch norm. OTTT runs each "
                     "synapse on the presynaptic trace and on the spikes at every step, so batch "

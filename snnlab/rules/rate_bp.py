@@ -52,13 +52,12 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as TF
-from torch import nn
 
 from .. import functional as F
 from .. import surrogate as S
 from .._checks import check_int
 from ..neurons import DALIF, SynapticLIF
-from .base import ScaledInputRule, register
+from .base import ScaledInputRule, batch_norms, register
 
 __all__ = ["RateBP", "RateStats", "eligibility", "spike_pass"]
 
@@ -248,8 +247,7 @@ class RateBP(ScaledInputRule):
         r = x_seq.mean(0)
         # the rate pass only carries the gradient: batch norm's running statistics are the
         # spike pass's (the rate pass's time-averaged inputs have other statistics)
-        norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
-                 and m.track_running_stats and m.training]
+        norms = [m for m in batch_norms(model) if m.track_running_stats and m.training]
         saved = [(m, m.momentum) for m in norms]
         for m in norms:
             m.momentum = 0.0  # normalise with the batch's statistics, keep the running ones

@@ -43,7 +43,7 @@ import torch
 from torch import nn
 
 from .._checks import check_choice
-from .base import ScaledInputRule, cross_entropy, register
+from .base import ScaledInputRule, batch_norms, cross_entropy, register
 
 __all__ = ["Tandem", "tandem_forward"]
 
@@ -118,8 +118,7 @@ class Tandem(ScaledInputRule):
                              "with snnlab.rules.get('tandem').build_model(n_in, hidden, n_out) "
                              "or snnlab.models.mlp(..., readout_beta=0)")
         for i, layer in enumerate(model.layers):
-            if any(isinstance(m, nn.modules.batchnorm._BatchNorm)
-                   for m in layer.synapse.modules()):
+            if batch_norms(layer.synapse):
                 raise ValueError(
                     f"tandem learning cannot train layer {i}: its synapse has batch norm. The "
                     "ANN side computes W c + T b from the spike count c, which needs an affine "
