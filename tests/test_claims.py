@@ -196,10 +196,8 @@ def test_tasks_latency_and_subset():
     assert float(x[:, :4].min()) >= 0.5 and float(x[:, 4].max()) == pytest.approx(0.8)
     with pytest.raises(ValueError, match="unknown task"):
         RN.task("nope")
-    try:
-        from snnlab.rules.antlr import latency_dataset
-    except ImportError:  # moved by a refactor: nothing to compare with
-        return
+    from snnlab.rules.antlr import latency_dataset
+
     ref = latency_dataset("yinyang")
     full = RN.task("yinyang_latency")
     assert (ref.train.tensors[0] == full.train.tensors[0]).all()

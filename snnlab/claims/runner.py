@@ -24,11 +24,12 @@ from .. import rules as R
 from ..data import DataSplit, load
 from ..encoding import encode
 from ..metrics import SavedTensorMeter
+from ..rules.antlr import latency_dataset
 from ..rules.antlr import make_model as antlr_make_model
 from ..teacher import train_teacher
 from ..train import evaluate, train
 
-__all__ = ["build", "task", "latency", "subset", "fit", "ann", "step_seconds", "step_bytes",
+__all__ = ["build", "task", "subset", "fit", "ann", "step_seconds", "step_bytes",
            "pct", "clear_cache", "cached"]
 
 _CACHE: dict = {}
@@ -85,30 +86,6 @@ def subset(split: DataSplit, n_train: int | None, n_test: int | None) -> DataSpl
                      name=split.name, val=split.val, info=split.info)
 
 
-def latency(split: DataSplit, *, window: float = 0.5, bias: bool = True,
-            bias_value: float = 0.8, silent_zero: bool = False) -> DataSplit:
-    """A latency-coded variant for ``encode(x, T, "latency")``, as ANTLR's and Göltz et al.'s
-    small experiments use it (the same transform as ``snnlab.rules.antlr.latency_dataset``):
-    each feature in [0, 1] spikes once within the first ``window`` of T, plus a bias spike."""
-
-    def convert(ds):
-        if ds is None:
-            return None
-        x, y = ds.tensors
-        xv = 1.0 - window * (1.0 - x.clamp(0, 1))
-        if silent_zero:
-            xv = torch.where(x > 0, xv, torch.zeros_like(xv))
-        if bias:
-            xv = torch.cat([xv, torch.full_like(xv[:, :1], bias_value)], dim=1)
-        return TensorDataset(xv.contiguous(), y)
-
-    n_in = split.input_shape[0] + int(bias)
-    return DataSplit(train=convert(split.train), test=convert(split.test),
-                     n_classes=split.n_classes, input_shape=(n_in,),
-                     name=f"{split.name}_latency", val=convert(split.val),
-                     info=f"{split.info}; latency-coded in the first {window:g} of T")
-
-
 _TASKS = {
     "digits": lambda: load("digits", seed=0),
     "yinyang": lambda: load("yinyang"),
@@ -119,7 +96,8 @@ _TASKS = {
 
 def task(name: str, n_train: int | None = None, n_test: int | None = None) -> DataSplit:
     """A task by name: ``digits``, ``yinyang``, ``mnist1d`` (standardised), ``manifold``, or
-    any of them with ``_latency`` appended (:func:`latency`); capped by :func:`subset`."""
+    any of them with ``_latency`` appended (``snnlab.rules.antlr.latency_dataset``, the
+    transform ANTLR's and Göltz et al.'s small experiments use); capped by :func:`subset`."""
     def make():
         base = name[:-len("_latency")] if name.endswith("_latency") else name
         if base not in _TASKS:
@@ -127,7 +105,7 @@ def task(name: str, n_train: int | None = None, n_test: int | None = None) -> Da
                              "(each also as NAME_latency)")
         split = _TASKS[base]()
         if base != name:
-            split = latency(split, silent_zero=base == "digits")
+            split = latency_dataset(split, silent_zero=base == "digits")
         return subset(split, n_train, n_test)
 
     return cached(("task", name, n_train, n_test), make)
