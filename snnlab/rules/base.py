@@ -198,17 +198,23 @@ class InputScale:
         return [p for n, p in syn.named_parameters()
                 if n.endswith("weight") or n.endswith("weight.original")]
 
+    @staticmethod
+    @torch.no_grad()
+    def measure(data, T: int, encoding: str) -> float:
+        """``s``: the RMS of (up to 1024) encoded training inputs, at least 1; 1 without
+        training data."""
+        if data is None or getattr(data, "train", None) is None:
+            return 1.0
+        x = data.train.tensors[0][:1024]
+        x_seq = encode(x, T, encoding, generator=torch.Generator().manual_seed(0))
+        return max(float(x_seq.float().pow(2).mean().sqrt()), 1.0)
+
     @torch.no_grad()
     def setup(self, model, data, T: int, encoding: str) -> float:
         """Measure ``s`` on (up to 1024) encoded training inputs; rescale the first layer's
         weights if ``s > 1``. Returns ``s``. Without training data (``setup(model, None, ...)``,
         a rule driven by hand) there is nothing to measure and the scale stays 1."""
-        if data is None or getattr(data, "train", None) is None:
-            self.scale = 1.0
-            return self.scale
-        x = data.train.tensors[0][:1024]
-        x_seq = encode(x, T, encoding, generator=torch.Generator().manual_seed(0))
-        self.scale = max(float(x_seq.float().pow(2).mean().sqrt()), 1.0)
+        self.scale = self.measure(data, T, encoding)
         if self.scale > 1.0:
             for w in self._weights(model):
                 w.div_(self.scale)

@@ -92,7 +92,7 @@ from torch import nn
 
 from .._checks import check_float, check_int
 from ..teacher import train_teacher
-from .base import Rule, register
+from .base import ScaledInputRule, register
 
 __all__ = ["KD", "AKL", "HTAKL", "soft_targets", "forward_kl", "reverse_kl", "head_mask",
            "akl_weights", "akl_divergence", "hta_weights", "hta_kl_divergence", "static_input"]
@@ -192,7 +192,7 @@ def static_input(x_seq: torch.Tensor) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- the rules
 @register("kd")
-class KD(Rule):
+class KD(ScaledInputRule):
     """Hinton distillation, eq. (2) with forward KL, on the student's time-averaged output.
 
     Args:
@@ -202,6 +202,8 @@ class KD(Rule):
         tau: temperature τ > 0 of the soft targets.
         alpha: weight of the distillation term in [0, 1] (0 = plain cross-entropy).
         teacher_epochs: epochs for the automatically trained teacher.
+        input_norm: train the student's first layer in units of the input's amplitude when that
+            exceeds 1 (:class:`~snnlab.rules.base.InputScale`; ``False`` switches it off).
     """
 
     default_T = 4
@@ -210,7 +212,7 @@ class KD(Rule):
     default_epochs = 10
 
     def __init__(self, teacher: nn.Module | None = None, tau: float = 4.0, alpha: float = 0.5,
-                 teacher_epochs: int = 20):
+                 teacher_epochs: int = 20, input_norm: bool = True):
         if teacher is not None and not isinstance(teacher, nn.Module):
             raise TypeError(f"teacher must be a torch nn.Module mapping [B, ...] to logits, "
                             f"got {type(teacher).__name__}")
@@ -218,6 +220,7 @@ class KD(Rule):
         self.tau = check_float("tau", tau, low=0.0, low_open=True)
         self.alpha = check_float("alpha", alpha, low=0.0, high=1.0)
         self.teacher_epochs = check_int("teacher_epochs", teacher_epochs, low=1)
+        self._set_input_norm(input_norm)
 
     def setup(self, model, data, *, T, encoding, seed):
         if self.teacher is None:
@@ -232,6 +235,7 @@ class KD(Rule):
         self.teacher.eval()
         for p in self.teacher.parameters():
             p.requires_grad_(False)
+        self._setup_input(model, data, T, encoding)
 
     def teacher_logits(self, x_seq: torch.Tensor) -> torch.Tensor:
         if self.teacher is None:
@@ -273,15 +277,15 @@ class AKL(KD):
         mu: cumulative-probability threshold of the head, in (0, 1] (1 = forward KL only).
         detach_weights: treat the adaptive weights (4) as constants in the gradient.
         crossing: where the head ends (see :func:`head_mask`); ``False`` is Wu et al.'s code.
-        teacher, tau, alpha, teacher_epochs: as for :class:`KD`.
+        teacher, tau, alpha, teacher_epochs, input_norm: as for :class:`KD`.
     """
 
     crossing_default = False
 
     def __init__(self, teacher: nn.Module | None = None, tau: float = 4.0, alpha: float = 0.5,
                  mu: float = 0.5, detach_weights: bool = True, teacher_epochs: int = 20,
-                 crossing: bool | None = None):
-        super().__init__(teacher, tau, alpha, teacher_epochs)
+                 crossing: bool | None = None, input_norm: bool = True):
+        super().__init__(teacher, tau, alpha, teacher_epochs, input_norm)
         self.mu = check_float("mu", mu, low=0.0, high=1.0, low_open=True)
         self.detach_weights = bool(detach_weights)
         self.crossing = self.crossing_default if crossing is None else bool(crossing)
