@@ -62,6 +62,7 @@ notebooks: setup
 claims: setup
 	$(PY) -m snnlab.claims run --record data/results/claims.json
 	$(PY) -m snnlab.claims.readme --record data/results/claims.json --readme README.md
+	$(PY) -m snnlab.claims figures --file data/results/claims.json --out data/results/claims
 
 # Student versions (solutions removed) in notebooks/student/
 student: setup

@@ -14,6 +14,7 @@ from .course import (  # noqa: F401 (re-exported)
     LiveCurve,
     accuracy_vs_T_seeds,
     chip_dashboard,
+    claims_panel,
     conversion_dashboard,
     encoding_dashboard,
     error_terms_figure,
@@ -39,6 +40,7 @@ from .course import (  # noqa: F401 (re-exported)
     simulate_tssl_neuron,
     surrogate_dashboard,
     tssl_neuron_dashboard,
+    verdicts,
 )
 
 __all__ = [
@@ -51,4 +53,5 @@ __all__ = [
     "rule_comparison_dashboard", "nir_readings_dashboard", "simulate_population",
     "error_terms_figure",
     "seed_stats", "accuracy_vs_T_seeds",
+    "claims_panel", "verdicts",
 ]

@@ -298,3 +298,56 @@ def test_readme_table_generation(tmp_path, capsys):
 def test_fast_record_table_says_verdicts_mean_nothing(fast_run):
     _, _, path = fast_run
     assert "Fast mode" in readme.table(L.load_record(path))
+
+
+# --------------------------------------------------------------------------- figures
+def test_one_figure_per_claim(fast_run, tmp_path, capsys):
+    """`claims figures` writes a PNG per claim; a metric measured at several T is drawn
+    against T, and every check gets its interval and margin."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from snnlab.claims import figures
+
+    _, _, path = fast_run
+    rec = L.load_record(path)
+    assert cli.main(["figures", "--file", str(path), "--out", str(tmp_path / "figs")]) == 0
+    pngs = sorted(p.name for p in (tmp_path / "figs").glob("*.png"))
+    assert pngs == sorted(f"{c['id']}.png" for c in rec["claims"])
+    assert all((tmp_path / "figs" / p).stat().st_size > 5000 for p in pngs)
+    tandem = next(c for c in rec["claims"] if c["id"] == "tandem-low-T")
+    fig = figures.figure(tandem)
+    axes = fig.axes
+    assert axes[0].get_xlabel() == "time steps T"               # acc_tandem_T2, _T4 -> a sweep
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["2", "4"]
+    labels = [t.get_text() for t in axes[-1].get_yticklabels()]
+    assert len(labels) == len(tandem["checks"]) and all("(" in s for s in labels)
+    assert "tandem-low-T" in fig._suptitle.get_text()
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_notebooks_read_the_ledger(fast_run, capsys):
+    """What the course shows: the claims of a rule, from a record, with their figures."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from snnlab import widgets
+
+    _, _, path = fast_run
+    lines = []
+    rows = widgets.claims_panel(["tandem"], record=path, out=lines.append)
+    assert [r["id"] for r in rows] == ["tandem-low-T"]
+    text = "\n".join(lines)
+    assert "FAST MODE" in text and "tandem-low-T" in text and "accuracy: tandem at T=2" in text
+    assert len(plt.get_fignums()) == 1
+    plt.close("all")
+    v = widgets.verdicts(["ltl"], record=path)
+    assert set(v) == {c["id"] for c in L.load_record(path)["claims"] if "ltl" in c["rules"]}
+    with pytest.raises(ValueError, match="no claim about"):
+        widgets.claims_panel("nonexistent_rule", record=path, figures=False)
+    assert L.find_record(path) == path
+    assert L.find_record().name == "claims.json"

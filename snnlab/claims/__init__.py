@@ -19,6 +19,8 @@ from .ledger import (
     Claim,
     Verdict,
     available,
+    find_record,
+    for_rules,
     get,
     load_record,
     record,
@@ -29,6 +31,6 @@ from .ledger import (
 
 __all__ = [
     "Budget", "Check", "Claim", "Verdict", "available", "get", "run", "run_claim", "record",
-    "load_record", "t_interval", "RECORD", "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE",
-    "ERROR",
+    "load_record", "find_record", "for_rules", "t_interval", "RECORD", "REPRODUCED",
+    "NOT_REPRODUCED", "INCONCLUSIVE", "ERROR",
 ]

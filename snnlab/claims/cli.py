@@ -10,6 +10,8 @@
   ``data/results/claims.json``).
 * ``claims table [--markdown] [--file PATH] [--readme README.md]`` - the markdown table; with
   ``--readme`` it replaces the block between the claims markers in that file.
+* ``claims figures [--file PATH] [--out DIR]`` - one PNG per recorded claim (measurements per
+  seed, each check's interval against its margin; :mod:`snnlab.claims.figures`).
 
 Exit status: 0 when every claim ran (whatever its verdict - "not reproduced" is a result);
 1 when a claim's measurement raised (verdict "error") or a record is missing; 2 for bad usage.
@@ -23,8 +25,8 @@ import sys
 
 import torch
 
+from . import figures, readme
 from . import ledger as L
-from . import readme
 
 __all__ = ["main"]
 
@@ -52,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--markdown", action="store_true", help="(the only format; accepted)")
     t.add_argument("--file", default=str(L.RECORD))
     t.add_argument("--readme", default=None, help="rewrite the claims block of this file")
+    f = sub.add_parser("figures", help="one PNG per recorded claim")
+    f.add_argument("--file", default=str(L.RECORD))
+    f.add_argument("--out", default=str(L.RECORD.parent / "claims"),
+                   help="folder for the PNGs (default data/results/claims)")
     return p
 
 
@@ -143,6 +149,10 @@ def main(argv=None) -> int:
         for cid in L.undeclared_changes(rec):
             print(f"warning: the definition of {cid!r} changed since this record and its "
                   "history has no entry saying why", file=sys.stderr)
+        return 0
+    if args.cmd == "figures":
+        paths = figures.write_figures(rec, args.out)
+        print(f"wrote {len(paths)} figures to {args.out}", file=sys.stderr)
         return 0
     # table
     if args.readme:

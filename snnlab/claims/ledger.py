@@ -34,7 +34,8 @@ from tqdm.auto import tqdm
 __all__ = [
     "Budget", "Verdict", "Check", "Claim", "register", "available", "get", "clear_registry",
     "t_quantile", "t_interval", "paired", "evaluate_check", "combine", "run_claim", "run",
-    "environment", "record", "load_record", "fingerprint", "undeclared_changes", "RECORD",
+    "environment", "record", "load_record", "find_record", "for_rules", "fingerprint",
+    "undeclared_changes", "RECORD",
     "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "ERROR",
 ]
 
@@ -511,6 +512,26 @@ def record(results: list[dict], path=RECORD, *, fast: bool = False) -> Path:
                   environment=environment(), claims=list(results))
     path.write_text(json.dumps(_clean(asdict(rec)), indent=1) + "\n")
     return path
+
+
+def find_record(path=None) -> Path:
+    """Where the recorded ledger is: ``path`` if given; else :data:`RECORD` relative to the
+    working directory, or to the checkout this package lives in (a notebook runs in
+    ``notebooks/``). A clear error if there is none."""
+    if path is not None:
+        return Path(path)
+    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        if (base / RECORD).is_file():
+            return base / RECORD
+    return RECORD
+
+
+def for_rules(rules, rec: dict | None = None) -> list[dict]:
+    """The recorded results of every claim that names one of ``rules`` (a name or a list),
+    in ledger order; ``rec`` defaults to the recorded ledger (:func:`find_record`)."""
+    wanted = {rules} if isinstance(rules, str) else set(rules)
+    rec = load_record(find_record()) if rec is None else rec
+    return [c for c in rec["claims"] if wanted & set(c.get("rules", []))]
 
 
 def load_record(path=RECORD) -> dict:
