@@ -282,13 +282,13 @@ def test_readme_table_generation(tmp_path, capsys):
     doc.write_text(f"# x\n\n## Claims ledger\n\n{readme.BEGIN}\nnot run yet\n{readme.END}\n\n"
                    "## After\n")
     new = readme.update_readme(doc, L.load_record(rec_path))
-    assert "not run yet" not in new and "| `toy` |" in new and "**reproduced**" in new
+    assert "not run yet" not in new and "| `toy` (**reproduced**) |" in new
     assert new.endswith(f"{readme.END}\n\n## After\n") and new.startswith("# x\n")
     assert readme.update_readme(doc, L.load_record(rec_path)) == new  # idempotent
     assert readme.update_readme(doc, None).count("not run yet") == 1
     assert readme.main(["--record", str(rec_path), "--readme", str(doc)]) == 0
     assert cli.main(["table", "--markdown", "--file", str(rec_path)]) == 0
-    assert "| `toy` |" in capsys.readouterr().out
+    assert "| `toy` (**reproduced**) |" in capsys.readouterr().out
     bad = tmp_path / "bad.md"
     bad.write_text("no markers\n")
     with pytest.raises(ValueError, match="claims:begin"):
@@ -351,3 +351,41 @@ def test_notebooks_read_the_ledger(fast_run, capsys):
         widgets.claims_panel("nonexistent_rule", record=path, figures=False)
     assert L.find_record(path) == path
     assert L.find_record().name == "claims.json"
+
+
+def test_record_merge_replaces_only_the_claims_run(tmp_path):
+    a = L.run_claim(_claim(lambda seed, b: {"a": 10.0 + seed, "b": 5.0}), seeds=3)
+    path = L.record([a], tmp_path / "c.json")
+    b = dict(a, value=99.0)
+    other = dict(a, id="other")
+    L.record([other], path, merge=True)
+    ids = [c["id"] for c in L.load_record(path)["claims"]]
+    assert sorted(ids) == ["other", "toy"]
+    L.record([b], path, merge=True)
+    rec = L.load_record(path)
+    assert sorted(c["id"] for c in rec["claims"]) == ["other", "toy"]
+    assert next(c for c in rec["claims"] if c["id"] == "toy")["value"] == 99.0
+    assert all("recorded" in c for c in rec["claims"])
+    with pytest.raises(ValueError, match="cannot merge"):
+        L.record([b], path, fast=True, merge=True)
+
+
+def test_the_recorded_ledger_is_complete():
+    """The committed record: a full run of every registered claim with its current
+    definition, >= 5 seeds, an interval and a verdict each, and the README's table made from
+    it."""
+    rec = L.load_record(ROOT / "data" / "results" / "claims.json")
+    assert rec["mode"] == "full"
+    assert sorted(c["id"] for c in rec["claims"]) == sorted(L.available())
+    assert not L.undeclared_changes(rec)
+    for c in rec["claims"]:
+        assert c["seeds"] >= 5 and c["verdict"] in (L.REPRODUCED, L.NOT_REPRODUCED,
+                                                     L.INCONCLUSIVE), c["id"]
+        assert c["fingerprint"] == L.fingerprint(L.get(c["id"])), c["id"]
+        assert all(ch["ci95"][0] is not None for ch in c["checks"]), c["id"]
+    covered = {r for c in rec["claims"] for r in c["rules"]}
+    assert covered >= set(R.available()), set(R.available()) - covered
+    text = (ROOT / "README.md").read_text()
+    assert readme.table(rec) in text
+    figs = ROOT / "data" / "results" / "claims"
+    assert sorted(p.stem for p in figs.glob("*.png")) == sorted(L.available())

@@ -12,8 +12,12 @@ TASK = "manifold_latency"
 
 def measure(seed: int, b: Budget) -> dict:
     out = {}
+    # the activation route gets no error from the latency loss (its gradient is dL/dt, a
+    # timing quantity), so the activation-only arm trains on spike counts: cross-entropy on
+    # the counts and a count readout, the loss the paper pairs with activation-based learning
     for arm, rule, hp in (("antlr", "antlr", {}), ("timing", "timing", {}),
-                          ("activation", "antlr", {"lam_tim": 0.0})):
+                          ("activation", "antlr", {"lam_tim": 0.0, "loss": "count",
+                                                   "model_kw": {"readout": "count"}})):
         r = RN.fit(rule, TASK, b, seed, **hp)
         out[f"acc_{arm}"], out[f"spikes_{arm}"] = r["acc"], r["spikes"]
     return out
@@ -31,7 +35,8 @@ ANTLR = register(Claim(
          "latency-coded: every input neuron spikes once, in the first half of T = 40",
     regime="sparse, single-spike latency input, where spike timing carries the class",
     baseline="the same network and budget trained with only the timing route (rule 'timing', "
-             "with its silent-neuron fallback) or only the activation route (antlr, lam_tim=0)",
+             "with its silent-neuron fallback) or only the activation route (antlr, lam_tim=0, "
+             "with the count loss and a count readout)",
     checks=(
         Check("accuracy: ANTLR - activation-only", "acc_antlr", Verdict(0.0), "acc_activation"),
         Check("accuracy: ANTLR - timing-only", "acc_antlr", Verdict(0.0), "acc_timing"),
@@ -45,4 +50,11 @@ ANTLR = register(Claim(
     fast=Budget(epochs=1, T=16, hidden=(16,), n_train=200, n_test=200),
     estimate_minutes=5.0,
     notes="Spike counts are over the whole window T (the rule does not stop early).",
+    history=("2026-12-04: the activation-only arm now trains with the count loss and a count "
+             "readout. The first recorded run trained it with the latency loss, whose gradient "
+             "(dL/dt) the activation route cannot receive: only the no-spike penalty reached "
+             "it, and it stayed at chance (9.46 % for 10 classes, every seed), so 'ANTLR beats "
+             "activation-only' was 'reproduced' against a baseline that could not learn. "
+             "Measured once on seed 0 before this change: 46.4 % with the count loss, 10.5 % "
+             "with the latency loss. The task, budget, seeds and verdict rules are unchanged.",),
 ))

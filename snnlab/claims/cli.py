@@ -2,7 +2,8 @@
 ``python -m snnlab.claims ...``).
 
 * ``claims list [--json]`` - the definitions: statement, task, regime, budget, verdict rule.
-* ``claims run [--fast] [--only ID,...] [--seeds N] [--json] [--record PATH] [--threads N]`` -
+* ``claims run [--fast] [--only ID,...] [--seeds N] [--json] [--record PATH [--merge]]
+  [--threads N]`` -
   run claims (on ``--threads`` torch threads, default 1) with
   a progress bar on stderr; one line per claim on stdout (one JSON object per line with
   ``--json``); ``--record`` writes the results with package versions and machine facts.
@@ -43,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--seeds", type=int, default=None, help="seeds per claim (>= 2)")
     r.add_argument("--json", action="store_true", help="one JSON object per claim")
     r.add_argument("--record", default=None, help="write the results to this JSON file")
+    r.add_argument("--merge", action="store_true",
+                   help="with --record: replace only the claims run now in an existing record")
     r.add_argument("--threads", type=int, default=1,
                    help="torch threads (default 1: these small models run fastest, and most "
                         "steadily on a shared machine, on one thread)")
@@ -133,7 +136,7 @@ def main(argv=None) -> int:
             results = L.run(ids, fast=args.fast, seeds=args.seeds,
                             progress=not args.no_progress, on_result=emit)
             if args.record:  # inside: the record states the thread count the run used
-                path = L.record(results, args.record, fast=args.fast)
+                path = L.record(results, args.record, fast=args.fast, merge=args.merge)
                 print(f"recorded {len(results)} claims in {path}", file=sys.stderr)
         finally:
             torch.set_num_threads(threads)  # main() may be called inside a larger program

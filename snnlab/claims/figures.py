@@ -34,6 +34,10 @@ _KINDS = {"acc": "accuracy (%)", "spikes": "spikes per sample", "mem": "memory",
 
 
 def _kind(metric: str) -> str:
+    if "ratio" in metric.split("_"):
+        return "ratio"
+    if metric.startswith("step_s_"):
+        return "step time (s)"
     head = metric.split("_", 1)[0]
     return _KINDS.get(head, head)
 
@@ -72,10 +76,13 @@ def figure(result: dict):
     groups = _groups(result.get("per_seed") or [])
     kinds = list(groups)[:3]
     checks = result.get("checks", [])
-    n = max(len(kinds), 1) + 1
+    units = list(dict.fromkeys(c.get("unit", "") for c in checks)) or [""]
+    m_left = max(len(kinds), 1)
+    n = m_left + len(units)
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.6),
-                             gridspec_kw={"width_ratios": [1] * (n - 1) + [1.3]})
-    for ax, kind in zip(axes[:-1], kinds):
+                             gridspec_kw={"width_ratios": [1] * m_left + [1.3] * len(units)})
+    axes = list(axes)
+    for ax, kind in zip(axes[:m_left], kinds):
         g = groups[kind]
         for i, (name, by_T) in enumerate(sorted(g["sweeps"].items())):
             Ts = sorted(by_T)
@@ -114,30 +121,30 @@ def figure(result: dict):
         axes[0].text(0.5, 0.5, "no per-seed numbers recorded", ha="center", va="center",
                      transform=axes[0].transAxes)
         axes[0].set_axis_off()
-    ax = axes[-1]
-    for i, c in enumerate(checks):
-        y = len(checks) - 1 - i
-        colour = COLOURS.get(c.get("verdict"), "#000000")
-        effects = [e for e in (c.get("per_seed_effect") or []) if e is not None
-                   and math.isfinite(e)]
-        ax.plot(effects, [y] * len(effects), ".", color=colour, alpha=0.5, ms=6)
-        ci = c.get("ci95") or [None, None]
-        if ci[0] is not None and ci[1] is not None and math.isfinite(ci[0]) \
-                and math.isfinite(ci[1]):
-            ax.plot(ci, [y, y], "-", color=colour, lw=3, solid_capstyle="butt")
-        if c.get("mean_effect") is not None:
-            ax.plot([c["mean_effect"]], [y], "D", color=colour, ms=6)
-        m = _margin(result.get("id", ""), i)
-        if m is not None:
-            ax.plot([m, m], [y - 0.35, y + 0.35], "--", color="k", lw=1)
-    ax.set_yticks(range(len(checks)))
-    ax.set_yticklabels([f"{c['name']}\n({c.get('verdict')})" for c in reversed(checks)],
-                       fontsize=7)
-    ax.set_ylim(-0.6, max(len(checks), 1) - 0.4)
-    units = sorted({c.get("unit", "") for c in checks if c.get("unit")})
-    ax.set_xlabel(f"effect ({', '.join(units) or 'as defined'})\ndots: seeds, bar: 95 % "
-                  "interval, dashed: verdict margin", fontsize=8)
-    ax.grid(alpha=0.3, axis="x")
+    for ax, unit in zip(axes[m_left:], units):  # one panel per unit of effect
+        mine = [(i, c) for i, c in enumerate(checks) if c.get("unit", "") == unit]
+        for row, (i, c) in enumerate(mine):
+            y = len(mine) - 1 - row
+            colour = COLOURS.get(c.get("verdict"), "#000000")
+            effects = [e for e in (c.get("per_seed_effect") or []) if e is not None
+                       and math.isfinite(e)]
+            ax.plot(effects, [y] * len(effects), ".", color=colour, alpha=0.5, ms=6)
+            ci = c.get("ci95") or [None, None]
+            if ci[0] is not None and ci[1] is not None and math.isfinite(ci[0]) \
+                    and math.isfinite(ci[1]):
+                ax.plot(ci, [y, y], "-", color=colour, lw=3, solid_capstyle="butt")
+            if c.get("mean_effect") is not None:
+                ax.plot([c["mean_effect"]], [y], "D", color=colour, ms=6)
+            m = _margin(result.get("id", ""), i)
+            if m is not None:
+                ax.plot([m, m], [y - 0.35, y + 0.35], "--", color="k", lw=1)
+        ax.set_yticks(range(len(mine)))
+        ax.set_yticklabels([f"{c['name']}\n({c.get('verdict')})" for _, c in reversed(mine)],
+                           fontsize=7)
+        ax.set_ylim(-0.6, max(len(mine), 1) - 0.4)
+        ax.set_xlabel(f"effect ({unit or 'as defined'})\ndots: seeds, bar: 95 % interval, "
+                      "dashed: verdict margin", fontsize=8)
+        ax.grid(alpha=0.3, axis="x")
     verdict = result.get("verdict", "?")
     fig.suptitle(f"{result.get('id')}: {verdict} ({result.get('seeds')} seeds)",
                  color=COLOURS.get(verdict, "k"), fontsize=11)

@@ -504,11 +504,29 @@ class _Record:
     claims: list = field(default_factory=list)
 
 
-def record(results: list[dict], path=RECORD, *, fast: bool = False) -> Path:
-    """Write ``results`` with the environment to ``path`` (JSON); returns the path."""
+def record(results: list[dict], path=RECORD, *, fast: bool = False,
+           merge: bool = False) -> Path:
+    """Write ``results`` with the environment to ``path`` (JSON); returns the path.
+
+    ``merge=True`` keeps the claims of an existing record at ``path`` that ``results`` does not
+    re-run (in ledger order); each re-run claim carries its own ``recorded`` time, and the
+    record's ``environment`` becomes this run's. Merging a fast run into a full record (or the
+    reverse) is refused."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    rec = _Record(created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), mode="fast" if fast else "full",
+    now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    results = [{**r, "recorded": now} for r in results]
+    if merge and path.is_file():
+        old = load_record(path)
+        if old.get("mode") != ("fast" if fast else "full"):
+            raise ValueError(f"cannot merge a {'fast' if fast else 'full'} run into the "
+                             f"{old.get('mode')} record {path}")
+        new = {r["id"]: r for r in results}
+        kept = [{"recorded": old.get("created"), **c} for c in old["claims"]
+                if c["id"] not in new]
+        order = {cid: i for i, cid in enumerate(available())}
+        results = sorted(kept + list(new.values()), key=lambda c: order.get(c["id"], 1e9))
+    rec = _Record(created=now, mode="fast" if fast else "full",
                   environment=environment(), claims=list(results))
     path.write_text(json.dumps(_clean(asdict(rec)), indent=1) + "\n")
     return path

@@ -7,6 +7,7 @@ rewrites the lines between ``<!-- claims:begin -->`` and ``<!-- claims:end -->``
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -28,24 +29,50 @@ def _ci(ci):
     return f"[{ci[0]:.3g}, {ci[1]:.3g}]"
 
 
+_RULE = re.compile(r"interval of (?P<effect>.+?) lies (?P<dir>above|below) (?P<margin>[^;]+);")
+
+
+def _condition(check: dict) -> str:
+    """The tested statement of a check as an inequality, e.g. ``acc_ttfs - 95.9 > -1.5``
+    (a paper's number appears where the check compares with one)."""
+    m = _RULE.search(check.get("rule", ""))
+    if not m:
+        return check.get("name", "")
+    effect = m["effect"].strip()
+    if effect.startswith("(") and effect.endswith(")"):
+        effect = effect[1:-1]
+    return f"{effect} {'>' if m['dir'] == 'above' else '<'} {m['margin'].strip()}"
+
+
 def table(rec: dict) -> str:
-    """A markdown table of a recorded ledger: one row per claim (its first check), plus a line
+    """A markdown table of a recorded ledger: one row per check of every claim (what is tested,
+    as an inequality with the paper's number where it has one; our mean effect with its 95 %
+    interval; the check's verdict), the claim's overall verdict on its first row, plus a line
     saying when, in which mode and on what it was run."""
     env = rec.get("environment", {})
     mode = rec.get("mode", "?")
     head = (f"Recorded {rec.get('created', '?')} ({mode} run; torch {env.get('torch', '?')}, "
-            f"{env.get('cpu_count', '?')} CPUs). Effect = first check's mean per-seed effect "
-            "with its 95 % t-interval; `python -m snnlab.claims show` lists every check.")
+            f"{env.get('cpu_count', '?')} CPUs). Each row is one check: the tested inequality on "
+            "the per-seed effect, ours = its mean with the 95 % t-interval over the seeds; "
+            "`python -m snnlab.claims show` prints every number and "
+            "`data/results/claims/<claim>.png` draws it.")
     if mode != "full":
         head += " **Fast mode: tiny budgets, the verdicts mean nothing.**"
-    rows = ["| claim | rules | task | metric | value | baseline | effect [95 % CI] | seeds "
-            "| verdict |", "|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| claim (verdict) | rules | task | tested: effect vs margin | ours [95 % CI] | "
+            "seeds | check |", "|---|---|---|---|---|---|---|"]
     for c in rec.get("claims", []):
         task = str(c.get("task", "")).split(",")[0].split("(")[0].strip()
-        rows.append(f"| `{c['id']}` | {', '.join(c.get('rules', []))} | {task} | "
-                    f"{c.get('metric', '')} | {_num(c.get('value'))} | "
-                    f"{_num(c.get('baseline'))} | {_num(c.get('effect'), '{:.3g}')} "
-                    f"{_ci(c.get('ci95'))} | {c.get('seeds', '')} | **{c.get('verdict')}** |")
+        checks = c.get("checks") or [{}]
+        for i, ch in enumerate(checks):
+            first = i == 0
+            claim = f"`{c['id']}` (**{c.get('verdict')}**)" if first else ""
+            cond = _condition(ch).replace("|", "\\|")
+            rows.append(f"| {claim} | {', '.join(c.get('rules', [])) if first else ''} | "
+                        f"{task if first else ''} | `{cond}` | "
+                        f"{_num(ch.get('mean_effect'), '{:.3g}')} "
+                        f"{ch.get('unit', '').replace('|', chr(92) + '|')} "
+                        f"{_ci(ch.get('ci95'))} | {c.get('seeds', '') if first else ''} | "
+                        f"{ch.get('verdict', '')} |")
     return head + "\n\n" + "\n".join(rows)
 
 
