@@ -20,6 +20,8 @@ from .course import (  # noqa: F401 (re-exported)
     error_terms_figure,
     head_tail_dashboard,
     inhibition_dashboard,
+    ledger_check,
+    ledger_record,
     lif_dashboard,
     nir_readings_dashboard,
     ottt_trace_dashboard,
@@ -53,5 +55,5 @@ __all__ = [
     "rule_comparison_dashboard", "nir_readings_dashboard", "simulate_population",
     "error_terms_figure",
     "seed_stats", "accuracy_vs_T_seeds",
-    "claims_panel", "verdicts",
+    "claims_panel", "verdicts", "ledger_check", "ledger_record",
 ]

@@ -379,3 +379,33 @@ except ImportError:  # pragma: no cover - widgets are optional
 # - L. Kriener, J. Göltz, M. A. Petrovici, "The Yin-Yang dataset", NICE 2022 (arXiv:2102.08211).
 # - F. Zenke, T. P. Vogels, "The remarkable robustness of surrogate gradient learning for
 #   instilling complex function in spiking neural networks", Neural Computation 2021.
+
+# %% [markdown]
+# ## What the claims ledger says (five seeds, in ANTLR's regime)
+#
+# On the task above the three rules land close together on one seed. The ANTLR paper's claim
+# is about a regime where spike *timing* carries the class: sparse, single-spike latency
+# input. The claims ledger tests it there — smooth random manifolds (10 classes, 20 inputs,
+# every input spikes once in the first half of T = 40), five paired seeds, the same network and
+# budget for ANTLR, timing-only and activation-only learning. The activation-only arm trains on
+# spike counts (the latency loss's gradient is a timing quantity the activation route cannot
+# receive; trained on it, that arm stayed at chance — the ledger's `history` records the fix).
+#
+# Recorded: ANTLR reaches **87.0 %**, **38.1 points** above activation-only (interval
+# [35.0, 41.2]) and **37.9 points** above timing-only ([26.9, 48.9]), with **0.72×** the
+# activation-only rule's spikes and **0.32×** the timing-only rule's. All four checks:
+# *reproduced*. The regime matters: the gap the paper claims shows when the information is in
+# single spike times, not on the rate-friendly task above.
+
+# %%
+import matplotlib.pyplot as plt  # noqa: E402
+
+from snnlab.widgets import claims_panel, ledger_check  # noqa: E402
+
+rows = claims_panel(ids=["antlr-vs-components"])
+plt.show()
+checks = [ledger_check("antlr-vs-components", i) for i in range(4)]
+assert all(c["verdict"] == "reproduced" for c in checks)
+assert round(rows[0]["value"], 1) == 87.0
+assert [round(c["mean"], 1) for c in checks[:2]] == [38.1, 37.9]
+assert [round(c["mean"], 2) for c in checks[2:]] == [0.72, 0.32]

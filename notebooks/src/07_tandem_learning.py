@@ -278,3 +278,26 @@ ipywidgets.interact(show_window, T=ipywidgets.IntSlider(value=T_MAIN, min=1, max
 # * Y. Bengio, N. Léonard and A. Courville, "Estimating or propagating gradients through
 #   stochastic neurons for conditional computation", 2013 (straight-through estimators).
 # * Next: notebook 08 gives every layer its own teacher target (local tandem learning).
+
+# %% [markdown]
+# ## What the claims ledger says (five seeds): not reproduced at this scale
+#
+# The ledger tests the paper's headline — tandem-trained SNNs reach their ANN's accuracy with
+# very short windows — on MNIST-1D (harder than digits, which every rule saturates): IF
+# neurons, 40-128-128-10, T = 2 and T = 4, against a ReLU ANN of the same size and epochs, five
+# paired seeds, "reproduced" if the interval of (tandem − ANN) lies above −1 point.
+#
+# Recorded: at T = 2 tandem is **13.9 points below** the ANN (interval [−15.3, −12.4]) and at
+# T = 4 **16.5 points below** ([−18.6, −14.5]) — *not reproduced*. The window of 1 to 4 steps
+# that comes close to the ANN on digits above does not on a task with more to learn; note also
+# that T = 4 is *not* better than T = 2 here (the figure's left panel). A verdict is a result,
+# not a bug report: what this notebook shows on digits is true, and so is this.
+
+# %%
+from snnlab.widgets import claims_panel, ledger_check  # noqa: E402
+
+claims_panel(ids=["tandem-low-T"])
+plt.show()
+t2, t4 = ledger_check("tandem-low-T", 0), ledger_check("tandem-low-T", 1)
+assert t2["verdict"] == t4["verdict"] == "not reproduced"
+assert round(t2["mean"], 1) == -13.9 and round(t4["mean"], 1) == -16.5

@@ -336,3 +336,31 @@ exercises.check_offline_memory_ratio(answer, mem)
 # * J. Wu et al., "A tandem learning rule for effective training and rapid inference of deep
 #   spiking neural networks", IEEE TNNLS 2021 (notebook 07).
 # * Notebook 13 uses LTL to calibrate a network on a noisy neuromorphic chip.
+
+# %% [markdown]
+# ## What the claims ledger says (five seeds)
+#
+# Three of LTL's claims are in the ledger (sklearn digits, five seeds each):
+#
+# * **near its teacher within 5 epochs** — after 5 epochs the LTL student is **0.06 points**
+#   from its teacher (interval [−1.0, 1.1]; margin −2): *reproduced*;
+# * **faster than BPTT** (epochs to 90 % test accuracy) — LTL needs **0.4 epochs fewer** on
+#   average, but the interval [−1.1, 0.3] contains 0: *inconclusive* (on digits both get there
+#   in 2-3 epochs, too few to tell apart);
+# * **online LTL's memory is flat in T** — the training step's memory at T = 32 is **1.00×**
+#   the one at T = 8 (BPTT: 3.7×): *reproduced*.
+
+# %%
+from snnlab.widgets import claims_panel, ledger_check  # noqa: E402
+
+rows = claims_panel(ids=["ltl-near-teacher", "ltl-time-to-accuracy",
+                         "ltl-online-memory"])
+plt.show()
+near, speed, mem = (ledger_check(i) for i in ("ltl-near-teacher", "ltl-time-to-accuracy",
+                                              "ltl-online-memory"))
+assert (near["verdict"], speed["verdict"], mem["verdict"]) == (
+    "reproduced", "inconclusive", "reproduced")
+assert round(near["mean"], 2) == 0.06 and round(speed["mean"], 1) == -0.4
+assert speed["lo"] < 0 < speed["hi"] and round(mem["mean"], 2) == 1.00
+assert rows[2]["id"] == "ltl-online-memory"
+assert all(round(s["growth_bptt"], 1) == 3.7 for s in rows[2]["per_seed"])

@@ -324,3 +324,26 @@ exercises.check_ottt_gap(answer, final)
 
 # %%
 _ = exercises.progress()
+
+# %% [markdown]
+# ## What the claims ledger says (five seeds)
+#
+# * **`ottt-memory`**: the training step's memory at T = 32 is **1.00×** the one at T = 4 for
+#   both OTTT variants (BPTT's grows 6.7×) — *reproduced*, as exactly as a measurement can be.
+# * **`ottt-accuracy`** (MNIST-1D, T = 8, "within a point of BPTT"): OTTT_A is **1.4 points**
+#   below BPTT (interval [−2.8, −0.04]) and OTTT_O **1.6 points** below ([−3.1, −0.15]).
+#   Both intervals lie below 0 and contain −1: OTTT is measurably worse than BPTT, but whether
+#   by more than a point five seeds cannot tell — *inconclusive*.
+
+# %%
+from snnlab.widgets import claims_panel, ledger_check  # noqa: E402
+
+rows = claims_panel(ids=["ottt-memory", "ottt-accuracy"])
+plt.show()
+mem = [ledger_check("ottt-memory", i) for i in range(2)]
+acc = [ledger_check("ottt-accuracy", i) for i in range(2)]
+assert all(round(m["mean"], 2) == 1.00 and m["verdict"] == "reproduced" for m in mem)
+assert [round(a["mean"], 1) for a in acc] == [-1.4, -1.6]
+assert all(round(s["growth_bptt"], 1) == 6.7 for s in rows[0]["per_seed"])
+assert all(a["hi"] < 0 and a["lo"] < -1 < a["hi"] and a["verdict"] == "inconclusive"
+           for a in acc)

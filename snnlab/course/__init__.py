@@ -28,7 +28,7 @@ and to the face too (``tests/test_course.py`` checks that nothing is missing).
 
 from __future__ import annotations
 
-from .ledger_view import claims_panel, ledger_record, verdicts
+from .ledger_view import claims_panel, ledger_check, ledger_record, verdicts
 from .n01_neurons import (
     check_firing_rate,
     check_if_rate,
@@ -229,5 +229,5 @@ __all__ = [
     "check_prediction_online_memory", "check_offline_memory_ratio",
     "check_prediction_ottt_cosine_T", "check_ottt_gap",
     "check_prediction_norse_lif", "check_reset_spike_difference",
-    "claims_panel", "verdicts", "ledger_record",
+    "claims_panel", "verdicts", "ledger_record", "ledger_check",
 ]

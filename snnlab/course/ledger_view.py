@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..claims import figures as claim_figures
 from ..claims.ledger import find_record, for_rules, load_record
 
-__all__ = ["claims_panel", "verdicts", "ledger_record"]
+__all__ = ["claims_panel", "verdicts", "ledger_record", "ledger_check"]
 
 
 def ledger_record(record=None) -> dict:
@@ -30,14 +30,34 @@ def verdicts(rules, record=None) -> dict[str, str]:
     return {c["id"]: c["verdict"] for c in for_rules(rules, ledger_record(record))}
 
 
-def claims_panel(rules, *, record=None, figures: bool = True, out=print) -> list[dict]:
-    """Print the recorded claims of ``rules`` (a name or a list): the paper's statement, the
-    task and regime, each check's mean effect with its 95 % interval, and the verdict; with
-    ``figures=True`` draw each claim's figure (:func:`snnlab.claims.figures.figure`). Returns
-    the claims' records (dicts of ``snnlab claims show --json``)."""
+def ledger_check(claim_id: str, check: int = 0, record=None) -> dict:
+    """One recorded check, for a notebook to assert the numbers its text quotes: ``mean``
+    (the mean per-seed effect), ``lo``, ``hi`` (its 95 % interval), ``verdict`` (the check's),
+    ``claim_verdict``, ``seeds``."""
     rec = ledger_record(record)
-    rows = for_rules(rules, rec)
+    for c in rec["claims"]:
+        if c["id"] == claim_id:
+            ch = c["checks"][check]
+            lo, hi = ch.get("ci95") or (None, None)
+            return {"mean": ch.get("mean_effect"), "lo": lo, "hi": hi,
+                    "verdict": ch["verdict"], "claim_verdict": c["verdict"],
+                    "seeds": c.get("seeds")}
+    raise KeyError(f"no claim {claim_id!r} in the recorded ledger")
+
+
+def claims_panel(rules=(), *, ids=(), record=None, figures: bool = True,
+                 out=print) -> list[dict]:
+    """Print the recorded claims that name one of ``rules`` (a name or a list) or whose id is
+    in ``ids``: the paper's statement, the task and regime, each check's mean effect with its
+    95 % interval, and the verdict; with ``figures=True`` draw each claim's figure
+    (:func:`snnlab.claims.figures.figure`). Returns the claims' records (dicts of
+    ``snnlab claims show --json``)."""
+    rec = ledger_record(record)
     names = [rules] if isinstance(rules, str) else list(rules)
+    wanted_ids = {ids} if isinstance(ids, str) else set(ids)
+    rows = [c for c in rec["claims"]
+            if c["id"] in wanted_ids or set(names) & set(c.get("rules", []))]
+    names = names + sorted(wanted_ids)
     if not rows:
         raise ValueError(f"the recorded ledger has no claim about {names}; `snnlab claims "
                          "list` shows every claim and its rules")
