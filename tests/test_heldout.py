@@ -7,33 +7,35 @@ The fast tests run every rule on two tasks with a tiny budget; ``-m slow`` runs 
 defaults on four tasks x three seeds and compares with ``bptt``.
 
 Measured (CLI defaults, test accuracy %, mean ± half-range over seeds 0-2, in brackets vs
-bptt; "after" = with the InputScale fix; full notes in docs/heldout.md)::
+bptt; 2026-12-04, after the InputScale fix, TTFS's official safeguards and KD's input scale;
+"refused" = one clear line; full notes and the before/after history in docs/heldout.md)::
 
     |rule|blobs10-c3-unit|teacher40-c5-std|blobs100-c8-x10|latency40-c5 |
     |---|---|---|---|---|
-    |bptt(before)|84.6±0.4|68.1±0.9|29.8±2.2|99.4±0.4 |
-    |bptt(after)|84.6±0.4|68.1±0.9|58.6±5.3|99.4±0.4 |
-    |tandem(before)|84.4±0.8(-0.2)|70.5±2.3(+2.4)|14.5±3.2(-15.3)|98.9±0.8(-0.5) |
-    |tandem(after)|84.4±0.8(-0.2)|70.5±2.3(+2.4)|63.4±2.8(+4.8)|98.9±0.8(-0.5) |
-    |ltl(before)|85.9±1.3(+1.3)|70.1±2.5(+2.0)|26.2±6.5(-3.6)|98.9±0.6(-0.5) |
-    |ltl(after)|85.9±1.3(+1.3)|70.1±2.5(+2.0)|55.3±4.7(-3.3)|98.9±0.6(-0.5) |
-    |ottt(before)|85.3±0.4(+0.7)|68.6±1.0(+0.5)|26.6±3.3(-3.2)|98.7±0.4(-0.7) |
-    |ottt(after)|85.3±0.4(+0.7)|68.6±1.0(+0.5)|56.8±0.3(-1.8)|98.7±0.4(-0.7) |
-    |ottt_o(before)|85.9±0.4(+1.3)|69.0±0.6(+0.9)|27.3±1.7(-2.5)|98.7±0.6(-0.7) |
-    |ottt_o(after)|85.9±0.4(+1.3)|69.0±0.6(+0.9)|53.8±5.6(-4.8)|98.7±0.6(-0.7) |
-    |tssl|81.5±1.6(-3.1)|66.5±0.1(-1.5)|59.3±0.4(+29.5)|98.7±0.5(-0.7) |
-    |rate_bp(before)|84.9±0.9(+0.3)|68.5±0.9(+0.4)|27.3±3.8(-2.5)|99.4±0.4(+0.0) |
-    |rate_bp(after)|84.9±0.9(+0.3)|68.5±0.9(+0.4)|58.3±4.8(-0.3)|99.4±0.4(+0.0) |
-    |kd|82.6±0.7(-2.0)|70.3±1.9(+2.3)|33.7±8.0(+3.9)|99.1±0.6(-0.3) |
-    |hta_kl|82.0±1.2(-2.6)|70.3±1.3(+2.3)|34.3±4.1(+4.5)|99.0±0.8(-0.4) |
-    |bptt_stdp_cycles (then eicil)|81.0±2.2(-3.6)|68.6±0.2(+0.5)|10.6±1.6(-19.2)|99.2±0.3(-0.2) |
-    |antlr|78.9±7.4(-5.7)|41.7±1.5(-26.4)|13.6(seed 0 only)(-16.2)|— |
-    |timing|79.3±7.5(-5.3)|19.9±0.7(-48.2)|12.1±1.2(-17.7)|69.1±22.0(-30.3) |
-    |ttfs|81.1±0.8(-3.5)|41.3±0.6(-26.8)|13.1±2.7(-16.7)|76.2±12.1(-23.2) |
+    |bptt|84.6±0.4|68.1±0.9|58.6±5.3|99.4±0.4 |
+    |akl|82.0±0.9(-2.6)|69.9±2.0(+1.8)|59.6±3.7(+1.0)|99.0±0.8(-0.4) |
+    |bptt_stdp_cycles|81.0±2.2(-3.6)|68.6±0.2(+0.5)|refused|99.2±0.3(-0.2) |
+    |hta_kl|82.0±1.2(-2.6)|70.3±1.3(+2.3)|60.3±3.2(+1.7)|99.0±0.8(-0.4) |
+    |kd|82.6±0.7(-2.0)|70.3±1.9(+2.3)|56.5±1.2(-2.1)|99.1±0.6(-0.3) |
+    |ltl|85.9±1.3(+1.3)|70.1±2.5(+2.0)|55.3±4.7(-3.3)|98.9±0.6(-0.5) |
+    |ottt|85.3±0.4(+0.7)|68.6±1.0(+0.5)|56.8±0.3(-1.8)|98.7±0.4(-0.7) |
+    |ottt_o|85.9±0.4(+1.3)|69.0±0.6(+0.9)|53.8±5.6(-4.8)|98.7±0.6(-0.7) |
+    |rate_bp|84.9±0.9(+0.3)|68.5±0.9(+0.4)|58.3±4.8(-0.3)|99.4±0.4(+0.0) |
+    |tandem|84.4±0.8(-0.2)|70.5±2.3(+2.4)|63.4±2.8(+4.8)|98.9±0.8(-0.5) |
+    |tssl|81.5±1.6(-3.1)|66.5±0.1(-1.5)|59.3±0.4(+0.7)|98.7±0.5(-0.7) |
+    |antlr|78.5±1.8(-6.1)|refused|refused|94.9±0.8(-4.5) |
+    |ttfs|81.8±0.5(-2.8)|refused|refused|96.1±1.2(-3.3) |
+    |timing|52.7±21.6(-31.9)|refused|refused|56.8±23.9(-42.6) |
+    |bptt, latency code, T=40|70.6±1.5|-|-|97.6±0.2 |
+
+The first-spike rules read a latency code (one spike per feature); against ``bptt`` on the
+same code they are ahead or close (antlr +7.9 / -2.7, ttfs +11.2 / -1.5); ``timing`` alone
+stays a known failure (two of three seeds stuck near chance).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
@@ -51,9 +53,9 @@ torch.set_num_threads(1)
 FAST_TASKS = ("heldout-blobs10-c3-unit", "heldout-latency40-c5")
 FULL_TASKS = ("heldout-blobs10-c3-unit", "heldout-teacher40-c5-std", "heldout-blobs100-c8-x10",
               "heldout-latency40-c5")
-# rules other engineers own and are changing (issue 15 items 1, 2, 4): measured in the full
-# table, not held to it here
-OTHERS = {"antlr", "timing", "ttfs", "kd", "hta_kl", "bptt_stdp_cycles", "akl"}
+# the first-spike rules read a latency code; they are compared with bptt on the same code
+# (test_first_spike_rules_against_bptt_on_the_same_code)
+FIRST_SPIKE = {"antlr", "timing", "ttfs"}
 #: rules that do not clear the tiny-budget bar on these tasks (measured, strict: the day one of
 #: them learns, the xfail turns into a failure and this set must shrink)
 KNOWN_SHORT = {"timing"}
@@ -140,7 +142,8 @@ def test_input_scale_makes_the_first_layer_scale_free():
     pytest.param(r, marks=pytest.mark.xfail(
         reason="known failure, not hidden: timing-only learning stays near chance at this "
                "budget (blobs10-c3 34.4 %, chance 33.3 %; latency40-c5 27.8 %, chance 20 %); "
-               "with its full defaults it is 5-25 points under bptt (docs/heldout.md)",
+               "with its full defaults two of three seeds stay stuck near chance "
+               "(docs/heldout.md)",
         strict=True)) if r in KNOWN_SHORT else r
     for r in R.available()])
 def test_every_rule_learns_a_heldout_task_or_refuses(rule, task):
@@ -161,14 +164,47 @@ def test_every_rule_learns_a_heldout_task_or_refuses(rule, task):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("task", FULL_TASKS)
-@pytest.mark.parametrize("rule", [r for r in R.available() if r not in OTHERS and r != "bptt"])
+@pytest.mark.parametrize("rule", [r for r in R.available()
+                                  if r not in FIRST_SPIKE and r != "bptt"])
 def test_full_defaults_come_within_a_few_points_of_bptt(rule, task):
-    """The measured table, as a check: mean over three seeds within 5 points of bptt's."""
-    split = D.load(task, seed=0)
-    mean = [sum(_run(r, D.load(task, seed=s), seed=s) for s in range(3)) / 3
-            for r in ("bptt", rule)]
-    assert mean[1] >= mean[0] - 0.05, f"{rule} {mean[1]:.3f} vs bptt {mean[0]:.3f} on {task}"
-    assert split.n_classes >= 3
+    """The measured table, as a check: mean over three seeds within 5 points of bptt's, or
+    a one-line refusal."""
+    try:
+        mean = sum(_run(rule, D.load(task, seed=s), seed=s) for s in range(3)) / 3
+    except ValueError as e:
+        assert "\n" not in str(e) and len(str(e)) < 400
+        return
+    ref = _bptt_mean(task)
+    assert mean >= ref - 0.05, f"{rule} {mean:.3f} vs bptt {ref:.3f} on {task}"
+
+
+@functools.cache
+def _bptt_mean(task, T=None, encoding=None):
+    """bptt's mean test accuracy over seeds 0-2 with its defaults (or the given T/code)."""
+    accs = []
+    for s in range(3):
+        split = D.load(task, seed=s)
+        rule = R.get("bptt")
+        model = build_model(rule, split, [128], seed=s)
+        accs.append(train(model, split, rule, T=T, encoding=encoding, seed=s,
+                          progress=False).test_acc)
+    return sum(accs) / 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", FAST_TASKS)
+@pytest.mark.parametrize("rule", [
+    pytest.param(r, marks=pytest.mark.xfail(
+        reason="known failure: timing-only learning, two of three seeds stuck near chance "
+               "(blobs10 37.8/81.0/39.4 %, latency40 41.0/88.6/40.8 %)", strict=True))
+    if r in KNOWN_SHORT else r for r in sorted(FIRST_SPIKE)])
+def test_first_spike_rules_against_bptt_on_the_same_code(rule, task):
+    """A first-spike rule sees each feature as one spike (latency code, its T = 40); bptt with
+    the same code and T is the fair reference: within 5 points of it, mean of three seeds
+    (measured: antlr 78.5 / 94.9 %, ttfs 81.8 / 96.1 %, bptt on the code 70.6 / 97.6 %)."""
+    ref = _bptt_mean(task, T=40, encoding="latency")
+    got = sum(_run(rule, D.load(task, seed=s), seed=s) for s in range(3)) / 3
+    assert got >= ref - 0.05, f"{rule} {got:.3f} vs bptt on the latency code {ref:.3f}"
 
 
 def test_snnlab_top_level_still_imports():
