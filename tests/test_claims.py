@@ -257,6 +257,10 @@ def test_run_usage_errors(capsys):
     assert cli.main(["run", "--only", "nope"]) == 2
     assert "unknown claim" in capsys.readouterr().err
     assert cli.main(["run", "--fast", "--seeds", "1"]) == 2
+    assert cli.main(["run", "--fast", "--merge"]) == 2
+    assert "--merge needs --record" in capsys.readouterr().err
+    assert cli.main(["figures", "--file", "/nonexistent/claims.json"]) == 1
+    assert "no recorded ledger" in capsys.readouterr().err
     assert cli.main(["bogus"]) == 2
     assert cli.main(["list", "--json"]) == 0
     defs = [json.loads(s) for s in capsys.readouterr().out.splitlines() if s.strip()]

@@ -124,6 +124,10 @@ def main(argv=None) -> int:
             print("error: --seeds must be >= 2 (a t-interval needs two values)", file=sys.stderr)
             return 2
 
+        if args.merge and not args.record:
+            print("error: --merge needs --record FILE (the record to merge into)",
+                  file=sys.stderr)
+            return 2
         if args.threads < 1:
             print("error: --threads must be >= 1", file=sys.stderr)
             return 2
