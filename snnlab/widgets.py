@@ -17,6 +17,7 @@ from .course import (  # noqa: F401 (re-exported)
     conversion_dashboard,
     encoding_dashboard,
     error_terms_figure,
+    head_size_by_tau,
     head_tail_dashboard,
     inhibition_dashboard,
     lif_dashboard,
@@ -50,5 +51,5 @@ __all__ = [
     "simulate_inhibition", "inhibition_dashboard", "simulate_rule_comparison",
     "rule_comparison_dashboard", "nir_readings_dashboard", "simulate_population",
     "error_terms_figure",
-    "seed_stats", "accuracy_vs_T_seeds",
+    "seed_stats", "accuracy_vs_T_seeds", "head_size_by_tau",
 ]
