@@ -18,6 +18,7 @@ from .course import (  # noqa: F401 (re-exported)
     conversion_dashboard,
     encoding_dashboard,
     error_terms_figure,
+    head_size_by_tau,
     head_tail_dashboard,
     inhibition_dashboard,
     ledger_check,
@@ -54,6 +55,6 @@ __all__ = [
     "simulate_inhibition", "inhibition_dashboard", "simulate_rule_comparison",
     "rule_comparison_dashboard", "nir_readings_dashboard", "simulate_population",
     "error_terms_figure",
-    "seed_stats", "accuracy_vs_T_seeds",
+    "seed_stats", "accuracy_vs_T_seeds", "head_size_by_tau",
     "claims_panel", "verdicts", "ledger_check", "ledger_record",
 ]

@@ -81,7 +81,10 @@ RUN_READERS = {"check_prediction_most_accurate", "check_seed_gap",
                "check_prediction_shortest_window", "check_half_start_gain",
                "check_prediction_online_memory", "check_offline_memory_ratio",
                "check_prediction_ottt_cosine_T", "check_ottt_gap",
-               "check_prediction_norse_lif", "check_reset_spike_difference"}
+               "check_prediction_norse_lif", "check_reset_spike_difference",
+               "check_prediction_hot_head", "check_kd_gain",
+               "check_prediction_worst_nonideality", "check_recovered_share",
+               "check_prediction_cycle_rate", "check_spike_ratio"}
 
 
 # Predict-then-observe and interpret checkers take the run's result as a second argument: a
@@ -649,6 +652,18 @@ _MEM = {"offline": {8: 871428, 32: 3230724}, "online": {8: 150532, 32: 150532},
         "BPTT": {8: 710148, 32: 2676228}}
 _OTTT = {"bptt": [0.83, 0.82], "ottt (A)": [0.81, 0.80], "ottt (O)": [0.88, 0.88]}
 _SPIKES = {"snnlab": 1665, "norse lif": 0, "subtract": 1917}
+_HEADS = {1.0: torch.tensor([1, 2, 1, 3]), 2.0: torch.tensor([2, 2, 2, 3]),
+          4.0: torch.tensor([3, 4, 3, 5]), 8.0: torch.tensor([4, 5, 4, 6])}
+_KD = {"CE only": {1: 0.345, 2: 0.303, 4: 0.255}, "KD": {1: 0.368, 2: 0.338, 4: 0.288},
+       "HTA-KL": {1: 0.343, 2: 0.363, 4: 0.265}}
+_SWEEPS = {"bits": {1: [0.10, 0.12], 4: [0.95, 0.95]},
+           "stuck_on": {0.0: [0.95, 0.95], 0.1: [0.50, 0.60]},
+           "drift_time": {1.0: [0.95, 0.95], 1e5: [0.52, 0.54]},
+           "threshold_mismatch": {0.0: [0.95, 0.95], 0.4: [0.90, 0.92]}}
+_CALIB = {"online LTL": [(0.875, 0.944), (0.839, 0.950)],
+          "offline LTL": [(0.875, 0.940), (0.839, 0.930)],
+          "BPTT": [(0.875, 0.933), (0.839, 0.933)]}  # with clean 0.958: 89.1%, 77.2%, 75.2%
+_RATES = {"BPTT only": 0.407, "EICIL-style": 0.209}
 CONTEXT = {
     "check_prediction_most_accurate": lambda: (_SEEDS_CLEAR,),
     "check_seed_gap": lambda: (_SEEDS_CLEAR,),
@@ -666,6 +681,12 @@ CONTEXT = {
     "check_ottt_gap": lambda: (_OTTT,),
     "check_prediction_norse_lif": lambda: (_SPIKES,),
     "check_reset_spike_difference": lambda: (_SPIKES,),
+    "check_prediction_hot_head": lambda: (_HEADS,),
+    "check_kd_gain": lambda: (_KD,),
+    "check_prediction_worst_nonideality": lambda: (_SWEEPS,),
+    "check_recovered_share": lambda: (_CALIB, 0.958),
+    "check_prediction_cycle_rate": lambda: (_RATES,),
+    "check_spike_ratio": lambda: (_RATES,),
 }
 GOOD = {
     "check_prediction_most_accurate": ["bptt", "timing", "OTTT ", "c"],
@@ -684,6 +705,13 @@ GOOD = {
     "check_ottt_gap": [2.0, 2, np.float64(1.7), torch.tensor(2.4)],
     "check_prediction_norse_lif": ["few", "same", "half", "C"],
     "check_reset_spike_difference": [252, 252.0, np.int64(252), torch.tensor(252)],
+    "check_prediction_hot_head": ["more", "fewer", "same", " More", "c"],
+    "check_kd_gain": [2.3, 2, np.float64(2.5), torch.tensor(2.1, dtype=torch.float32)],
+    "check_prediction_worst_nonideality": ["bits", "stuck_on", "drift_time",
+                                           "threshold_mismatch", "d"],
+    "check_recovered_share": [89.1, 89, np.float64(88.0), torch.tensor(90.0)],
+    "check_prediction_cycle_rate": ["lower", "same", "higher", "A", " LOWER"],
+    "check_spike_ratio": [1.95, 2, np.float64(1.9), torch.tensor(1.96, dtype=torch.float64)],
 }
 WRONG.update({
     "check_prediction_most_accurate": {
@@ -725,6 +753,23 @@ WRONG.update({
     "check_reset_spike_difference": {
         "stub": ..., "the sign reversed": -252, "the subtracting total": 1917,
         "the zero-reset total": 1665, "off by one": 251},
+    "check_prediction_hot_head": {
+        "stub": ..., "None": None, "not an option": "bigger", "a number": 3},
+    "check_kd_gain": {
+        "stub": ..., "a fraction, not points": 0.023, "the sign reversed": -2.3,
+        "the gain at T = 2": 3.5, "HTA-KL instead of KD": -0.2, "zero (guessing a tie)": 0},
+    "check_prediction_worst_nonideality": {
+        "stub": ..., "None": None, "not a swept parameter": "sigma", "a number": 1,
+        "a letter too far": "e"},
+    "check_recovered_share": {
+        "stub": ..., "a fraction, not a percentage": 0.891, "the points won back": 9.0,
+        "offline LTL's share": 77.2, "BPTT's share": 75.2, "everything": 100,
+        "the points lost": 10.1},
+    "check_prediction_cycle_rate": {
+        "stub": ..., "None": None, "not an option": "half", "a number": 0.5},
+    "check_spike_ratio": {
+        "stub": ..., "the inverse": 0.51, "the difference of the rates": 0.198,
+        "a percentage": 195, "one (no change)": 1.0, "the accuracy ratio": 1.02},
 })
 
 
@@ -763,6 +808,48 @@ def test_answer_about_the_run_passes(capsys):
     assert E.check_ottt_gap(2, {"bptt": [0.80], "ottt (A)": [0.85]}) is False
     assert E.check_reset_spike_difference(-10, {"snnlab": 100, "subtract": 90}) is True
     assert E.check_reset_spike_difference(252, {"snnlab": 100, "subtract": 90}) is False
+    # notebooks 09, 13, 14: the right answer is computed from the run it is given
+    kd = {k: dict(v) for k, v in _KD.items()}
+    kd["KD"][1] = 0.300
+    assert E.check_kd_gain(-4.5, kd) is True and E.check_kd_gain(2.3, kd) is False
+    calib = {k: list(v) for k, v in _CALIB.items()}
+    calib["online LTL"] = [(0.875, 0.900), (0.839, 0.880)]
+    assert E.check_recovered_share(32.7, calib, 0.958) is True
+    assert E.check_recovered_share(89.1, calib, 0.958) is False
+    assert E.check_spike_ratio(1.0, {"BPTT only": 0.3, "EICIL-style": 0.3}) is True
+    assert E.check_spike_ratio(1.95, {"BPTT only": 0.3, "EICIL-style": 0.3}) is False
+    # the run's numbers may come as tensors or numpy values too
+    assert E.check_spike_ratio(1.95, {k: torch.tensor(v) for k, v in _RATES.items()}) is True
+    assert E.check_spike_ratio(1.95, {k: np.float64(v) for k, v in _RATES.items()}) is True
+    assert E.check_prediction_hot_head("more", {k: v.numpy() for k, v in _HEADS.items()})
+    assert E.check_prediction_hot_head("more", {k: v.tolist() for k, v in _HEADS.items()})
+    assert E.check_kd_gain(2.3, {k: {t: torch.tensor(a) for t, a in v.items()}
+                                 for k, v in _KD.items()}) is True
+    assert E.check_recovered_share(89.1, {k: torch.tensor(v) for k, v in _CALIB.items()},
+                                   torch.tensor(0.958)) is True
+    # the prediction checkers measure the run they are given
+    E.check_prediction_hot_head("same", {1.0: [5, 5], 8.0: [5, 5]})
+    assert E.PROGRESS.predictions["prediction_hot_head"] is True
+    E.check_prediction_hot_head("same", _HEADS)
+    assert E.PROGRESS.predictions["prediction_hot_head"] is False
+    E.check_prediction_cycle_rate("same", {"BPTT only": 0.40, "EICIL-style": 0.39})
+    assert E.PROGRESS.predictions["prediction_cycle_rate"] is True
+    E.check_prediction_cycle_rate("lower", {"BPTT only": 0.40, "EICIL-style": 0.45})
+    assert E.PROGRESS.predictions["prediction_cycle_rate"] is False
+    E.check_prediction_worst_nonideality("bits", _SWEEPS)
+    assert E.PROGRESS.predictions["prediction_worst_nonideality"] is True
+    E.check_prediction_worst_nonideality("stuck_on", _SWEEPS)
+    assert E.PROGRESS.predictions["prediction_worst_nonideality"] is False
+    near = dict(_SWEEPS, drift_time={1.0: [0.95, 0.95], 1e5: [0.08, 0.20]})  # within the spread
+    E.check_prediction_worst_nonideality("bits", near)
+    assert E.PROGRESS.predictions["prediction_worst_nonideality"] is True
+    # a hardware.SweepResult works as well as the {value: [accuracy per chip]} dicts above
+    from snnlab.hardware.sweeps import SweepResult
+
+    real = {p: SweepResult(p, list(d), [0, 1], [list(a) for a in d.values()])
+            for p, d in _SWEEPS.items()}
+    assert E.check_prediction_worst_nonideality("drift_time", real) is True
+    assert "bits = 1 11.0" in capsys.readouterr().out
 
 
 def test_a_prediction_is_recorded_right_or_wrong(capsys):

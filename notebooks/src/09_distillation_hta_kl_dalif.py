@@ -23,8 +23,10 @@
 # **Objectives.** After this notebook you can
 # 1. explain what a temperature does to a teacher's distribution and why KD multiplies by $\tau^2$;
 # 2. compute HTA-KL's head/tail mask and adaptive weights yourself;
-# 3. compare CE-only, KD and HTA-KL students at $T = 1, 2, 4$ with `snnlab.train`;
-# 4. build a DA-LIF network and read its learned decays layer by layer.
+# 3. predict how the temperature moves the head/tail split, then measure it;
+# 4. compare CE-only, KD and HTA-KL students at $T = 1, 2, 4$ with `snnlab.train` and read the
+#    gain of distillation off your own table;
+# 5. build a DA-LIF network and read its learned decays layer by layer.
 #
 # Data: MNIST-1D (Greydanus 2020), 40-sample 1-D signals in 10 classes — small, but hard enough
 # that a one-step spiking MLP is far from its teacher.
@@ -185,11 +187,46 @@ def my_hta_weights(p, q, mask):
 exercises.check_hta_weights(my_hta_weights)
 
 # %% [markdown]
+# ### Exercise 3 (predict, then observe): a hotter teacher's head
+#
+# The head is the smallest set of top classes holding $\mu = 0.5$ of the teacher's probability.
+# The next cell counts its classes for each of the 64 test samples at $\tau = 1, 2, 4, 8$.
+# Before you run it: on average over the batch, does the head at $\tau = 8$ hold `"more"`,
+# `"fewer"` or the `"same"` number of classes as at $\tau = 1$?
+
+# %% tags=["exercise"]
+my_prediction = ...  # "more", "fewer" or "same": commit before you run the next cell
+
+# %% tags=["solution"]
+my_prediction = "more"
+
+# %%
+head_sizes = widgets.head_size_by_tau(z, (1.0, 2.0, 4.0, 8.0), mu=0.5)
+for tau, n in head_sizes.items():
+    print(f"τ = {tau:g}: head (μ = 0.5) of {n.float().mean():.2f} classes on average, "
+          f"{int(n.min())} to {int(n.max())} per sample")
+sizes = torch.stack([n.float() for n in head_sizes.values()])  # [tau, sample], tau ascending
+# the claim of the next cell, on this run's numbers: no sample's head shrinks as tau rises,
+# and (with the full teacher) on average it grows
+assert bool((sizes[1:] >= sizes[:-1]).all())
+if not FAST:  # FAST's teacher, 2 epochs, is nearly uniform already at tau = 1: nothing to spread
+    assert sizes[-1].mean() > sizes[0].mean()
+
+# %%
+exercises.check_prediction_hot_head(my_prediction, head_sizes)
+
+# %% [markdown]
+# Dividing the logits by a larger $\tau$ flattens $p$: each top class holds less, so it takes
+# more of them to reach $\mu$. For no sample did the head shrink as $\tau$ rose, and on average
+# it grew (both asserted above; the second in the full run only, since a teacher trained for a
+# FAST run's two epochs is nearly uniform already and has nothing left to spread). $\tau$ and
+# $\mu$ together decide where HTA-KL draws its line between head and tail.
+#
 # ### Interactive: the head/tail split
 #
 # Teacher $p$ as bars (blue: head, orange: tail), the CE-only student's $q$ as dots. Move $\mu$:
-# at $\mu = 1$ every class is head, $w_T = 0$ and HTA-KL *is* forward KL. Move $\tau$: a hotter
-# teacher spreads its mass and the head grows.
+# at $\mu = 1$ every class is head, $w_T = 0$ and HTA-KL *is* forward KL. Move $\tau$ and watch
+# the head grow as the teacher's mass spreads.
 
 # %% tags=["nbval-ignore-output"]
 dash = widgets.head_tail_dashboard(z, o, mu=0.5, tau=4.0)
@@ -232,10 +269,26 @@ plot.accuracy_vs_T(results, reference={"ANN teacher": teacher.test_acc},
 plt.show()
 
 # %% [markdown]
+# ### Exercise 4 (interpret): what did the soft targets buy?
+#
+# From your printed table: by how many accuracy points does the KD student beat the CE-only
+# student at the smallest $T$ of `TS`? (Negative if it trails.)
+
+# %% tags=["exercise"]
+answer = ...  # in accuracy points
+
+# %% tags=["solution"]
+answer = 100 * (results["KD"][min(TS)] - results["CE only"][min(TS)])
+
+# %%
+exercises.check_kd_gain(answer, results)
+
+# %% [markdown]
 # One seed is noisy. The tests (`tests/test_kd.py`) calibrate the same comparison over seeds:
 # at $T = 1$ and 10 epochs, seeds 0–4, CE-only reaches 0.312 on average, KD 0.343 and HTA-KL
 # 0.335. Paired by seed, HTA-KL against KD: −0.8 points at $T = 1$, +1.3 at $T = 2$, −0.6 at
-# $T = 4$ — the paper's "better than KD with fewer time steps" holds here at $T = 2$ only. With a stronger 512-512 teacher and 15 epochs the gains were +5.9 (KD) and +5.2
+# $T = 4$ — the paper's "better than KD with fewer time steps" holds here at $T = 2$ only.
+# With a stronger 512-512 teacher and 15 epochs the gains were +5.9 (KD) and +5.2
 # (HTA-KL) points at $T = 1$, +4.0 / +5.3 at $T = 2$ and +1.9 / +2.0 at $T = 4$: the fewer time
 # steps the student has, the more the soft targets help. On the easy *digits* set, where a
 # one-step student already matches its teacher (96%), distillation did **not** help (about
@@ -295,6 +348,8 @@ plt.show()
 #   already matched the teacher, distillation cost a point.
 # - Forward KL looks at the head, reverse KL at the tail. HTA-KL's weights shift the loss toward
 #   whichever region the student currently gets more wrong; at $\mu = 1$ it is exactly KD.
+# - The temperature moves the line between head and tail: a hotter teacher spreads its mass,
+#   and no sample's head shrank as $\tau$ rose from 1 to 8 (asserted in section 3).
 # - In this small setting HTA-KL beat KD at $T = 2$ (+1.3 points) but not at $T = 1$ (−0.8); the
 #   paper's gains are on CIFAR/Tiny-ImageNet ResNets with 100–200 classes, where the tail is long.
 # - DA-LIF adds two numbers per layer and reuses the fused LIF loop; here it did not help at

@@ -22,8 +22,10 @@
 # **Objectives.** After this notebook you can
 # 1. describe a cycle schedule of excitatory and inhibitory epochs;
 # 2. compute pair-based STDP with traces and apply a depression-biased update yourself;
-# 3. train with `rule="bptt_stdp_cycles"` and read its per-phase log (firing rate, weight sparsity);
-# 4. explain why an inhibitory phase costs accuracy at first and what it buys.
+# 3. train with `rule="bptt_stdp_cycles"` and read its per-phase log (firing rate, weight
+#    sparsity), after predicting what the cycle does to the firing rate;
+# 4. explain why an inhibitory phase costs accuracy at first and what it buys, with numbers
+#    read off your own run.
 
 # %% tags=["parameters"]
 FAST = False  # the tests run with FAST True: smaller sizes, same code
@@ -170,10 +172,22 @@ for a_minus in (0.5, 1.0, 1.5):
 # %% [markdown]
 # ## 3. Training in cycles
 #
-# `rule="bptt_stdp_cycles"` runs the schedule; each epoch's record carries its `phase`, the mean hidden
-# `firing_rate` during its training batches and the `weight_sparsity` (fraction of silenced
-# hidden weights) after it. The baseline is the same rule with `inhibitory_epochs=0`, which is
-# exactly BPTT — the same budget of epochs, no inhibition.
+# `rule="bptt_stdp_cycles"` runs the schedule; each epoch's record carries its `phase`, the
+# mean hidden `firing_rate` during its training batches and the `weight_sparsity` (fraction of
+# silenced hidden weights) after it. The baseline is the same rule with `inhibitory_epochs=0`,
+# which is exactly BPTT — the same budget of epochs, no inhibition.
+#
+# ### Exercise 3 (predict, then observe): fewer spikes?
+#
+# Both runs get the same number of epochs, and the schedule above ends on an inhibitory epoch.
+# Before you run the next cell: will the EICIL-style run end with a `"lower"`, the `"same"`
+# (within 5 %) or a `"higher"` hidden firing rate than BPTT only?
+
+# %% tags=["exercise"]
+my_prediction = ...  # "lower", "same" or "higher": commit before you run the next cell
+
+# %% tags=["solution"]
+my_prediction = "lower"
 
 # %%
 runs = {}
@@ -195,12 +209,47 @@ for label, (hist, _) in runs.items():
 
 fig = plot.phase_history(h)
 plt.show()
+rates = {label: hist.final["firing_rate"] for label, (hist, _) in runs.items()}
+rec, base = h.records, runs["BPTT only"][0].records
+# the claims of the next cell and of "What to notice", on this run's numbers
+for prev, r, b in zip(rec, rec[1:], base[1:]):
+    if r["phase"] == "inhibitory":  # fewer spikes than BPTT only in the same epoch, some
+        assert r["firing_rate"] < b["firing_rate"] and r["weight_sparsity"] > 0, (r, b)
+        if not FAST:  # weights silenced; in the full run also fewer than the epoch before
+            assert r["firing_rate"] < prev["firing_rate"], r
+    elif prev["phase"] == "inhibitory":  # the next excitatory epoch regrows every one of them
+        assert r["weight_sparsity"] == 0, r
+assert rec[-1]["phase"] == "inhibitory" and rates["EICIL-style"] < rates["BPTT only"]
+if not FAST:  # the full run: about half the spikes, for a little accuracy
+    assert rates["BPTT only"] / rates["EICIL-style"] > 1.5, rates
+    assert all(r["weight_sparsity"] < 0.1 for r in rec)  # some of the weights, not most
+    cost = runs["BPTT only"][0].test_acc - h.test_acc
+    assert 0 <= cost < 0.05, cost
+
+# %%
+exercises.check_prediction_cycle_rate(my_prediction, rates)
 
 # %% [markdown]
-# In the full run (12 epochs, seed 0): BPTT only ends at 95.6% test accuracy with a mean hidden
-# firing rate of 0.41; the EICIL-style cycle ends at 94.2% with a firing rate of 0.21 — half
-# the spikes — and 2.5% of the hidden weights silenced. Every inhibitory epoch cut the firing
-# rate (0.40 → 0.22 from epoch 5 to 6, for instance) and silenced 2–3% of the weights.
+# Read the table: in every inhibitory epoch the hidden neurons fired less than BPTT only's in
+# the same epoch (in the full run also less than in the epoch before) and some hidden weights
+# were silenced; the excitatory epoch after it grew every silenced weight back (all asserted
+# above). The run ends on an inhibitory epoch, with a
+# lower final firing rate than BPTT only (asserted); in the full run it fires less than
+# two-thirds as often, for less than five points of accuracy (asserted when `FAST` is off).
+#
+# ### Exercise 4 (interpret): how many fewer spikes?
+#
+# From the two summary lines: how many times more often do the hidden neurons of BPTT only
+# fire than those of the EICIL-style run at the end of training?
+
+# %% tags=["exercise"]
+answer = ...  # a ratio, e.g. 1.5
+
+# %% tags=["solution"]
+answer = rates["BPTT only"] / rates["EICIL-style"]
+
+# %%
+exercises.check_spike_ratio(answer, rates)
 
 # %% [markdown]
 # ### Interactive: one inhibitory phase
@@ -220,14 +269,17 @@ dash
 #
 # - The schedule lives in the rule (`on_epoch_end`); the network and the training loop are the
 #   same ones every other rule uses.
-# - Each inhibitory epoch lowers the hidden firing rate and silences a few percent of the
-#   excitatory synapses; accuracy dips in that epoch and recovers in the next excitatory ones.
+# - Each inhibitory epoch lowers the hidden firing rate (below BPTT only's in the same epoch;
+#   in the full run also below the epoch before) and silences some of the excitatory synapses
+#   (under 10 % in the full run; all asserted). Whether accuracy dips in that epoch varies from
+#   cycle to cycle: read it in your table.
 # - The excitatory phase regrows silenced synapses (sparsity returns to zero after an
 #   excitatory epoch here): sparsity is a property of the phase, so end a run on an inhibitory
 #   epoch if you want a sparse network.
-# - On digits the cycle costs a little accuracy against pure BPTT for the same number of
-#   epochs. The paper reports gains on CIFAR with deep networks; this small, reconstructed
-#   version makes no such claim.
+# - On digits the cycle costs a little accuracy (less than five points, asserted in the full
+#   run) against pure BPTT for the same number of epochs, and ends with fewer spikes. The paper
+#   reports gains on CIFAR with deep networks; this small, reconstructed version makes no such
+#   claim.
 #
 # ## Further reading
 #

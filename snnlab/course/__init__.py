@@ -91,7 +91,6 @@ from .n07_tandem import (
     check_prediction_shortest_window,
     check_straight_through,
     check_tandem_count,
-    seed_stats,
 )
 from .n08_local_tandem import (
     check_ltl_target,
@@ -102,6 +101,9 @@ from .n08_local_tandem import (
 from .n09_distillation import (
     check_head_mask,
     check_hta_weights,
+    check_kd_gain,
+    check_prediction_hot_head,
+    head_size_by_tau,
     head_tail_dashboard,
     simulate_head_tail,
 )
@@ -130,13 +132,17 @@ from .n12_rate_bp import (
     simulate_rate_sensitivity,
 )
 from .n13_device_noise import (
+    check_prediction_worst_nonideality,
     check_quantise,
     check_read_noise_std,
+    check_recovered_share,
     chip_dashboard,
     simulate_chip,
 )
 from .n14_eicil import (
     check_inhibitory_update,
+    check_prediction_cycle_rate,
+    check_spike_ratio,
     check_stdp_traces,
     inhibition_dashboard,
     simulate_inhibition,
@@ -183,6 +189,7 @@ from .ui import (
     progress,
     reference,
     reset_progress,
+    seed_stats,
     show_solution,
     unanswered,
     use_or_reference,
@@ -230,4 +237,7 @@ __all__ = [
     "check_prediction_ottt_cosine_T", "check_ottt_gap",
     "check_prediction_norse_lif", "check_reset_spike_difference",
     "claims_panel", "verdicts", "ledger_record", "ledger_check",
+    "head_size_by_tau", "check_prediction_hot_head", "check_kd_gain",
+    "check_prediction_worst_nonideality", "check_recovered_share",
+    "check_prediction_cycle_rate", "check_spike_ratio",
 ]

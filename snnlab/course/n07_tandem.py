@@ -27,11 +27,12 @@ from .ui import (
     predicted,
     rand_shape,
     randint,
+    seed_stats,
     unanswered,
     uniform,
 )
 
-__all__ = ["check_tandem_count", "check_straight_through", "seed_stats", "accuracy_vs_T_seeds",
+__all__ = ["check_tandem_count", "check_straight_through", "accuracy_vs_T_seeds",
            "check_prediction_shortest_window", "check_half_start_gain"]
 
 
@@ -116,12 +117,6 @@ def check_straight_through(straight_through: Callable) -> bool:
 
 
 # =========================================================================== seeds
-def seed_stats(accs) -> tuple[float, float]:
-    """``(mean, sample std)`` of a list of per-seed accuracies (std 0 for one seed)."""
-    a = torch.tensor([float(v) for v in accs], dtype=torch.float64)
-    return float(a.mean()), float(a.std()) if len(a) > 1 else 0.0
-
-
 def accuracy_vs_T_seeds(results: dict, *, reference: dict | None = None, ax=None,
                         title: str | None = None):
     """Accuracy (%) against the window T (log scale), mean over seeds with ± one standard

@@ -14,7 +14,7 @@ import torch
 from .._checks import check_float, check_int
 from ..plot import head_tail, show
 from ..rules.kd import head_mask as ref_head_mask
-from ..rules.kd import hta_kl_divergence
+from ..rules.kd import hta_kl_divergence, soft_targets
 from ..rules.kd import hta_weights as ref_hta_weights
 from .ui import (
     Dashboard,
@@ -25,12 +25,17 @@ from .ui import (
     close,
     failed,
     need_callable,
+    need_choice,
+    need_number,
     passed,
+    predicted,
     randint,
+    unanswered,
     uniform,
 )
 
-__all__ = ["simulate_head_tail", "head_tail_dashboard", "check_head_mask", "check_hta_weights"]
+__all__ = ["simulate_head_tail", "head_tail_dashboard", "check_head_mask", "check_hta_weights",
+           "head_size_by_tau", "check_prediction_hot_head", "check_kd_gain"]
 
 
 def simulate_head_tail(teacher_logits: torch.Tensor, student_logits: torch.Tensor, *,
@@ -166,3 +171,103 @@ def check_hta_weights(hta_weights: Callable) -> bool:
             return failed(name, "the two weights of a sample must add up to one")
         return failed(name, "values differ from the reference (use absolute differences)")
     return passed(name)
+
+
+# =========================================================================== predict, interpret
+def head_size_by_tau(teacher_logits: torch.Tensor, taus=(1.0, 2.0, 4.0, 8.0), *,
+                     mu: float = 0.5) -> dict:
+    """``{tau: [B] head sizes}``: how many classes HTA-KL's head (threshold ``mu``) holds for
+    each sample of ``teacher_logits [B, C]`` at each temperature (the mean over the batch is
+    what the notebook prints)."""
+    if not isinstance(teacher_logits, torch.Tensor) or teacher_logits.ndim != 2:
+        raise TypeError("teacher_logits must be a [B, C] tensor of logits")
+    z = teacher_logits.detach()
+    return {float(tau): ref_head_mask(soft_targets(z, check_float("tau", tau, low=0.0,
+                                                                  low_open=True)), mu).sum(-1)
+            for tau in taus}
+
+
+def _head_means(checker_name: str, head_sizes) -> dict[float, float]:
+    """``{tau: mean head size}`` from the notebook's ``head_sizes`` ({tau: sizes per sample, or
+    their mean}), two temperatures or more."""
+    ok = isinstance(head_sizes, dict) and len(head_sizes) >= 2
+    out = {}
+    if ok:
+        try:
+            for tau, v in head_sizes.items():
+                t = torch.as_tensor(v, dtype=torch.float64)
+                out[float(tau)] = float(t.mean())
+        except (TypeError, ValueError, RuntimeError):
+            ok = False
+    if not ok:
+        raise TypeError(f"{checker_name} expects the notebook's head_sizes dict {{tau: head "
+                        "size per sample}} with two temperatures or more")
+    return out
+
+
+@checker("prediction_hot_head",
+         idea="a higher temperature divides every logit by more: the distribution flattens. "
+              "How many of the top classes does it then take to hold half of the probability?",
+         equation="head size at tau = number of top classes of softmax(z/tau) whose cumulative "
+                  "probability first reaches mu; compare its batch mean at the largest and the "
+                  "smallest tau",
+         code='my_prediction = "more"  # or "fewer" or "same": commit before the run')
+def check_prediction_hot_head(my_prediction, head_sizes) -> bool:
+    """Predict-then-observe: at the hottest temperature measured, does the teacher's head
+    (mu = 0.5) hold ``"more"``, ``"fewer"`` or the ``"same"`` number of classes as at the
+    coolest, on average over the batch? Any honest answer passes; the measurement is printed."""
+    name = "prediction_hot_head"
+    means = _head_means("check_prediction_hot_head", head_sizes)
+    if unanswered(my_prediction):
+        return failed(name, "no prediction yet: write 'more', 'fewer' or 'same'")
+    guess = need_choice(my_prediction, ("more", "fewer", "same"))
+    cool, hot = min(means), max(means)
+    diff = means[hot] - means[cool]
+    measured = "more" if diff > 1e-6 else "fewer" if diff < -1e-6 else "same"
+    why = (f"head at mu = 0.5: {means[cool]:.2f} classes at tau = {cool:g}, {means[hot]:.2f} at "
+           f"tau = {hot:g}; dividing the logits by a larger tau flattens p, so the top classes "
+           "hold less each and it takes more of them to reach mu")
+    return predicted(name, guess, measured, guess == measured, why)
+
+
+_CE, _KD = "CE only", "KD"
+
+
+def _kd_results(checker_name: str, results) -> dict:
+    """The notebook's ``results`` ({label: {T: test accuracy}}) with 'CE only' and 'KD'."""
+    ok = (isinstance(results, dict) and all(k in results for k in (_CE, _KD))
+          and all(isinstance(results[k], dict) and results[k] for k in (_CE, _KD))
+          and set(results[_CE]) == set(results[_KD]))
+    if not ok:
+        raise TypeError(f"{checker_name} expects the notebook's results dict {{label: {{T: test "
+                        "accuracy}}}} with 'CE only' and 'KD' at the same T values")
+    return results
+
+
+@checker("kd_gain",
+         idea="take the two lines of the printed table at the smallest T, the KD student and "
+              "the CE-only one, and subtract, in accuracy points",
+         equation="100 * (results['KD'][T] - results['CE only'][T]) at T = min(TS)",
+         code="T = min(TS)\nanswer = 100 * (results['KD'][T] - results['CE only'][T])")
+def check_kd_gain(answer, results) -> bool:
+    """Interpret: by how many accuracy points the KD student beats the CE-only student at the
+    smallest T of the learner's own run (negative if it trails), within half a point."""
+    name = "kd_gain"
+    results = _kd_results("check_kd_gain", results)
+    if unanswered(answer):
+        return failed(name, "no answer yet: write the gain in accuracy points")
+    got = need_number("check_kd_gain", answer)
+    T = min(results[_CE])
+    gain = float(results[_KD][T]) - float(results[_CE][T])
+    if abs(got - 100 * gain) <= 0.5:
+        return passed(name, f"{100 * gain:+.1f} points at T = {T}")
+    if abs(got - gain) <= 0.005 and abs(gain) > 0.005:
+        return failed(name, f"{got:g} looks like a fraction; give accuracy points")
+    if abs(got + 100 * gain) <= 0.5:
+        return failed(name, "the sign is reversed: KD minus CE only")
+    others = [t for t in results[_CE] if t != T
+              and abs(got - 100 * (float(results[_KD][t]) - float(results[_CE][t]))) <= 0.5]
+    if others:
+        return failed(name, f"that is the gain at T = {others[0]}; the question asks about the "
+                      f"smallest T, {T}")
+    return failed(name, f"{got:g} is not the gain at T = {T} in your run")

@@ -23,13 +23,19 @@ from .ui import (
     close,
     failed,
     need_callable,
+    need_choice,
+    need_number,
     passed,
+    predicted,
     randint,
+    seed_stats,
+    unanswered,
     uniform,
     where,
 )
 
-__all__ = ["simulate_chip", "chip_dashboard", "check_quantise", "check_read_noise_std"]
+__all__ = ["simulate_chip", "chip_dashboard", "check_quantise", "check_read_noise_std",
+           "check_prediction_worst_nonideality", "check_recovered_share"]
 
 
 def simulate_chip(model, data, *, sigma: float = 0.0, variation: str = "lognormal",
@@ -180,3 +186,121 @@ def check_read_noise_std(read_noise_std: Callable) -> bool:
                           "spread")
         return failed(name, "the values differ from the reference")
     return passed(name, "variances of independent device reads add up")
+
+
+# =========================================================================== predict, interpret
+def _per_value(sweep) -> list[tuple]:
+    """``[(value, [accuracy per chip]), ...]`` of one sweep: a :class:`SweepResult` or a dict
+    ``{value: [accuracy per chip]}``."""
+    if hasattr(sweep, "values") and hasattr(sweep, "before") and not isinstance(sweep, dict):
+        return [(v, [float(a) for a in accs]) for v, accs in zip(sweep.values, sweep.before)]
+    if isinstance(sweep, dict) and sweep:
+        return [(v, [float(a) for a in torch.as_tensor(accs, dtype=torch.float64).reshape(-1)])
+                for v, accs in sweep.items()]
+    raise TypeError("a sweep must be a hardware.SweepResult or {value: [accuracy per chip]}")
+
+
+def _worst_settings(checker_name: str, sweeps) -> dict[str, tuple[float, float, object]]:
+    """``{param: (mean, std, value)}`` at each sweep's harshest value (its lowest mean
+    accuracy over chips), from the notebook's ``sweeps`` ({param: sweep})."""
+    if not isinstance(sweeps, dict) or len(sweeps) < 2:
+        raise TypeError(f"{checker_name} expects the notebook's sweeps dict {{noise parameter: "
+                        "hardware.SweepResult}} with two parameters or more")
+    out = {}
+    for param, sweep in sweeps.items():
+        try:
+            rows = [(v, *seed_stats(accs)) for v, accs in _per_value(sweep) if accs]
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"{checker_name}: the sweep of {param!r} is not a "
+                            "hardware.SweepResult or {value: [accuracy per chip]}") from None
+        if not rows:
+            raise TypeError(f"{checker_name}: the sweep of {param!r} is empty")
+        v, m, sd = min(rows, key=lambda r: r[1])
+        out[str(param)] = (m, sd, v)
+    return out
+
+
+@checker("prediction_worst_nonideality",
+         idea="which flaw changes the weights a layer sums most, and systematically (the same "
+              "way for many devices), rather than a little and at random?",
+         equation="for each parameter, the lowest mean accuracy over chips anywhere in its sweep "
+                  "(its harshest value); the worst is the parameter with the lowest of these",
+         code='my_prediction = "drift_time"  # or "bits", "stuck_on", "threshold_mismatch"')
+def check_prediction_worst_nonideality(my_prediction, sweeps) -> bool:
+    """Predict-then-observe: which non-ideality of the robustness sweep costs the most accuracy
+    at the harshest value of its sweep (mean over chips)? Any honest answer passes; a guess
+    within the chips' spread of the worst counts as right. The measurement is printed."""
+    name = "prediction_worst_nonideality"
+    worst = _worst_settings("check_prediction_worst_nonideality", sweeps)
+    if unanswered(my_prediction):
+        return failed(name, f"no prediction yet: write one of {list(worst)}")
+    guess = need_choice(my_prediction, list(worst))
+    measured = min(worst, key=lambda k: worst[k][0])
+    m_best, sd_best, _ = worst[measured]
+    m_g, sd_g, _ = worst[guess]
+    right = m_g <= m_best + max(sd_best + sd_g, 0.005)
+    why = ("harshest setting of each sweep: " + ", ".join(
+        f"{k} = {v:g} {100 * m:.1f} ± {100 * sd:.1f}%" for k, (m, sd, v) in worst.items())
+        + "; flaws that shift many weights the same way do not average out over the inputs")
+    return predicted(name, guess, measured, right, why)
+
+
+_ONLINE = "online LTL"
+
+
+def _calibration(checker_name: str, calib, clean) -> tuple[float, float, dict]:
+    """``(share, lost, {label: share})``: the percentage of the lost accuracy that each method
+    won back, from mean accuracies over chips, and the points online LTL's chips lost."""
+    ok = isinstance(calib, dict) and _ONLINE in calib
+    shares = {}
+    try:
+        clean = float(clean)
+        for label, rows in (calib.items() if ok else ()):
+            t = torch.as_tensor(rows, dtype=torch.float64)
+            if t.ndim != 2 or t.shape[1] != 2 or t.shape[0] == 0:
+                ok = False
+                break
+            before, after = float(t[:, 0].mean()), float(t[:, 1].mean())
+            shares[label] = (before, after)
+    except (TypeError, ValueError, RuntimeError):
+        ok = False
+    if not ok:
+        raise TypeError(f"{checker_name} expects the notebook's calib dict {{method: [(accuracy "
+                        "before, accuracy after) per chip]}} with 'online LTL', and clean (the "
+                        "ideal network's accuracy)")
+    lost = clean - shares[_ONLINE][0]
+    out = {k: (100 * (a - b) / (clean - b) if clean - b > 0 else float("nan"))
+           for k, (b, a) in shares.items()}
+    return out[_ONLINE], lost, out
+
+
+@checker("recovered_share",
+         idea="the chips start some points below the ideal network; calibration wins some of "
+              "them back. Compare what was won back with what was lost, using the means over "
+              "the chips",
+         equation="100 * (mean after - mean before) / (clean - mean before), for online LTL",
+         code="b = sum(r[0] for r in calib['online LTL']) / len(calib['online LTL'])\n"
+              "a = sum(r[1] for r in calib['online LTL']) / len(calib['online LTL'])\n"
+              "answer = 100 * (a - b) / (clean - b)")
+def check_recovered_share(answer, calib, clean) -> bool:
+    """Interpret: what percentage of the accuracy its chips had lost did one epoch of online
+    LTL win back, from the means over chips of the learner's own run (within two points)?"""
+    name = "recovered_share"
+    share, lost, shares = _calibration("check_recovered_share", calib, clean)
+    if lost <= 0:
+        raise TypeError("check_recovered_share: these chips lost no accuracy, so there is "
+                        "nothing to recover; use a harsher noise model")
+    if unanswered(answer):
+        return failed(name, "no answer yet: write the share won back, in percent")
+    got = need_number("check_recovered_share", answer)
+    if abs(got - share) <= 2.0:
+        return passed(name, f"{share:.0f}% of the {100 * lost:.1f} points lost")
+    if abs(100 * got - share) <= 2.0:
+        return failed(name, f"{got:g} looks like a fraction; give a percentage")
+    if abs(got - share * lost) <= 0.3:
+        return failed(name, "that is the points won back; the question asks for their share "
+                      "of the points lost")
+    for label, other in shares.items():
+        if label != _ONLINE and abs(got - other) <= 2.0 and abs(other - share) > 2.0:
+            return failed(name, f"that is {label}'s share; the question asks about online LTL")
+    return failed(name, f"{got:g}% is not the share online LTL won back in your run")

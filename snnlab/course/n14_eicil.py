@@ -24,14 +24,18 @@ from .ui import (
     close,
     failed,
     need_callable,
+    need_choice,
+    need_number,
     passed,
+    predicted,
     randint,
+    unanswered,
     uniform,
     where,
 )
 
 __all__ = ["simulate_inhibition", "inhibition_dashboard", "check_stdp_traces",
-           "check_inhibitory_update"]
+           "check_inhibitory_update", "check_prediction_cycle_rate", "check_spike_ratio"]
 
 
 def simulate_inhibition(model, x_seq: torch.Tensor, y: torch.Tensor, *, eta_i: float = 0.02,
@@ -188,3 +192,75 @@ def check_inhibitory_update(update: Callable) -> bool:
                 return failed(name, f"your update ignores {label} ({case})")
         return failed(name, f"values differ from the reference ({case})")
     return passed(name)
+
+
+# =========================================================================== predict, interpret
+_BPTT, _CYCLE = "BPTT only", "EICIL-style"
+
+
+def _final_rates(checker_name: str, rates) -> tuple[float, float]:
+    """``(BPTT only, EICIL-style)`` final hidden firing rates from the notebook's ``rates``
+    ({label: final firing rate}, numbers or one-element tensors/arrays)."""
+    ok = isinstance(rates, dict) and all(k in rates for k in (_BPTT, _CYCLE))
+    if ok:
+        try:
+            b, c = (float(torch.as_tensor(rates[k], dtype=torch.float64).reshape(()))
+                    for k in (_BPTT, _CYCLE))
+        except (TypeError, ValueError, RuntimeError):
+            ok = False
+    if not ok or not (b >= 0 and c >= 0):
+        raise TypeError(f"{checker_name} expects the notebook's rates dict {{label: final hidden "
+                        f"firing rate}} with {_BPTT!r} and {_CYCLE!r}")
+    return b, c
+
+
+@checker("prediction_cycle_rate",
+         idea="the inhibitory phase only ever lowers or silences excitatory weights, and the "
+              "run ends on an inhibitory epoch: what does that do to how often the hidden "
+              "neurons fire?",
+         equation="compare rates['EICIL-style'] with rates['BPTT only']; within 5% of BPTT's "
+                  "rate counts as the same",
+         code='my_prediction = "lower"  # or "same" or "higher": commit before the run')
+def check_prediction_cycle_rate(my_prediction, rates) -> bool:
+    """Predict-then-observe: does the EICIL-style run end with a ``"lower"``, the ``"same"``
+    (within 5%) or a ``"higher"`` hidden firing rate than BPTT only? Any honest answer passes;
+    the measurement and the reason are printed."""
+    name = "prediction_cycle_rate"
+    b, c = _final_rates("check_prediction_cycle_rate", rates)
+    if unanswered(my_prediction):
+        return failed(name, "no prediction yet: write 'lower', 'same' or 'higher'")
+    guess = need_choice(my_prediction, ("lower", "same", "higher"))
+    measured = "same" if abs(c - b) <= 0.05 * b else "lower" if c < b else "higher"
+    why = (f"final hidden firing rate: BPTT only {b:.3f}, EICIL-style {c:.3f}; an inhibitory "
+           "epoch depresses and silences excitatory synapses, so less current reaches the "
+           "hidden neurons")
+    return predicted(name, guess, measured, guess == measured, why)
+
+
+@checker("spike_ratio",
+         idea="take the two final firing rates of the printed summary and ask how many times "
+              "one holds the other",
+         equation="rates['BPTT only'] / rates['EICIL-style']",
+         code="answer = rates['BPTT only'] / rates['EICIL-style']")
+def check_spike_ratio(answer, rates) -> bool:
+    """Interpret: how many times more often the hidden neurons of BPTT only fire than those of
+    the EICIL-style run at the end of the learner's own training (within 3%)."""
+    name = "spike_ratio"
+    b, c = _final_rates("check_spike_ratio", rates)
+    if c <= 0:
+        raise TypeError("check_spike_ratio: the EICIL-style network is silent (rate 0); there "
+                        "is no ratio to read")
+    if unanswered(answer):
+        return failed(name, "no answer yet: write the ratio (a number like 1.5)")
+    got = need_number("check_spike_ratio", answer)
+    r = b / c
+    if abs(got - r) <= 0.03 * r:
+        return passed(name, f"x{r:.2f} fewer spikes with the cycle")
+    if abs(got - 1 / r) <= 0.03 / r:
+        return failed(name, "that is the inverse; the question asks for BPTT only's rate "
+                      "over the cycle's")
+    if abs(got - (b - c)) <= 0.005:
+        return failed(name, "that is the difference of the rates; the question asks for a ratio")
+    if abs(got - 100 * r) <= 3 * r:
+        return failed(name, f"{got:g} looks like a percentage; give the ratio itself")
+    return failed(name, f"{got:g} is not the ratio of the firing rates in your run")

@@ -50,7 +50,7 @@ __all__ = ["Dashboard", "build", "LiveCurve",
            "PROGRESS", "Progress", "progress", "reset_progress", "LearnerError", "passed",
            "failed", "call", "need_callable", "need_number", "unanswered", "as_tensor", "Hints",
            "HINTS", "checker", "show_solution", "reference", "use_or_reference",
-           "answer_tensor", "close", "predicted", "need_choice"]
+           "answer_tensor", "close", "predicted", "need_choice", "seed_stats"]
 
 
 # =========================================================================== dashboards
@@ -191,6 +191,15 @@ def predicted(name: str, guess, measured, right: bool, why: str) -> bool:
     ok = passed(name, f"you predicted {guess}, the run gave {measured}: {verdict}")
     print(f"   {why}")
     return ok
+
+
+def seed_stats(accs) -> tuple[float, float]:
+    """``(mean, sample std)`` of a list of per-seed (or per-chip) accuracies, std 0 for one
+    seed: the one mean ± std every notebook and checker reports over seeds."""
+    a = torch.tensor([float(v) for v in accs], dtype=torch.float64)
+    if a.numel() == 0:
+        raise ValueError("seed_stats needs at least one accuracy")
+    return float(a.mean()), float(a.std()) if len(a) > 1 else 0.0
 
 
 def need_choice(answer, options) -> str:
