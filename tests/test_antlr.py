@@ -179,9 +179,58 @@ def test_silent_penalty_raises_weights_of_silent_neurons():
             p.fill_(-0.01)
     before = [p.detach().clone() for p in net.parameters()]
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
-    R.get("timing", silent_penalty=10.0).step(net, x_seq, y, opt)
+    R.get("timing", silent_penalty=10.0, bump=0.0).step(net, x_seq, y, opt)
     after = list(net.parameters())
     assert all(bool((a > b).all()) for a, b in zip(after, before[:1]))
+
+
+def test_timing_bumps_silent_neurons_instead_of_stepping():
+    """timing's default fallback is Göltz et al.'s weight bumping (shared with ttfs): a batch
+    whose hidden layer misses more than 30 % of its spikes makes no gradient step; only the
+    silent neurons' input weights move, by +5e-4, then 1e-3 on the next consecutive bump."""
+    net, x_seq, y = _batch()
+    with torch.no_grad():
+        net.layers[0].synapse.weight.mul_(0.05)  # most hidden neurons silent
+    rule = R.get("timing")
+    rule.setup(net, None, T=30, encoding="latency", seed=0)
+    w = A._input_weights(net)
+    before = [v.detach().clone() for v in w]
+    opt = torch.optim.Adam(net.parameters(), lr=0.1)
+    rule.step(net, x_seq, y, opt)
+    silent = rule._last_spikes[0].sum(0) == 0               # [B, hidden]
+    assert float(silent.float().mean()) > 0.3
+    rows = silent.any(0)
+    torch.testing.assert_close(w[0][rows], before[0][rows] + 5e-4)
+    torch.testing.assert_close(w[0][~rows], before[0][~rows])
+    torch.testing.assert_close(w[1], before[1])              # no gradient step anywhere
+    assert rule.state_dict() == {"bump_val": pytest.approx(5e-4), "last_bumped": 0}
+    rule.step(net, x_seq, y, opt)
+    assert rule.bumping.value == pytest.approx(1e-3)
+    assert rule.on_epoch_end(net, 0) == {"bumped_batches": 2}
+
+
+def test_timing_gradients_never_bump():
+    """gradients() is the rule's gradient of the batch: the bumping policy neither zeroes it nor
+    advances its state; the code's ablation (bump=0) has the same timing gradient."""
+    net, x_seq, y = _batch()
+    with torch.no_grad():
+        net.layers[0].synapse.weight.mul_(0.4)  # 68 % of hidden spikes missing: a step bumps
+    rule = R.get("timing")
+    g = rule.gradients(net, x_seq, y)
+    assert float((rule._last_spikes[0].sum(0) == 0).float().mean()) > 0.3
+    assert all(float(v.abs().max()) > 0 for v in g.values())
+    assert rule.bumping.last is None and rule.bumping.pending is None
+    g0 = R.get("timing", bump=0.0).gradients(net, x_seq, y)
+    for k in g:
+        torch.testing.assert_close(g[k], g0[k])
+
+
+def test_timing_bumping_needs_fully_connected_layers():
+    net = snnlab.models.convnet((1, 8, 8), n_out=3, hidden=[4], neuron="antlr_lif",
+                                readout="first_spike")
+    with pytest.raises(ValueError, match="fully connected"):
+        R.get("timing").check_model(net)
+    R.get("timing", bump=0.0).check_model(net)
 
 
 # --------------------------------------------------------------------------- data and tools
@@ -245,16 +294,19 @@ SEEDS = (0, 1, 2)
 
 
 def _learn(which, data, seed, epochs=6):
-    """``antlr`` / ``timing`` with their defaults, or activation-only: ``antlr`` with
-    ``lam_tim = 0`` on the count loss (the latency loss gives the activation route only its
-    no-spike penalty, so activation-based learning needs a count loss, as in the paper)."""
+    """``antlr`` with its defaults, timing-only as the paper's ablation (``timing`` with the
+    released code's silent-neuron penalty, not snnlab's default weight bumping), or
+    activation-only: ``antlr`` with ``lam_tim = 0`` on the count loss (the latency loss gives
+    the activation route only its no-spike penalty, so activation-based learning needs a count
+    loss, as in the paper)."""
     torch.set_num_threads(1)
     if which == "act":
         net = A.make_model(5, [60], 3, seed=seed, readout="count")
         rule = R.get("antlr", lam_tim=0.0)
     else:
         net = A.make_model(5, [60], 3, seed=seed)
-        rule = R.get(which)
+        rule = R.get(which, **({"silent_penalty": 100.0, "bump": 0.0} if which == "timing"
+                               else {}))
     snnlab.train(net, data, rule, T=T_LEARN, epochs=epochs, batch_size=64, seed=seed,
                  encoding="latency", progress=False)
     return A.decision_stats(net, data.test, T_LEARN)

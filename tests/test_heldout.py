@@ -8,7 +8,8 @@ defaults on four tasks x three seeds and compares with ``bptt``.
 
 Measured (CLI defaults, test accuracy %, mean ± half-range over seeds 0-2, in brackets vs
 bptt; 2026-12-04, after the InputScale fix, TTFS's official safeguards and KD's input scale;
-"refused" = one clear line; full notes and the before/after history in docs/heldout.md)::
+timing 2026-12-05, after weight bumping replaced its silent-neuron penalty; "refused" = one
+clear line; full notes and the before/after history in docs/heldout.md)::
 
     |rule|blobs10-c3-unit|teacher40-c5-std|blobs100-c8-x10|latency40-c5 |
     |---|---|---|---|---|
@@ -25,12 +26,14 @@ bptt; 2026-12-04, after the InputScale fix, TTFS's official safeguards and KD's 
     |tssl|81.5±1.6(-3.1)|66.5±0.1(-1.5)|59.3±0.4(+0.7)|98.7±0.5(-0.7) |
     |antlr|78.5±1.8(-6.1)|refused|refused|94.9±0.8(-4.5) |
     |ttfs|81.8±0.5(-2.8)|refused|refused|96.1±1.2(-3.3) |
-    |timing|52.7±21.6(-31.9)|refused|refused|56.8±23.9(-42.6) |
+    |timing|71.9±8.2(-12.7)|refused|refused|95.3±0.8(-4.1) |
     |bptt, latency code, T=40|70.6±1.5|-|-|97.6±0.2 |
 
 The first-spike rules read a latency code (one spike per feature); against ``bptt`` on the
-same code they are ahead or close (antlr +7.9 / -2.7, ttfs +11.2 / -1.5); ``timing`` alone
-stays a known failure (two of three seeds stuck near chance).
+same code they are ahead or close (antlr +7.9 / -2.7, ttfs +11.2 / -1.5, timing +1.3 / -2.3).
+``timing`` was a known failure until it took Göltz et al.'s weight bumping (before: 52.7 and
+56.8, two of three seeds stuck near chance); at the tiny budget of the fast test it is still
+short on blobs10 (38.2 %, the bar is chance + 15 = 48.3 %): the first epochs go to bumping.
 """
 
 from __future__ import annotations
@@ -56,9 +59,9 @@ FULL_TASKS = ("heldout-blobs10-c3-unit", "heldout-teacher40-c5-std", "heldout-bl
 # the first-spike rules read a latency code; they are compared with bptt on the same code
 # (test_first_spike_rules_against_bptt_on_the_same_code)
 FIRST_SPIKE = {"antlr", "timing", "ttfs"}
-#: rules that do not clear the tiny-budget bar on these tasks (measured, strict: the day one of
+#: (rule, task) pairs that do not clear the tiny-budget bar (measured, strict: the day one of
 #: them learns, the xfail turns into a failure and this set must shrink)
-KNOWN_SHORT = {"timing"}
+KNOWN_SHORT = {("timing", "heldout-blobs10-c3-unit")}
 
 
 def _run(rule_name, split, seed=0, epochs=None, n_train=None):
@@ -137,15 +140,14 @@ def test_input_scale_makes_the_first_layer_scale_free():
 
 
 # --------------------------------------------------------------------------- every rule
-@pytest.mark.parametrize("task", FAST_TASKS)
-@pytest.mark.parametrize("rule", [
-    pytest.param(r, marks=pytest.mark.xfail(
-        reason="known failure, not hidden: timing-only learning stays near chance at this "
-               "budget (blobs10-c3 34.4 %, chance 33.3 %; latency40-c5 27.8 %, chance 20 %); "
-               "with its full defaults two of three seeds stay stuck near chance "
+@pytest.mark.parametrize(("rule", "task"), [
+    pytest.param(r, t, marks=pytest.mark.xfail(
+        reason="known shortfall, not hidden: at this budget (500 samples, 8 epochs) timing "
+               "spends its first epochs bumping silent neurons and reaches 38.2 % on blobs10-c3 "
+               "(bar 48.3 %); with its full defaults 71.9 %, bptt on the same code 70.6 % "
                "(docs/heldout.md)",
-        strict=True)) if r in KNOWN_SHORT else r
-    for r in R.available()])
+        strict=True)) if (r, t) in KNOWN_SHORT else (r, t)
+    for t in FAST_TASKS for r in R.available()])
 def test_every_rule_learns_a_heldout_task_or_refuses(rule, task):
     """Tiny budget (500 training samples, max(3, a quarter of its default) epochs), the
     rule's own T/encoding/lr/net: above chance by a margin, or one clear line saying why not.
@@ -193,15 +195,12 @@ def _bptt_mean(task, T=None, encoding=None):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("task", FAST_TASKS)
-@pytest.mark.parametrize("rule", [
-    pytest.param(r, marks=pytest.mark.xfail(
-        reason="known failure: timing-only learning, two of three seeds stuck near chance "
-               "(blobs10 37.8/81.0/39.4 %, latency40 41.0/88.6/40.8 %)", strict=True))
-    if r in KNOWN_SHORT else r for r in sorted(FIRST_SPIKE)])
+@pytest.mark.parametrize("rule", sorted(FIRST_SPIKE))
 def test_first_spike_rules_against_bptt_on_the_same_code(rule, task):
     """A first-spike rule sees each feature as one spike (latency code, its T = 40); bptt with
     the same code and T is the fair reference: within 5 points of it, mean of three seeds
-    (measured: antlr 78.5 / 94.9 %, ttfs 81.8 / 96.1 %, bptt on the code 70.6 / 97.6 %)."""
+    (measured: antlr 78.5 / 94.9 %, ttfs 81.8 / 96.1 %, timing 71.9 / 95.3 %, bptt on the code
+    70.6 / 97.6 %)."""
     ref = _bptt_mean(task, T=40, encoding="latency")
     got = sum(_run(rule, D.load(task, seed=s), seed=s) for s in range(3)) / 3
     assert got >= ref - 0.05, f"{rule} {got:.3f} vs bptt on the latency code {ref:.3f}"

@@ -12,6 +12,7 @@ task           bptt                antlr               timing              ttfs
 =============  ==================  ==================  ==================  ==================
 c5_10 before   .853 .866 .860      .740 .709 .646      .793 .726 .756      .740 .736 .740
 c5_10 after    (same)              .726 .766 .670      .757 .707 .720      (same)
+c5_10 bumping  (same)              (same)              .743 .717 .743      (same)
 c8_40 before   .933 .923 .949      .843 .873 .843      .839 .829 .779      .449 .433 .469
 c8_40 after    (same)              .773 .796 .759      .797 .797 (-)       (same)
 c5_20_small    .926 .910 .876      before: .176 x3 (chance); after: refused (features < 0.5)
@@ -19,7 +20,10 @@ c5_20_small    .926 .910 .876      before: .176 x3 (chance); after: refused (fea
 
 "before" is the code before the ANTLR rewrite (timing: 1000 silent-penalty, smooth activation
 route); "after" the code's loss and backward with ``timing`` at ``beta_sm = 1`` (with the code's
-1/6 it collapsed on c5_10: .349 .239 .603). **Not solved:** on these tasks ``antlr`` and
+1/6 it collapsed on c5_10: .349 .239 .603); "bumping" is ``timing``'s default since 2026-12-05
+(weight bumping for silent hidden neurons and silent targets instead of the code's penalty; with
+every silent output counted, as Göltz et al. do, it was .527 .600 .660 here). The c8_40 rows
+were not re-measured after that change. **Not solved:** on these tasks ``antlr`` and
 ``timing`` stay 8-15 points below ``bptt`` and ``ttfs`` is 48 points below on c8_40; this test
 records that truth, it does not hide it. Direct or rate input is refused by all three (see
 ``tests/test_first_spike_refusals.py``).
@@ -57,7 +61,7 @@ def clusters(n_cls, n_in, lo, hi, seed, n_train=600, n_test=300, spread=1.0):
 
 
 # measured (seed 0, c5_10), see the table above
-MEASURED = {"bptt": 0.853, "antlr": 0.726, "timing": 0.757, "ttfs": 0.740}
+MEASURED = {"bptt": 0.853, "antlr": 0.726, "timing": 0.743, "ttfs": 0.740}
 
 
 @pytest.mark.slow

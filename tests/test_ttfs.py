@@ -184,7 +184,7 @@ def test_weight_bumping_is_the_official_check_bump_weights():
     x, y = d.train.tensors
     x_seq = snnlab.encoding.encode(x[:32], 40, "latency")
     opt = torch.optim.Adam(net.parameters(), lr=0.1)
-    rule._bump_val, rule._last_bumped = rule.bump, None
+    rule.bumping.reset()
     before = [w.detach().clone() for w in ttfs._weights(net)]
     rule.step(net, x_seq, y[:32], opt)
     silent = (~torch.isfinite(rule._times[0])).any(0)
@@ -194,7 +194,7 @@ def test_weight_bumping_is_the_official_check_bump_weights():
     torch.testing.assert_close(after[0][~silent], before[0][~silent])
     torch.testing.assert_close(after[1], before[1])          # no gradient step anywhere
     rule.step(net, x_seq, y[:32], opt)
-    assert rule._bump_val == pytest.approx(1e-3)              # doubled: same layer again
+    assert rule.bumping.value == pytest.approx(1e-3)              # doubled: same layer again
     assert rule.state_dict() == {"bump_val": pytest.approx(1e-3), "last_bumped": 0}
 
 

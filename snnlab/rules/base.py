@@ -42,11 +42,12 @@ import torch
 import torch.nn.functional as TF
 from torch import nn
 
+from .._checks import check_float
 from ..encoding import encode
 from ..models import convnet, mlp
 
-__all__ = ["Rule", "ScaledInputRule", "InputScale", "register", "registry", "cross_entropy",
-           "batch_norms"]
+__all__ = ["Rule", "ScaledInputRule", "InputScale", "WeightBumping", "register", "registry",
+           "cross_entropy", "batch_norms"]
 
 registry: dict[str, type[Rule]] = {}
 
@@ -68,6 +69,7 @@ class Rule(abc.ABC):
     default_encoding = "direct"
     default_lr = 2e-3
     default_epochs = 10
+    _probing = False  # True while gradients() runs (see there)
 
     @abc.abstractmethod
     def loss(self, model: nn.Module, x_seq: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -104,15 +106,19 @@ class Rule(abc.ABC):
 
     def gradients(self, model, x_seq, y) -> dict[str, torch.Tensor]:
         """``{parameter name: gradient}`` that :meth:`backward` computes for this batch (before
-        any ``after_backward`` hook); the model's ``.grad`` are restored."""
+        any ``after_backward`` hook); the model's ``.grad`` are restored. While it runs,
+        ``self._probing`` is True: a ``backward`` with a step policy (weight bumping instead of a
+        step) computes the gradient and leaves that policy's state alone."""
         saved = {n: p.grad for n, p in model.named_parameters()}
         for p in model.parameters():
             p.grad = None
+        self._probing = True  # backward computes the gradient only: no step-policy side effects
         try:
             self.backward(model, x_seq, y)
             return {n: (p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p))
                     for n, p in model.named_parameters() if p.requires_grad}
         finally:
+            self._probing = False
             for n, p in model.named_parameters():
                 p.grad = saved[n]
 
@@ -257,6 +263,97 @@ class ScaledInputRule(Rule):
 
     def after_step(self, model, x_seq, y) -> None:
         self._input.after_step(model)
+
+
+class WeightBumping:
+    r"""Göltz et al.'s remedy for silent neurons in timing-based learning, as their released code
+    does it (``fastAndDeep``, ``training.py``: ``check_bump_weights``, targeted, exponential;
+    Yin-Yang configuration ``max_num_missing_spikes: [0.3, 0.0]``,
+    ``weight_bumping_value: 0.0005``). Shared by ``ttfs`` and ``timing``.
+
+    A timing gradient reaches a neuron only through its spike times, so a neuron that never
+    fires gets no gradient and never learns to. After the forward pass, the first hidden layer
+    whose fraction of missing spikes (over batch and neurons) exceeds ``max_missing[0]`` - or
+    else the output layer, if its fraction exceeds ``max_missing[1]`` - is *bumped instead of
+    trained*: the batch makes no gradient step, and every neuron of that layer that was silent
+    for any sample of the batch gets ``bump`` added to all its input weights. With ``exp`` the
+    bump doubles while the same layer is bumped on consecutive batches, and falls back to
+    ``bump`` after a step or a bump of another layer.
+
+    A rule calls :meth:`decide` with the silent masks of its layers (``[B, n]`` booleans, hidden
+    layers first, output last): ``True`` means "do not back-propagate this batch"; then
+    :meth:`apply` with the layers' input weights after the optimizer step (which moves nothing,
+    there being no gradient). ``bump = 0`` switches it off.
+    """
+
+    def __init__(self, rule_name: str, bump: float = 5e-4, max_missing=(0.3, 0.0),
+                 exp: bool = True, *, exp_name: str = "bump_exp"):
+        self.bump = check_float("bump", bump, low=0.0)
+        if not isinstance(max_missing, (tuple, list)) or len(max_missing) != 2:
+            raise ValueError(f"rule {rule_name!r}: max_missing must be a pair (hidden, output) "
+                             f"of fractions in [0, 1], got {max_missing!r}")
+        self.max_missing = tuple(check_float("max_missing", m, low=0.0, high=1.0)
+                                 for m in max_missing)
+        if not isinstance(exp, bool):
+            raise TypeError(f"{exp_name} must be a bool, got {exp!r}")
+        self.exp = exp
+        self.rule_name = rule_name
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the run so far (``setup`` of a new run)."""
+        self.value = self.bump     # the bump the next bumped batch adds
+        self.last = None           # layer bumped on the previous batch (None: it stepped)
+        self.pending = None        # (layer, neurons) to bump after this batch's step
+        self.count = 0             # bumped batches since the last epoch_log
+
+    def decide(self, silent: list[torch.Tensor]) -> bool:
+        """``silent``: per layer, ``[B, n]`` (or ``[B, ...]``) booleans, True where the neuron
+        did not fire for that sample. Returns True when this batch is bumped (skip the step)."""
+        layer = None
+        if self.bump > 0:
+            *hidden, out = silent
+            for k, s in enumerate(hidden):
+                if float(s.float().mean()) > self.max_missing[0]:
+                    layer = k
+                    break
+            if layer is None and float(out.float().mean()) > self.max_missing[1]:
+                layer = len(hidden)
+        if layer is None:
+            self.pending = self.last = None
+            return False
+        same = self.last == layer
+        self.value = 2 * self.value if (self.exp and same) else self.bump
+        s = silent[layer]
+        self.pending = (layer, s.reshape(s.shape[0], -1).any(0))
+        self.last = layer
+        return True
+
+    @torch.no_grad()
+    def apply(self, weights: list[torch.Tensor]) -> None:
+        """Raise the input weights (rows of ``weights[layer]``, ``[n_out, n_in]``) of the
+        neurons :meth:`decide` found silent; nothing if the batch stepped."""
+        if self.pending is None:
+            return
+        layer, neurons = self.pending
+        weights[layer][neurons] += self.value
+        self.pending = None
+        self.count += 1
+
+    def epoch_log(self) -> dict:
+        """``{"bumped_batches": n}`` since the last call (for ``on_epoch_end``)."""
+        n, self.count = self.count, 0
+        return {"bumped_batches": n}
+
+    def state_dict(self) -> dict:
+        return {"bump_val": self.value, "last_bumped": -1 if self.last is None else self.last}
+
+    def load_state_dict(self, state: dict) -> None:
+        if set(state) != {"bump_val", "last_bumped"}:
+            raise ValueError(f"rule {self.rule_name!r}: unexpected state keys {sorted(state)}")
+        self.value = float(state["bump_val"])
+        last = int(state["last_bumped"])
+        self.last = None if last < 0 else last
 
 
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

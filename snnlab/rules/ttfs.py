@@ -71,7 +71,7 @@ from ..encoding import encode
 from ..neurons import AntlrLIF
 from .antlr import check_data
 from .antlr import make_model as _antlr_model
-from .base import Rule, register
+from .base import Rule, WeightBumping, register
 
 __all__ = ["TTFS", "spike_times_exact", "decode_times", "make_model", "evaluate_exact"]
 
@@ -208,8 +208,8 @@ class TTFS(Rule):
     neurons) exceeds ``max_missing[0]`` - or else the output layer, if its fraction exceeds
     ``max_missing[1]`` - is *bumped instead of trained*: no gradient step for this batch, and
     every neuron of that layer that was silent for any sample gets ``bump`` added to all its
-    input weights. Gradients of a bumped batch are therefore zero (``gradients`` returns
-    zeros for it).
+    input weights (:class:`~snnlab.rules.base.WeightBumping`). :meth:`gradients` never bumps:
+    it returns the rule's gradient of the batch.
     """
 
     default_T = 40
@@ -227,20 +227,9 @@ class TTFS(Rule):
         self.t_silent = check_float("t_silent", t_silent, low=0.0, low_open=True)
         self.max_dw = None if max_dw is None else check_float("max_dw", max_dw, low=0.0,
                                                               low_open=True)
-        self.bump = check_float("bump", bump, low=0.0)
-        if not isinstance(max_missing, (tuple, list)) or len(max_missing) != 2:
-            raise ValueError(f"max_missing must be a pair (hidden, output) of fractions in "
-                             f"[0, 1], got {max_missing!r}")
-        self.max_missing = tuple(check_float("max_missing", m, low=0.0, high=1.0)
-                                 for m in max_missing)
-        if not isinstance(bump_exp, bool):
-            raise TypeError(f"bump_exp must be a bool, got {bump_exp!r}")
-        self.bump_exp = bump_exp
+        self.bumping = WeightBumping("ttfs", bump, max_missing, bump_exp)
+        self.bump, self.max_missing, self.bump_exp = bump, tuple(max_missing), bump_exp
         self._times = None
-        self._bump_val = self.bump
-        self._last_bumped = None   # layer bumped on the previous batch (None: it stepped)
-        self._pending = None       # (layer, neurons) to bump after this batch
-        self._n_bumped = 0
 
     def build_model(self, n_in, hidden, n_out, **kw):
         """Bias-free Linear layers with the Göltz-style positive-mean initialisation, non-leaky
@@ -281,7 +270,7 @@ class TTFS(Rule):
         self.check_model(model)
         check_data("ttfs", data, encoding, why="it decodes one spike time per input from the "
                    "first spike (direct or rate input has no spike times)")
-        self._bump_val, self._last_bumped, self._pending, self._n_bumped = self.bump, None, None, 0
+        self.bumping.reset()
 
     def logits(self, model, x_seq, *, max_dw=None):
         times = forward_exact(model, x_seq, self.tau_steps, max_dw=max_dw)
@@ -300,53 +289,24 @@ class TTFS(Rule):
         """Göltz et al.'s loss of the exact output times (no bumping, no gradient chopping)."""
         return self._loss(*self.logits(model, x_seq), y)
 
-    def _layer_to_bump(self):
-        """The code's ``check_bump_weights``: index of the layer to bump, or None."""
-        *hidden, out = self._times
-        for k, t in enumerate(hidden):
-            if float((~torch.isfinite(t)).float().mean()) > self.max_missing[0]:
-                return k
-        if float((~torch.isfinite(out)).float().mean()) > self.max_missing[1]:
-            return len(hidden)
-        return None
-
     def backward(self, model, x_seq, y, optimizer=None) -> float:
         logits, t_out = self.logits(model, x_seq, max_dw=self.max_dw)
         loss = self._loss(logits, t_out, y)
-        layer = self._layer_to_bump() if self.bump > 0 else None
-        if layer is None:
-            loss.backward()
-            self._pending = None
-            self._last_bumped = None
-        else:  # bump instead of a gradient step: no .grad, so the optimizer skips every weight
-            same = self._last_bumped == layer
-            self._bump_val = 2 * self._bump_val if (self.bump_exp and same) else self.bump
-            self._pending = (layer, (~torch.isfinite(self._times[layer])).any(0))
-            self._last_bumped = layer
+        if self._probing or not self.bumping.decide([~torch.isfinite(t) for t in self._times]):
+            loss.backward()  # a bumped batch leaves no .grad: the optimizer moves nothing
         return float(loss.detach())
 
     def after_step(self, model, x_seq, y):
-        if self._pending is not None:
-            layer, silent = self._pending
-            with torch.no_grad():
-                _weights(model)[layer][silent] += self._bump_val
-            self._pending = None
-            self._n_bumped += 1
+        self.bumping.apply(_weights(model))
 
     def on_epoch_end(self, model, epoch: int) -> dict:
-        n, self._n_bumped = self._n_bumped, 0
-        return {"bumped_batches": n}
+        return self.bumping.epoch_log()
 
     def state_dict(self) -> dict:
-        return {"bump_val": self._bump_val, "last_bumped": -1 if self._last_bumped is None
-                else self._last_bumped}
+        return self.bumping.state_dict()
 
     def load_state_dict(self, state: dict) -> None:
-        if set(state) != {"bump_val", "last_bumped"}:
-            raise ValueError(f"rule 'ttfs': unexpected state keys {sorted(state)}")
-        self._bump_val = float(state["bump_val"])
-        last = int(state["last_bumped"])
-        self._last_bumped = None if last < 0 else last
+        self.bumping.load_state_dict(state)
 
 
 def make_model(n_in: int = 5, hidden=(120,), n_out: int = 3, *, tau_steps: float = 10.0,
