@@ -150,7 +150,8 @@ def test_a_changed_definition_needs_a_history_entry():
     rec = {"claims": [L.run_claim(toy, seeds=2)]}
     assert rec["claims"][0]["fingerprint"] == L.fingerprint(toy)
     assert L.undeclared_changes(rec, {"toy": toy}) == []
-    reworded = dataclasses.replace(toy, notes="clarified", estimate_minutes=3.0)
+    reworded = dataclasses.replace(toy, notes="clarified", estimate_minutes=3.0,
+                                   reported="94.1 % (Table 2)")
     assert L.undeclared_changes(rec, {"toy": reworded}) == []  # not part of the definition
     moved = dataclasses.replace(toy, checks=(Check("a - b", "a", Verdict(1.0), "b"),))
     assert L.fingerprint(moved) != L.fingerprint(toy)
@@ -387,6 +388,8 @@ def test_the_recorded_ledger_is_complete():
                                                      L.INCONCLUSIVE), c["id"]
         assert c["fingerprint"] == L.fingerprint(L.get(c["id"])), c["id"]
         assert all(ch["ci95"][0] is not None for ch in c["checks"]), c["id"]
+        # what the paper reports travels with the record (the README's column)
+        assert c.get("reported") and c["reported"] == L.get(c["id"]).reported, c["id"]
     covered = {r for c in rec["claims"] for r in c["rules"]}
     assert covered >= set(R.available()), set(R.available()) - covered
     text = (ROOT / "README.md").read_text()

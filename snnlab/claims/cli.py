@@ -79,11 +79,13 @@ def _line(res: dict) -> str:
 
 def _show_text(rec: dict) -> str:
     env = rec.get("environment", {})
-    out = [f"claims ledger recorded {rec.get('created')} ({rec.get('mode')} run; python "
+    out = [f"claims ledger recorded {L.recorded_span(rec)} ({rec.get('mode')} run; python "
            f"{env.get('python')}, torch {env.get('torch')}, snnlab {env.get('snnlab')}, "
            f"{env.get('cpu_count')} CPUs)"]
     for res in rec["claims"]:
         out.append(_line(res))
+        if res.get("reported"):
+            out.append(f"    the paper reports: {res['reported']}")
         for c in res.get("checks", []):
             ci = c.get("ci95") or [None, None]
             out.append(f"    {c['verdict']:15s} {c['name']}: {_fmt(c.get('mean_effect'), '.4g')} "

@@ -39,4 +39,6 @@ EICIL_VS_BPTT = register(Claim(
     estimate_minutes=2.0,
     notes="measured on the stand-in bptt_stdp_cycles, not on EICIL (whose mechanism is not "
           "recoverable from the available text); a verdict here says nothing about EICIL itself.",
+    reported=("'outperforms traditional methods on CIFAR10 and CIFAR100' (abstract, no "
+              'number); the rule tested is a stand-in'),
 ))

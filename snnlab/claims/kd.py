@@ -61,6 +61,8 @@ KD_VS_CE = register(Claim(
     fast=_FAST,
     estimate_minutes=1.0,
     notes="tau = 4, alpha = 0.5 (the rule's defaults).",
+    reported=('MNIST, 800-800 student: 146 test errors on labels alone, 74 with soft targets '
+              '(teacher 67) (section 3)'),
 ))
 
 HTA_KL_VS_KD = register(Claim(
@@ -80,6 +82,8 @@ HTA_KL_VS_KD = register(Claim(
     fast=_FAST,
     estimate_minutes=2.5,
     notes="Shares the KD arm and the teacher with kd-vs-ce when run in one process.",
+    reported=('ResNet-19: CIFAR-10 96.68 / 96.76 %, CIFAR-100 80.51 / 81.03 % at T = 2 / 4 '
+              "(as a later paper tabulates them; the paper's own tables could not be read)"),
 ))
 
 AKL_VS_KD = register(Claim(
@@ -99,4 +103,6 @@ AKL_VS_KD = register(Claim(
     estimate_minutes=2.5,
     notes="Added when the rule formerly registered as hta_kl was found to be Adaptive KL and "
           "registered under its own name (before any ledger run).",
+    reported=('LLM distillation (Rouge-L): AKL above forward and reverse KL; no '
+              'classification number'),
 ))

@@ -34,8 +34,8 @@ from tqdm.auto import tqdm
 __all__ = [
     "Budget", "Verdict", "Check", "Claim", "register", "available", "get", "clear_registry",
     "t_quantile", "t_interval", "paired", "evaluate_check", "combine", "run_claim", "run",
-    "environment", "record", "load_record", "find_record", "for_rules", "fingerprint",
-    "undeclared_changes", "RECORD",
+    "environment", "record", "load_record", "find_record", "recorded_span", "for_rules",
+    "fingerprint", "undeclared_changes", "RECORD",
     "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "ERROR",
 ]
 
@@ -177,6 +177,9 @@ class Claim:
     paired: bool = True
     history: tuple[str, ...] = ()
     notes: str = ""
+    #: what the paper itself reports, in its own setting, with where the number comes from
+    #: (a wording aid for readers comparing with the paper; not part of the test)
+    reported: str = ""
 
     def __post_init__(self):
         if not self.checks:
@@ -212,13 +215,13 @@ class Claim:
                     checks=[dict(name=c.name, metric=c.metric, baseline=c.baseline,
                                  effect=c.effect, unit=c.unit, rule=c.rule_text())
                             for c in self.checks],
-                    history=list(self.history), notes=self.notes)
+                    history=list(self.history), notes=self.notes, reported=self.reported)
 
 
 _REGISTRY: dict[str, Claim] = {}
 
 #: what may change without a history entry: wording aids and the cost estimate, never the test
-_NOT_DEFINITION = ("history", "notes", "estimate_minutes", "fast_budget")
+_NOT_DEFINITION = ("history", "notes", "estimate_minutes", "fast_budget", "reported")
 
 
 def fingerprint(claim: Claim) -> str:
@@ -452,7 +455,7 @@ def run_claim(claim: Claim, *, fast: bool = False, seeds: int | None = None,
                verdict_rule=claim.verdict_rule, checks=checks, per_seed=per_seed,
                budget=budget.as_dict(), fast=fast, estimate_minutes=claim.estimate_minutes,
                seconds=round(time.perf_counter() - t0, 2), history=list(claim.history),
-               fingerprint=fingerprint(claim))
+               reported=claim.reported, fingerprint=fingerprint(claim))
     if error:
         out["error"] = error
     return _clean(out)
@@ -530,6 +533,15 @@ def record(results: list[dict], path=RECORD, *, fast: bool = False,
                   environment=environment(), claims=list(results))
     path.write_text(json.dumps(_clean(asdict(rec)), indent=1) + "\n")
     return path
+
+
+def recorded_span(rec: dict) -> str:
+    """When the claims of a record were run: one time, or ``"first ... to last ..."`` after
+    ``--merge`` runs (each claim keeps its own ``recorded`` time)."""
+    times = sorted({c.get("recorded") or rec.get("created", "?") for c in rec.get("claims", [])})
+    if not times:
+        return str(rec.get("created", "?"))
+    return times[0] if len(times) == 1 else f"{times[0]} to {times[-1]}"
 
 
 def find_record(path=None) -> Path:

@@ -51,6 +51,8 @@ OTTT_MEMORY = register(Claim(
                 options=(("Ts", (4, 16)),)),
     estimate_minutes=0.1,
     notes="Deterministic measurement: every seed gives the same ratio.",
+    reported=('CIFAR-10 VGG, T = 6: about 1.7 GB against about 3 GB for BPTT, constant in T '
+              '(shared notes, from memory)'),
 ))
 
 OTTT_ACCURACY = register(Claim(
@@ -71,4 +73,6 @@ OTTT_ACCURACY = register(Claim(
     fast=Budget(epochs=1, T=4, hidden=(16,), n_train=200, n_test=200),
     estimate_minutes=6.0,
     notes="'Within a point of BPTT': margin -1 point.",
+    reported=('CIFAR-10 VGG, T = 6: OTTT_A about 93.52 %, OTTT_O about 93.49 %, BPTT about '
+              '92.8 % (shared notes, from memory)'),
 ))

@@ -11,7 +11,7 @@ import re
 import sys
 from pathlib import Path
 
-from .ledger import RECORD, load_record
+from .ledger import RECORD, load_record, recorded_span
 
 __all__ = ["BEGIN", "END", "table", "update_readme", "main"]
 
@@ -45,21 +45,22 @@ def _condition(check: dict) -> str:
 
 
 def table(rec: dict) -> str:
-    """A markdown table of a recorded ledger: one row per check of every claim (what is tested,
-    as an inequality with the paper's number where it has one; our mean effect with its 95 %
-    interval; the check's verdict), the claim's overall verdict on its first row, plus a line
-    saying when, in which mode and on what it was run."""
+    """A markdown table of a recorded ledger: one row per check of every claim (what the paper
+    itself reports, in its own setting; what is tested, as an inequality with the paper's number
+    where it has one; our mean effect with its 95 % interval; the check's verdict), the claim's
+    overall verdict on its first row, plus a line saying when, in which mode and on what it was
+    run."""
     env = rec.get("environment", {})
     mode = rec.get("mode", "?")
-    head = (f"Recorded {rec.get('created', '?')} ({mode} run; torch {env.get('torch', '?')}, "
+    head = (f"Recorded {recorded_span(rec)} ({mode} run; torch {env.get('torch', '?')}, "
             f"{env.get('cpu_count', '?')} CPUs). Each row is one check: the tested inequality on "
             "the per-seed effect, ours = its mean with the 95 % t-interval over the seeds; "
             "`python -m snnlab.claims show` prints every number and "
             "`data/results/claims/<claim>.png` draws it.")
     if mode != "full":
         head += " **Fast mode: tiny budgets, the verdicts mean nothing.**"
-    rows = ["| claim (verdict) | rules | task | tested: effect vs margin | ours [95 % CI] | "
-            "seeds | check |", "|---|---|---|---|---|---|---|"]
+    rows = ["| claim (verdict) | rules | task | the paper reports | tested: effect vs margin | "
+            "ours [95 % CI] | seeds | check |", "|---|---|---|---|---|---|---|---|"]
     for c in rec.get("claims", []):
         task = str(c.get("task", "")).split(",")[0].split("(")[0].strip()
         checks = c.get("checks") or [{}]
@@ -67,8 +68,9 @@ def table(rec: dict) -> str:
             first = i == 0
             claim = f"`{c['id']}` (**{c.get('verdict')}**)" if first else ""
             cond = _condition(ch).replace("|", "\\|")
+            reported = str(c.get("reported", "")).replace("|", "\\|") if first else ""
             rows.append(f"| {claim} | {', '.join(c.get('rules', [])) if first else ''} | "
-                        f"{task if first else ''} | `{cond}` | "
+                        f"{task if first else ''} | {reported} | `{cond}` | "
                         f"{_num(ch.get('mean_effect'), '{:.3g}')} "
                         f"{ch.get('unit', '').replace('|', chr(92) + '|')} "
                         f"{_ci(ch.get('ci95'))} | {c.get('seeds', '') if first else ''} | "

@@ -41,4 +41,6 @@ TSSL_FEW_STEPS = register(Claim(
     estimate_minutes=0.8,
     notes=("Issue #2 of the official code reports the surrogate alone trains about as well on "
            "CIFAR-10; the first check asks whether the timing gradient adds accuracy."),
+    reported=('T = 5: MNIST (conv) 99.50 +/- 0.02 %, CIFAR-10 88.98 +/- 0.27 % (official '
+              'README)'),
 ))
