@@ -218,7 +218,7 @@ if not FAST:  # MAX_EPOCHS = 10 epochs on all samples
     assert verdicts[DATASETS[0]]["bptt"][0] == "learns", verdicts[DATASETS[0]]["bptt"]
 first_spike = [r for r in first.rows if r["encoding"] == "latency"]
 direct_input = [r for r in first.rows if r["encoding"] == "direct"]
-if MAX_EPOCHS == 1:
+if MAX_EPOCHS == 1 or DATASETS[0] == "digits":  # one epoch, or the full run on digits
     assert max(r["test_acc"] for r in first_spike) < min(r["test_acc"] for r in direct_input)
 
 # %% [markdown]
@@ -370,9 +370,12 @@ plt.show()
 # - **Activation memory follows what the rule stores**, as the map predicted (asserted for
 #   `ottt` and `rate_bp` against `bptt`): the online and rate rules keep a fraction of BPTT's
 #   saved tensors.
-# - **Accuracy on a small budget favours the rules that read direct currents**: `bptt` is clear
-#   of chance on every budget and learns on the full one (asserted); how far each other rule got, and whether the first-spike rules
-#   were still climbing, is in the verdicts printed above, with the seeds' spread.
+# - **Accuracy on a small budget mostly favours the rules that read direct currents**: `bptt`
+#   is clear of chance on every budget and learns on the full one, and on digits every
+#   direct-input rule ends above every first-spike rule (both asserted). It is not a law: on
+#   Yin-Yang, whose few coordinates a latency code carries well, a first-spike rule can end on
+#   top (read your table). How far each rule got, and whether it was still climbing, is in the
+#   verdicts printed above, with the seeds' spread.
 # - **The most accurate rule sits on every front** (asserted), but the rest of the front
 #   depends on the question: accuracy vs energy and accuracy vs memory are different lists
 #   above; "the best rule" only exists for a stated pair of metrics, a budget and a task.
