@@ -111,7 +111,7 @@ from ..encoding import encode
 from ..functional import over_time
 from ..models import mlp
 from ..neurons import AntlrLIF, ExpSurrogate, psp_kernel  # compat: remove after the issue-14 merge
-from .base import Rule, WeightBumping, register
+from .base import BumpingRule, Rule, WeightBumping, register
 
 __all__ = ["ANTLR", "Timing", "check_model", "check_data", "make_model", "latency_dataset",
            "spike_times", "first_spike_times", "first_spike_step", "termination_step",
@@ -323,7 +323,7 @@ class ANTLR(Rule):
 
 
 @register("timing")
-class Timing(ANTLR):
+class Timing(ANTLR, BumpingRule):
     r"""Timing-based learning only: :math:`\delta V[t] = -s[t]\,(\partial L/\partial t_s) /
     \dot V[t]` (ANTLR with ``lam_act = 0``, the code's ``bpTiming_recurrent``). A neuron that
     never fires gets no timing gradient, so the rule needs a fallback for silent neurons.
@@ -381,21 +381,10 @@ class Timing(ANTLR):
         silent = [(s.sum(0) == 0).reshape(s.shape[1], -1) for s in self._last_spikes]
         # at the output only a silent *target* is a missing spike (see the class docstring)
         silent[-1] = silent[-1] & TF.one_hot(y, silent[-1].shape[1]).bool()
-        if self._probing or not self.bumping.decide(silent):
-            loss.backward()  # a bumped batch leaves no .grad: the optimizer moves nothing
-        return float(loss.detach())
+        return self._step_or_bump(loss, silent)
 
-    def after_step(self, model, x_seq, y):
-        self.bumping.apply(_input_weights(model))
-
-    def on_epoch_end(self, model, epoch: int) -> dict:
-        return self.bumping.epoch_log()
-
-    def state_dict(self) -> dict:
-        return self.bumping.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.bumping.load_state_dict(state)
+    def _bump_weights(self, model):
+        return _input_weights(model)
 
 
 def _input_weights(model) -> list[torch.Tensor | None]:

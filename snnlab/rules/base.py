@@ -46,8 +46,8 @@ from .._checks import check_float
 from ..encoding import encode
 from ..models import convnet, mlp
 
-__all__ = ["Rule", "ScaledInputRule", "InputScale", "WeightBumping", "register", "registry",
-           "cross_entropy", "batch_norms"]
+__all__ = ["Rule", "ScaledInputRule", "InputScale", "WeightBumping", "BumpingRule", "register",
+           "registry", "cross_entropy", "batch_norms"]
 
 registry: dict[str, type[Rule]] = {}
 
@@ -354,6 +354,37 @@ class WeightBumping:
         self.value = float(state["bump_val"])
         last = int(state["last_bumped"])
         self.last = None if last < 0 else last
+
+
+class BumpingRule(Rule):
+    """A rule that bumps silent neurons instead of stepping (:class:`WeightBumping` in
+    ``self.bumping``): its ``backward`` computes the loss and the silent masks and returns
+    :meth:`_step_or_bump`; it says where the input weights are (:meth:`_bump_weights`). The
+    hooks, the per-epoch log and the checkpointed state are written here once."""
+
+    bumping: WeightBumping
+
+    def _bump_weights(self, model) -> list[torch.Tensor]:
+        """The input weight matrix ``[n_out, n_in]`` of every layer, output last."""
+        raise NotImplementedError
+
+    def _step_or_bump(self, loss: torch.Tensor, silent: list[torch.Tensor]) -> float:
+        """Back-propagate ``loss`` unless this batch is bumped (``gradients`` never bumps)."""
+        if self._probing or not self.bumping.decide(silent):
+            loss.backward()  # a bumped batch leaves no .grad: the optimizer moves nothing
+        return float(loss.detach())
+
+    def after_step(self, model, x_seq, y):
+        self.bumping.apply(self._bump_weights(model))
+
+    def on_epoch_end(self, model, epoch: int) -> dict:
+        return self.bumping.epoch_log()
+
+    def state_dict(self) -> dict:
+        return self.bumping.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.bumping.load_state_dict(state)
 
 
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

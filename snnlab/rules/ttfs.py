@@ -71,7 +71,7 @@ from ..encoding import encode
 from ..neurons import AntlrLIF
 from .antlr import check_data
 from .antlr import make_model as _antlr_model
-from .base import Rule, WeightBumping, register
+from .base import BumpingRule, WeightBumping, register
 
 __all__ = ["TTFS", "spike_times_exact", "decode_times", "make_model", "evaluate_exact"]
 
@@ -188,7 +188,7 @@ def forward_exact(model, x_seq, tau_steps: float, max_dw: float | None = None):
 
 
 @register("ttfs")
-class TTFS(Rule):
+class TTFS(BumpingRule):
     r"""Exact first-spike-time gradients (Mostafa 2017 neuron, Göltz et al. 2021 loss).
 
     Args:
@@ -292,21 +292,10 @@ class TTFS(Rule):
     def backward(self, model, x_seq, y, optimizer=None) -> float:
         logits, t_out = self.logits(model, x_seq, max_dw=self.max_dw)
         loss = self._loss(logits, t_out, y)
-        if self._probing or not self.bumping.decide([~torch.isfinite(t) for t in self._times]):
-            loss.backward()  # a bumped batch leaves no .grad: the optimizer moves nothing
-        return float(loss.detach())
+        return self._step_or_bump(loss, [~torch.isfinite(t) for t in self._times])
 
-    def after_step(self, model, x_seq, y):
-        self.bumping.apply(_weights(model))
-
-    def on_epoch_end(self, model, epoch: int) -> dict:
-        return self.bumping.epoch_log()
-
-    def state_dict(self) -> dict:
-        return self.bumping.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.bumping.load_state_dict(state)
+    def _bump_weights(self, model):
+        return _weights(model)
 
 
 def make_model(n_in: int = 5, hidden=(120,), n_out: int = 3, *, tau_steps: float = 10.0,
