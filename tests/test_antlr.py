@@ -225,12 +225,27 @@ def test_timing_gradients_never_bump():
         torch.testing.assert_close(g[k], g0[k])
 
 
-def test_timing_bumping_needs_fully_connected_layers():
+def test_timing_bumps_a_silent_conv_channel_filter():
+    """In a convolution a unit is a channel (one shared filter): a channel that never fired
+    for some sample of a bumped batch gets its whole filter raised; the others do not move."""
+    torch.manual_seed(0)
     net = snnlab.models.convnet((1, 8, 8), n_out=3, hidden=[4], neuron="antlr_lif",
                                 readout="first_spike")
-    with pytest.raises(ValueError, match="fully connected"):
-        R.get("timing").check_model(net)
-    R.get("timing", bump=0.0).check_model(net)
+    w = A._input_weights(net)
+    assert w[0].dim() == 4
+    with torch.no_grad():
+        w[0].mul_(0.01)                        # every channel silent
+        for name, p in net.named_parameters():
+            if name.endswith("bias"):
+                p.zero_()
+    rule = R.get("timing")
+    rule.setup(net, None, T=6, encoding="latency", seed=0)
+    x = torch.rand(6, 4, 1, 8, 8)
+    before = w[0].detach().clone()
+    rule.step(net, (x > 0.9).float(), torch.tensor([0, 1, 2, 0]),
+              torch.optim.SGD(net.parameters(), lr=0.1))
+    assert rule.state_dict()["last_bumped"] == 0
+    torch.testing.assert_close(w[0], before + 5e-4)
 
 
 # --------------------------------------------------------------------------- data and tools

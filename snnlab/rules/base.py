@@ -336,7 +336,8 @@ class WeightBumping:
         if self.pending is None:
             return
         layer, neurons = self.pending
-        weights[layer][neurons] += self.value
+        if weights[layer] is not None:
+            weights[layer][neurons] += self.value
         self.pending = None
         self.count += 1
 
