@@ -236,7 +236,8 @@ exercises.check_first_firing_scale(first_scale, sweep)
 # there (note the log scale), and it jumps again wherever the crossing moves to another step.
 # The activation route is not smooth either (it changes by the factor printed above over the
 # sweep, with jumps where the crossing changes step), but it is non-zero on both sides, also
-# for the silent neuron: it can still push a silent neuron towards firing. ANTLR clamps $\dot V \ge 0.01$ and clips every gradient element
+# for the silent neuron: it can still push a silent neuron towards firing. ANTLR clamps
+# $\dot V \ge 0.01$ and clips every gradient element
 # to ±1; a pure timing rule also needs a fallback for silent neurons. The released ANTLR code
 # nudges the gradient of a silent neuron's input weights upward (`silent_penalty`); `snnlab`'s
 # `timing` rule instead *bumps* them, as Göltz et al.'s code does for exact spike times: a

@@ -38,8 +38,8 @@ import torch
 
 import snnlab
 from snnlab import compare, exercises, plot
-from snnlab.encoding import encode
 from snnlab.course import n05_activation_vs_timing as n05
+from snnlab.encoding import encode
 from snnlab.rules import antlr
 
 torch.manual_seed(SEED)

@@ -406,8 +406,8 @@ assert sweep[0.5]["rows"][0]["quantisation"] < sweep[1.0]["rows"][0]["quantisati
 #   quantises coarsely; the 99.9th percentile is a good default, not a law.
 # * The SNN-vs-ANN error of each layer is *exactly* clipping + quantisation + unevenness when the
 #   ANN is fed the SNN's own input; errors then accumulate with depth.
-# * $v_0 = \vartheta/2$ roughly halves the quantisation error for free. QCFS goes further and trains the
-#   ANN with the SNN's staircase built in, so a handful of steps suffice.
+# * $v_0 = \vartheta/2$ roughly halves the quantisation error for free. QCFS goes further and
+#   trains the ANN with the SNN's staircase built in, so a handful of steps suffice.
 #
 # ## Further reading
 #

@@ -243,7 +243,8 @@ for name in ("ottt (A)", "ottt (O)"):
     assert mem[name][MEM_TS[-1]] / mem[name][MEM_TS[0]] < 1.1  # flat
 
 # %% [markdown]
-# BPTT's line grows nearly in proportion to $T$; OTTT's is flat (both asserted above): it only ever holds one step's graph
+# BPTT's line grows nearly in proportion to $T$; OTTT's is flat (both asserted above): it only ever
+# holds one step's graph
 # plus one trace per layer. (Time is another matter: OTTT still runs $T$ small backward passes,
 # so its time per batch grows with $T$ just like BPTT's; the benchmark
 # `benchmarks/bench_memory_time.py` measures both in fresh processes.)
@@ -310,8 +311,8 @@ exercises.check_ottt_gap(answer, final)
 # - Memory held for backward is flat in $T$ for OTTT and linear for BPTT; time per batch is
 #   linear for both.
 # - On this task OTTT (A) lands within a few points of BPTT at equal epochs (over several
-#   seeds) although its gradient is not BPTT's (section 3); the paper's theory connects it to a descent direction on (weighted)
-#   firing rates rather than on exact spike trains.
+#   seeds) although its gradient is not BPTT's (section 3); the paper's theory connects it to a
+#   descent direction on (weighted) firing rates rather than on exact spike trains.
 # - Variant O updates at every step (truly online) and needs a smaller learning rate.
 #
 # ## Further reading

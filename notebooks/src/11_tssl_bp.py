@@ -177,8 +177,9 @@ assert torch.allclose(quiet["grads"]["all"], quiet["grads"]["fallback"])  # fall
 # %% [markdown]
 # Notice (the asserts above check it on these numbers) that the intra-neuron term spreads
 # each spike's error back over the steps since the previous spike, and that the fallback acts
-# only before the first spike (where the PSP is still low). Like the reference code, snnlab applies the timing terms at every step where the
-# membrane rises, not only at spike steps (`spike_steps_only=True` gives the paper's version),
+# only before the first spike (where the PSP is still low). Like the reference code, snnlab applies
+# the timing terms at every step where the membrane rises, not only at spike steps
+# (`spike_steps_only=True` gives the paper's version),
 # so for a silent neuron (current 0.2 above) the *inter* bars are not zero: the fallback is
 # what replaces them, and the full gradient equals the fallback's.
 # The three switches are arguments of `snnlab.rules.tssl.tssl_spikes` and of the

@@ -71,7 +71,7 @@ print("rules:", ", ".join(snnlab.rules.available()))
 # | `ottt`, `ottt_o` | online | presynaptic traces, no backward in time | $O(N)$ | 10 |
 # | `tssl` | timing | PSPs of spike sequences, few steps | $O(T\,N)$ | 11 |
 # | `rate_bp` | rate | one backward pass through rates | $O(N)$ | 12 |
-# | `bptt_stdp_cycles` | activation + local | BPTT cycles with STDP-like inhibitory phases (a stand-in: EICIL's own mechanism could not be recovered) | $O(T\,N)$ | 14 |
+# | `bptt_stdp_cycles` | activation + local | BPTT + STDP phases (EICIL stand-in) | $O(T\,N)$ | 14 |
 #
 # ($N$: neurons, $T$: time steps.) Each rule also brings its own default number of steps $T$,
 # input encoding (direct currents, or one latency spike per input for the timing rules),
@@ -205,7 +205,7 @@ exercises.check_prediction_most_accurate(my_prediction, results[DATASETS[0]])
 verdicts = {name: cap.rule_verdicts(cmp) for name, cmp in results.items()}
 for name, v in verdicts.items():
     print(f"== {name}")
-    for status, sentence in v.values():
+    for _status, sentence in v.values():
         print("  " + sentence)
     assert set(v) == {r["rule"] for r in results[name].rows}  # every rule has its verdict
 first = results[DATASETS[0]]
@@ -226,7 +226,8 @@ if MAX_EPOCHS == 1 or DATASETS[0] == "digits":  # one epoch, or the full run on 
 # and must make a hidden neuron fire *before* the readout decides; until their weights are
 # large enough for the right neurons to fire early, most of a batch gives no timing gradient at
 # all, so one epoch leaves them near chance while the rules reading direct currents already
-# sit far above it (asserted when `MAX_EPOCHS` is 1, the quick run). With the full budget (`MAX_EPOCHS` epochs) they climb, and the curves
+# sit far above it (asserted when `MAX_EPOCHS` is 1, the quick run). With the full budget
+# (`MAX_EPOCHS` epochs) they climb, and the curves
 # below show whether they were still climbing when it ended. The verdicts above are computed
 # from your run, not written in advance.
 #
@@ -408,7 +409,8 @@ plt.show()
 # - C. Yu et al., "Advancing training efficiency of deep spiking neural networks through
 #   rate-based backpropagation", NeurIPS 2024 (`rate_bp`).
 # - Z. Shao, X. Fang, Y. Li, C. Feng, J. Shen, Q. Xu, "EICIL: joint excitatory inhibitory
-#   cycle iteration learning for deep spiking neural networks", NeurIPS 2023 (snnlab runs a stand-in, `bptt_stdp_cycles`).
+#   cycle iteration learning for deep spiking neural networks", NeurIPS 2023 (snnlab runs a
+#   stand-in, `bptt_stdp_cycles`).
 # - M. Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014 — the
 #   energy constants.
 # - L. Kriener, J. Göltz, M. A. Petrovici, "The Yin-Yang dataset", NICE 2022.
