@@ -232,8 +232,11 @@ def _notebooks(args) -> int:
         for path in nbtools.write_students(args.out):
             print(f"wrote {path}")
         return 0
+    if not args.fast:
+        # one thread per build whatever --jobs is: the order of float sums depends on the thread
+        # count, so a build with --jobs 1 on all cores gave other numbers than one with --jobs 2
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
     if args.jobs > 1 and not args.fast:
-        os.environ.setdefault("OMP_NUM_THREADS", "1")  # workers share the cores
         with ProcessPoolExecutor(args.jobs) as pool:
             list(pool.map(nbtools.build, srcs))
         return 0

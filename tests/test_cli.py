@@ -62,3 +62,17 @@ def test_info_and_compare(capsys):
                  "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "test_acc" in out and "bptt" in out
+
+
+def test_notebook_builds_run_on_one_thread_whatever_jobs(monkeypatch):
+    # the order of float sums depends on the thread count: a full build must not depend on --jobs
+    import os
+
+    from snnlab import nbtools
+    seen = []
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # records the caller's value for teardown
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.setattr(nbtools, "build", lambda src: seen.append(os.environ.get(
+        "OMP_NUM_THREADS")))
+    assert main(["notebooks", "run", "01"]) == 0
+    assert seen == ["1"]

@@ -20,6 +20,7 @@ from .ui import (
     checker,
     close,
     failed,
+    judge_points,
     need_callable,
     need_choice,
     need_number,
@@ -203,10 +204,8 @@ def check_half_start_gain(answer, results) -> bool:
     got = need_number("check_half_start_gain", answer)
     T = min(results[_CONV0])
     gain = seed_stats(results[_CONV5][T])[0] - seed_stats(results[_CONV0][T])[0]
-    if abs(got - 100 * gain) <= 0.5:
-        return passed(name, f"{100 * gain:+.1f} points at T = {T}")
-    if abs(got - gain) <= 0.005 and abs(gain) > 0.005:
-        return failed(name, f"{got:g} looks like a fraction; give accuracy points")
-    if abs(got + 100 * gain) <= 0.5:
-        return failed(name, "the sign is reversed: half-full start minus empty start")
+    verdict = judge_points(name, got, gain, f"{100 * gain:+.1f} points at T = {T}",
+                           "half-full start minus empty start")
+    if verdict is not None:
+        return verdict
     return failed(name, f"{got:g} is not the gain at T = {T} in your run")

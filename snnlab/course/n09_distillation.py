@@ -24,6 +24,7 @@ from .ui import (
     checker,
     close,
     failed,
+    judge_points,
     need_callable,
     need_choice,
     need_number,
@@ -259,12 +260,10 @@ def check_kd_gain(answer, results) -> bool:
     got = need_number("check_kd_gain", answer)
     T = min(results[_CE])
     gain = float(results[_KD][T]) - float(results[_CE][T])
-    if abs(got - 100 * gain) <= 0.5:
-        return passed(name, f"{100 * gain:+.1f} points at T = {T}")
-    if abs(got - gain) <= 0.005 and abs(gain) > 0.005:
-        return failed(name, f"{got:g} looks like a fraction; give accuracy points")
-    if abs(got + 100 * gain) <= 0.5:
-        return failed(name, "the sign is reversed: KD minus CE only")
+    verdict = judge_points(name, got, gain, f"{100 * gain:+.1f} points at T = {T}",
+                           "KD minus CE only")
+    if verdict is not None:
+        return verdict
     others = [t for t in results[_CE] if t != T
               and abs(got - 100 * (float(results[_KD][t]) - float(results[_CE][t]))) <= 0.5]
     if others:

@@ -22,6 +22,7 @@ from .ui import (
     checker,
     close,
     failed,
+    judge_points,
     need_callable,
     need_choice,
     need_number,
@@ -212,11 +213,8 @@ def check_ottt_gap(answer, final) -> bool:
     if unanswered(answer):
         return failed(name, "no answer yet: write the gap in accuracy points")
     got = need_number("check_ottt_gap", answer)
-    want = 100 * gap
-    if abs(got - want) <= 0.5:
-        return passed(name, f"{want:+.1f} points, seed spreads {100 * spread:.1f} points")
-    if abs(got - gap) <= 0.005 and abs(want) > 0.5:
-        return failed(name, f"{got:g} looks like a fraction; give percentage points")
-    if abs(got + want) <= 0.5 and abs(want) > 0.5:
-        return failed(name, "the sign is reversed: BPTT minus OTTT (A)")
+    verdict = judge_points(name, got, gap, f"{100 * gap:+.1f} points, seed spreads "
+                           f"{100 * spread:.1f} points", "BPTT minus OTTT (A)")
+    if verdict is not None:
+        return verdict
     return failed(name, f"{got:g} is not the gap of your run")

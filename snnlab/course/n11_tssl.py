@@ -22,6 +22,7 @@ from .ui import (
     checker,
     close,
     failed,
+    judge_points,
     need_callable,
     need_choice,
     need_number,
@@ -245,11 +246,8 @@ def check_tssl_gap(answer, accs) -> bool:
     if unanswered(answer):
         return failed(name, "no answer yet: write the gap in accuracy points")
     got = need_number("check_tssl_gap", answer)
-    want = 100 * gap
-    if abs(got - want) <= 0.5:
-        return passed(name, f"{want:+.1f} points, seed spreads {100 * spread:.1f} points")
-    if abs(got - gap) <= 0.005 and abs(want) > 0.5:
-        return failed(name, f"{got:g} looks like a fraction; give percentage points")
-    if abs(got + want) <= 0.5 and abs(want) > 0.5:
-        return failed(name, "the sign is reversed: TSSL-BP minus the surrogate only")
+    verdict = judge_points(name, got, gap, f"{100 * gap:+.1f} points, seed spreads "
+                           f"{100 * spread:.1f} points", "TSSL-BP minus the surrogate only")
+    if verdict is not None:
+        return verdict
     return failed(name, f"{got:g} is not the gap of your run")

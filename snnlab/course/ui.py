@@ -193,6 +193,21 @@ def predicted(name: str, guess, measured, right: bool, why: str) -> bool:
     return ok
 
 
+def judge_points(name: str, got: float, gain: float, detail: str, order: str) -> bool | None:
+    """What every "difference in accuracy points read from your run" checker shares: pass within
+    half a point of ``100 * gain``; a fraction given for points, or the difference taken the wrong
+    way round (``order`` says the right one, e.g. "KD minus CE only"), fail with that named.
+    ``None``: none of these - the caller goes on to its own plausible wrong answers."""
+    want = 100 * gain
+    if abs(got - want) <= 0.5:
+        return passed(name, detail)
+    if abs(want) > 0.5 and abs(got - gain) <= 0.005:
+        return failed(name, f"{got:g} looks like a fraction; give accuracy points")
+    if abs(want) > 0.5 and abs(got + want) <= 0.5:
+        return failed(name, f"the sign is reversed: {order}")
+    return None
+
+
 def seed_stats(accs) -> tuple[float, float]:
     """``(mean, sample std)`` of a list of per-seed (or per-chip) accuracies, std 0 for one
     seed: the one mean ± std every notebook and checker reports over seeds."""
