@@ -47,6 +47,29 @@ PALETTE: tuple[str, ...] = (
     "#000000",  # black
 )
 
+#: Tol's (2021) "muted" colour-blind-safe scheme: after the eight colours of :data:`PALETTE`,
+#: runs 9-16 of one figure take these, so up to 16 runs never share a colour.
+_MORE_COLOURS: tuple[str, ...] = (
+    "#882255",  # wine
+    "#44AA99",  # teal
+    "#999933",  # olive
+    "#332288",  # indigo
+    "#AA4499",  # purple
+    "#88CCEE",  # cyan
+    "#DDCC77",  # sand
+    "#117733",  # green
+)
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+
+
+def run_style(i: int) -> tuple[str, str]:
+    """``(colour, marker)`` of the ``i``-th run of a figure with many runs: 16 distinct colours
+    (:data:`PALETTE`, then Tol's muted scheme), and past 8 runs another marker as well, so two
+    runs differ in colour and, past 16, still in marker."""
+    colours = PALETTE + _MORE_COLOURS
+    return colours[i % len(colours)], _MARKERS[(i // len(PALETTE)) % len(_MARKERS)]
+
+
 TITLE_SIZE = 12
 LABEL_SIZE = 11
 
@@ -268,10 +291,9 @@ def training_curves(history, *, ax=None, keys: Sequence[str] = ("train_loss", "t
             if not pts:
                 continue
             e, v = zip(*pts)
-            # past the palette's 8 colours the marker changes, so no two runs look alike
-            marker = "osD^v"[(i // len(PALETTE)) % 5]
+            color, marker = run_style(i)  # no two runs look alike
             a.plot(e, v, styles[k], marker=marker, ms=3 if marker == "o" else 4,
-                   color=PALETTE[i % len(PALETTE)], label=f"{name}: {key}")
+                   color=color, label=f"{name}: {key}")
         a.set_ylabel(_KEY_LABELS.get(key, key), fontsize=LABEL_SIZE)
     handles = [h for a in axes for h in a.get_legend_handles_labels()[0]]
     if handles and legend_outside:
@@ -675,7 +697,31 @@ RULE_METRICS: dict[str, tuple[str, bool]] = {
     "step_memory_mib": ("activation memory per step (MiB)", False),
     "T": ("time steps T", False),
 }
-_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+def _place_labels(ax, xs, ys, texts, fontsize: float = 8, bold: bool = False) -> None:
+    """Write ``texts[k]`` next to the point ``(xs[k], ys[k])`` so that no label covers another
+    label or a point of the axes: each label takes the first of a few offsets (right above, right
+    below, left above, left below, then further out) whose box, estimated from the font size, is
+    still free. Call once the axes' scales are set."""
+    ax.autoscale_view()
+    to_pt = 72.0 / ax.figure.dpi
+    pts = ax.transData.transform(np.column_stack([xs, ys])) * to_pt  # display, in points
+    taken = [(x - 4, y - 4, x + 4, y + 4) for x, y in pts]  # the markers
+    h = fontsize
+    for (x, y), x_data, y_data, text in zip(pts, xs, ys, texts):
+        w = 0.62 * fontsize * len(text)
+        offsets = ((6, 4), (6, -4 - h), (-6 - w, 4), (-6 - w, -4 - h), (6, 4 + h),
+                   (6, -4 - 2 * h), (-6 - w, 4 + h), (-6 - w, -4 - 2 * h))
+        for dx, dy in offsets:
+            box = (x + dx, y + dy, x + dx + w, y + dy + h)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                       for b in taken):
+                break
+        else:  # crowded everywhere: the first place
+            dx, dy = offsets[0]
+            box = (x + dx, y + dy, x + dx + w, y + dy + h)
+        taken.append(box)
+        ax.annotate(text, (x_data, y_data), textcoords="offset points", xytext=(dx, dy),
+                    fontsize=fontsize, fontweight="bold" if bold else "normal")
 
 
 def rule_comparison(comparison, *, x: str = "energy_nj_per_sample", y: str = "test_acc",
@@ -712,20 +758,12 @@ def rule_comparison(comparison, *, x: str = "energy_nj_per_sample", y: str = "te
     sy = 1.0 if RULE_METRICS[y][1] else -1.0
     front = sorted(pareto_front(sx * xs, sy * ys), key=lambda i: xs[i])
     for i, r in enumerate(rows):
-        color = PALETTE[i % len(PALETTE)]
+        color, marker = run_style(i)
         std = r.get(f"{y}_std")
         if std is not None and float(std) > 0:
             ax.errorbar(xs[i], ys[i], yerr=float(std), color=color, lw=1, capsize=3, zorder=2)
-        ax.scatter(xs[i], ys[i], s=50, color=color,
-                   marker=_MARKERS[(i // len(PALETTE)) % len(_MARKERS)], edgecolors="black",
+        ax.scatter(xs[i], ys[i], s=50, color=color, marker=marker, edgecolors="black",
                    linewidths=0.5, zorder=3, label=str(r["rule"]))
-        if labels == "all":
-            ax.annotate(str(r["rule"]), (xs[i], ys[i]), textcoords="offset points",
-                        xytext=(5, 4), fontsize=8)
-    if labels == "front":  # staggered above and below the line, left to right
-        for k, i in enumerate(front):
-            ax.annotate(str(rows[i]["rule"]), (xs[i], ys[i]), textcoords="offset points",
-                        xytext=(6, 8 if k % 2 == 0 else -13), fontsize=8, fontweight="bold")
     if pareto:
         ax.plot(xs[front], ys[front], "--", color=PALETTE[7], lw=1, zorder=2,
                 label="Pareto front")
@@ -733,6 +771,10 @@ def rule_comparison(comparison, *, x: str = "energy_nj_per_sample", y: str = "te
         log_x = bool((xs > 0).all() and xs.max() / xs.min() > 10)
     if log_x:
         ax.set_xscale("log")
+    if labels != "none":  # placed so that no label covers another or a point
+        chosen = range(len(rows)) if labels == "all" else front
+        _place_labels(ax, xs[list(chosen)], ys[list(chosen)],
+                      [str(rows[i]["rule"]) for i in chosen], bold=labels == "front")
     if legend == "inside":
         ax.legend(fontsize=7, ncol=2, loc="best", frameon=False)
     elif legend == "outside":

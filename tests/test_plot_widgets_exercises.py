@@ -544,3 +544,26 @@ def test_check_pareto(bad, phrase, capsys, fresh_progress):
     assert E.PROGRESS["pareto"] is True
     with pytest.raises(TypeError, match="function"):
         E.check_pareto(3)
+
+
+def test_many_runs_never_share_a_colour_and_labels_do_not_overlap():
+    import matplotlib.pyplot as plt
+
+    from snnlab import plot
+    styles = [plot.run_style(i) for i in range(16)]
+    assert len({c for c, _ in styles}) == 16  # the capstone overlays 14 rules
+    # crowded points, as on the capstone's energy axis: two rules almost on top of each other
+    rows = [{"rule": name, "energy_nj_per_sample": e, "test_acc": a} for name, e, a in (
+        ("antlr", 5.0, 0.880), ("timing", 5.6, 0.889), ("ttfs", 5.9, 0.887),
+        ("kd", 78.7, 0.957), ("hta_kl", 78.7, 0.959), ("akl", 78.7, 0.961),
+        ("tandem", 79.0, 0.962), ("ltl", 158.0, 0.969), ("rate_bp", 156.8, 0.965))]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    plot.rule_comparison(rows, ax=ax, labels="all", legend="none")
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(r) for t in ax.texts]
+    assert len(boxes) == len(rows)
+    overlaps = [(ax.texts[i].get_text(), ax.texts[j].get_text())
+                for i in range(len(boxes)) for j in range(i) if boxes[i].overlaps(boxes[j])]
+    plt.close(fig)
+    assert not overlaps, overlaps
