@@ -236,10 +236,10 @@ def _notebooks(args) -> int:
         # one thread per build whatever --jobs is: the order of float sums depends on the thread
         # count, so a build with --jobs 1 on all cores gave other numbers than one with --jobs 2
         os.environ.setdefault("OMP_NUM_THREADS", "1")
-    if args.jobs > 1 and not args.fast:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            list(pool.map(nbtools.build, srcs))
-        return 0
+        if args.jobs > 1:
+            with ProcessPoolExecutor(args.jobs) as pool:
+                list(pool.map(nbtools.build, srcs))
+            return 0
     for src in srcs:
         if args.fast:
             nb = nbtools.to_notebook(src, Path(tempfile.mkdtemp()) / f"{src.stem}.ipynb")

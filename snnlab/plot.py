@@ -697,6 +697,8 @@ RULE_METRICS: dict[str, tuple[str, bool]] = {
     "step_memory_mib": ("activation memory per step (MiB)", False),
     "T": ("time steps T", False),
 }
+
+
 def _place_labels(ax, xs, ys, texts, fontsize: float = 8, bold: bool = False) -> None:
     """Write ``texts[k]`` next to the point ``(xs[k], ys[k])`` so that no label covers another
     label or a point of the axes: each label takes the first of a few offsets (right above, right

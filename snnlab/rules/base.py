@@ -365,8 +365,9 @@ class BumpingRule(Rule):
 
     bumping: WeightBumping
 
-    def _bump_weights(self, model) -> list[torch.Tensor]:
-        """The input weight matrix ``[n_out, n_in]`` of every layer, output last."""
+    def _bump_weights(self, model) -> list[torch.Tensor | None]:
+        """The input weights of every layer, output last, indexed by unit first (``[n_out,
+        n_in]``, or a convolution's ``[C_out, ...]``); None where a layer has none to bump."""
         raise NotImplementedError
 
     def _step_or_bump(self, loss: torch.Tensor, silent: list[torch.Tensor]) -> float:
