@@ -252,3 +252,16 @@ def test_train_seeds_reuses_done_runs_and_checks_their_length():
     with pytest.raises(ValueError, match="epochs"):
         n05.train_seeds(["bptt"], data, seeds=[0], T=20, epochs=2, hidden=4,
                         done={("bptt", 0): (net, one)})
+
+
+def test_phase_dips_reads_falls_and_rises_of_the_stdp_epochs():
+    from snnlab.course import n15_capstone as cap
+    from snnlab.train import History
+    acc = [0.80, 0.85, 0.60, 0.86, 0.87, 0.88, 0.90, 0.70]
+    phase = ["excitatory", "excitatory", "inhibitory", "excitatory", "excitatory", "inhibitory",
+             "excitatory", "inhibitory"]
+    h = History("bptt_stdp_cycles", [{"test_acc": a, "phase": p} for a, p in zip(acc, phase)])
+    # epoch 2 fell and rose after; epoch 5 rose against epoch 4 (no fall) and after; epoch 7
+    # fell and is last (nothing after it)
+    assert cap.phase_dips(h) == ([True, False, True], [True, True])
+    assert cap.phase_dips(h, "excitatory")[0] == [False, False, False, False]  # all rose

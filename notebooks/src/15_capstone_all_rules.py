@@ -361,10 +361,7 @@ ax = plot.training_curves(results[DATASETS[-1]].histories, keys=("test_acc",),
 ax.figure.set_size_inches(9, 4.5)
 plt.show()
 if "bptt_stdp_cycles" in results[DATASETS[-1]].histories:  # its saw-tooth, in numbers
-    h = results[DATASETS[-1]].histories["bptt_stdp_cycles"]
-    acc, phase = h.column("test_acc"), h.column("phase")
-    falls = [acc[e] < acc[e - 1] for e in range(1, len(acc)) if phase[e] == "inhibitory"]
-    rises = [acc[e + 1] > acc[e] for e in range(len(acc) - 1) if phase[e] == "inhibitory"]
+    falls, rises = cap.phase_dips(results[DATASETS[-1]].histories["bptt_stdp_cycles"])
     print(f"bptt_stdp_cycles on {DATASETS[-1]}: test accuracy fell in {sum(falls)} of "
           f"{len(falls)} STDP epochs and rose again in {sum(rises)} of {len(rises)} next epochs")
     if not FAST:  # "fell in every STDP epoch and came back with the next" (what to notice)

@@ -39,7 +39,7 @@ from .ui import (
     uniform,
 )
 
-__all__ = ["SeedComparison", "rule_data", "compare_seeds", "rule_verdicts",
+__all__ = ["SeedComparison", "rule_data", "compare_seeds", "rule_verdicts", "phase_dips",
            "simulate_rule_comparison", "rule_comparison_dashboard", "check_energy_estimate",
            "check_pareto", "check_prediction_most_accurate", "check_seed_gap"]
 
@@ -158,6 +158,17 @@ def rule_verdicts(comparison) -> dict:
                           f"{r['epochs']} epochs, T = {r['T']}, {r['encoding']} input; "
                           f"{status}, {trend}")
     return out
+
+
+def phase_dips(history, phase: str = "inhibitory") -> tuple[list[bool], list[bool]]:
+    """For a rule that logs a ``phase`` per epoch (``bptt_stdp_cycles``): for every epoch of
+    ``phase`` after the first epoch, did test accuracy *fall* against the epoch before; and for
+    every such epoch before the last, did it *rise* in the epoch after? ``([fell...],
+    [rose...])``, read from the run's own records."""
+    acc, phases = history.column("test_acc"), history.column("phase")
+    falls = [acc[e] < acc[e - 1] for e in range(1, len(acc)) if phases[e] == phase]
+    rises = [acc[e + 1] > acc[e] for e in range(len(acc) - 1) if phases[e] == phase]
+    return falls, rises
 
 
 def simulate_rule_comparison(rows, *, x: str = "energy_nj_per_sample", y: str = "test_acc",
